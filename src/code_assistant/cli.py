@@ -1,0 +1,166 @@
+"""The typer app: parses arguments, builds Config, calls one function per command."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from code_assistant import __version__
+from code_assistant.commands import COMMAND_MODULES
+from code_assistant.errors import CAError, UsageError
+
+PERSONA_MODEL_KEYS = (
+    "architect_model",
+    "implementer_model",
+    "reviewer_model",
+    "tester_model",
+    "docs_model",
+)
+# Global options that take a value: the first token after them is not a command.
+_VALUE_OPTIONS = {"-q", "--quick", "--backend", "--model", "--num-ctx", "--resume", "--cwd"}
+_SINGLE_DASH_LONG = re.compile(r"^-[A-Za-z][A-Za-z-]+$")
+
+
+class DefaultGroup(TyperGroup):
+    """`ca "do this"` runs the one-shot task; `-req-file` is refused, not read as `-r eq-file`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        for token in args:
+            if token == "--":
+                break
+            if _SINGLE_DASH_LONG.match(token):
+                raise click.UsageError(
+                    f"unknown option {token!r}: long options take two dashes (-{token})"
+                )
+        position = 0
+        while position < len(args):
+            token = args[position]
+            if token == "--resume" and (
+                position + 1 >= len(args) or args[position + 1].startswith("-")
+                or args[position + 1] in self.commands
+            ):
+                args.insert(position + 1, "latest")
+            if token in _VALUE_OPTIONS:
+                position += 2
+                continue
+            if token.startswith("-"):
+                position += 1
+                continue
+            if token not in self.commands:
+                args.insert(position, "do")
+            break
+        return super().parse_args(ctx, args)
+
+
+@dataclass
+class GlobalOptions:
+    """Options given before any command; they form the CLI config layer."""
+
+    cli: dict[str, Any] = field(default_factory=dict)
+    json: bool = False
+    cwd: str | None = None
+
+    def load(self) -> Any:
+        from pathlib import Path
+
+        from code_assistant.config import find_project_root, load_config
+
+        root = find_project_root(Path(self.cwd) if self.cwd else None)
+        loaded = load_config(root, self.cli)
+        for warning in loaded.warnings:
+            print(f"ca: warning: {warning}", file=sys.stderr)
+        return loaded
+
+
+app = typer.Typer(
+    cls=DefaultGroup,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="code-assistant: a local coding agent for small open models.\n\n"
+    "ca                      interactive session (REPL)\n\n"
+    'ca "add a --verbose flag"  one-shot task with tools in this project\n\n'
+    'ca -q "question"         one streamed answer, no tools',
+)
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    quick: str | None = typer.Option(
+        None, "-q", "--quick", help="Ask one question; stream the answer (no tools). '-' reads stdin."
+    ),
+    backend: str | None = typer.Option(None, "--backend", help="ollama, openai, llamacpp"),
+    model: str | None = typer.Option(None, "--model", help="Use this model for every persona."),
+    num_ctx: int | None = typer.Option(None, "--num-ctx", help="Context window (tokens)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every action (no prompts)."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    resume: str | None = typer.Option(None, "--resume", help="Resume a session (ID or latest)."),
+    spec: bool = typer.Option(False, "--spec", help="Start the REPL in spec mode."),
+    cwd: str | None = typer.Option(None, "--cwd", help="Run as if started in this directory."),
+    version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit."),
+) -> None:
+    if version:
+        print(f"ca {__version__}")
+        raise typer.Exit(0)
+    cli: dict[str, Any] = {"backend": backend, "num_ctx": num_ctx}
+    if model:
+        cli.update(dict.fromkeys(PERSONA_MODEL_KEYS, model))
+    if yes:
+        cli["approval"] = "auto"
+    options = GlobalOptions(cli=cli, json=json_out, cwd=cwd)
+    ctx.obj = options
+    if ctx.invoked_subcommand is not None:
+        return
+    if quick is not None:
+        from code_assistant.quick import quick_answer
+
+        question = sys.stdin.read() if quick == "-" else quick
+        raise typer.Exit(quick_answer(options.load(), question, json_out=json_out))
+    from code_assistant.repl import start_repl
+
+    raise typer.Exit(start_repl(options.load(), resume=resume, spec=spec))
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def run(args: list[str]) -> int:
+    """Run the CLI; every expected failure is one line on stderr and an exit code."""
+    try:
+        result = app(args=args, prog_name="ca", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        print(f"ca: error: {exc.format_message()} (see `ca --help`)", file=sys.stderr)
+        return 2
+    except (click.Abort, KeyboardInterrupt):
+        print("ca: interrupted", file=sys.stderr)
+        return 130
+    except CAError as exc:
+        from code_assistant.redact import redact
+
+        print(f"ca: error: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except click.ClickException as exc:
+        print(f"ca: error: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+def options_of(ctx: typer.Context) -> GlobalOptions:
+    """The global options of the invocation (commands call this, not ctx.obj directly)."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, GlobalOptions):
+        raise UsageError("internal: global options missing")
+    return obj

@@ -1,0 +1,8 @@
+"""Command groups of the `ca` CLI; each module has `register(app)` and imports lazily."""
+
+from __future__ import annotations
+
+# Modules listed here are imported at CLI start-up: keep their top level to typer + stdlib.
+COMMAND_MODULES = (
+    "code_assistant.commands.core",
+)

@@ -1,0 +1,317 @@
+"""Layered configuration: CLI > CA_* env > project ca.config > machine config > defaults."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+from code_assistant.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROJECT_FILE = "ca.config"
+LAYERS = ("default", "global", "project", "env", "cli")
+
+
+class McpServer(BaseModel):
+    """One MCP server: `command` + `args` (stdio) or `url` (streamable HTTP)."""
+
+    command: str = ""
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    url: str = ""
+    headers: dict[str, str] = Field(default_factory=dict)
+    enabled: bool = True
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    timeout: float = 10.0
+
+
+class McpConfig(BaseModel):
+    servers: dict[str, McpServer] = Field(default_factory=dict)
+
+
+class Config(BaseSettings):
+    """Every setting, with its built-in default sized for a 32 GB CPU-only machine."""
+
+    model_config = SettingsConfigDict(env_prefix="CA_", extra="forbid", validate_default=True)
+
+    # Backend
+    backend: Literal["ollama", "openai", "llamacpp", "anthropic"] = Field(
+        "ollama", description="Model backend: ollama, openai (any /v1 server), llamacpp, anthropic"
+    )
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server address")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="OpenAI-compatible server (llama.cpp, vLLM, ...)"
+    )
+    openai_api_key: str = Field("", description="Key for the OpenAI-compatible server")
+    anthropic_api_key: str = Field("", description="Anthropic API key (benchmark only)")
+    anthropic_base_url: str = Field("", description="Anthropic API base URL override")
+    anthropic_model: str = Field("claude-sonnet-4-5", description="Cloud model for `ca bench`")
+    llamacpp_model_path: str = Field("", description="GGUF file for the embedded backend")
+    request_timeout: float = Field(600.0, gt=0, description="Seconds to wait for one model call")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries of transient backend errors")
+
+    # Models per persona
+    architect_model: str = Field("qwen2.5-coder:7b", description="Plans, classifies, answers -q")
+    implementer_model: str = Field("qwen2.5-coder:14b", description="Writes the code (tools)")
+    reviewer_model: str = Field("qwen2.5-coder:14b", description="Reviews changed files")
+    tester_model: str = Field("qwen2.5-coder:14b", description="Writes and runs tests")
+    docs_model: str = Field("qwen2.5-coder:7b", description="Writes README usage")
+    embedding_model: str = Field("nomic-embed-text", description="Embeddings for retrieval")
+
+    # Generation
+    num_ctx: int = Field(8192, gt=0, description="Context window sent on every call (fixed)")
+    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature")
+    keep_alive: str = Field("10m", description="How long Ollama keeps a model loaded")
+    constrained_tool_calls: Literal["auto", "always", "never"] = Field(
+        "auto", description="Constrain tool calls with a JSON grammar/schema"
+    )
+
+    # Agent and tools
+    approval: Literal["ask", "auto", "deny"] = Field(
+        "ask", description="Approval of writes and commands: ask, auto, deny"
+    )
+    allow_commands: list[str] = Field(
+        default_factory=list, description="Shell patterns that never need approval"
+    )
+    deny_commands: list[str] = Field(
+        default_factory=lambda: ["sudo *", "rm -rf /*", "rm -rf ~*", "git push*"],
+        description="Shell patterns that are always refused",
+    )
+    max_steps: int = Field(30, gt=0, description="Model calls per task before the agent stops")
+    shell_timeout: int = Field(120, gt=0, description="Default run_shell timeout in seconds")
+    tool_output_lines: int = Field(
+        120, gt=10, description="Lines of tool output kept (head + tail; errors are at the end)"
+    )
+
+    # Pipeline
+    one_model_at_a_time: bool = Field(True, description="Unload a model before switching")
+    test_command: str = Field("", description="Test command; empty: detect pytest/cargo/npm/go")
+    test_rounds: int = Field(3, ge=1, le=10, description="Tester rounds in pipeline mode")
+    checkpoint: Literal["commit", "ref", "none"] = Field(
+        "ref", description="Git checkpoint after each pipeline phase"
+    )
+    implementer_samples: int = Field(1, ge=1, le=20, description="Best-of-n implementer attempts")
+
+    # Codebase context
+    index_exclude: list[str] = Field(
+        default_factory=lambda: [
+            "node_modules", "vendor", "third_party", "dist", "build", ".venv", "venv",
+            "target", "__pycache__", ".git", ".ca", "*.min.js",
+        ],
+        description="Paths skipped by the index (gitignore syntax)",
+    )
+    symbol_map_tokens: int = Field(1024, ge=0, description="Token budget of the symbol map")
+    retrieval_top_k: int = Field(6, ge=0, description="Code chunks injected before answers")
+    retrieval_tokens: int = Field(1500, ge=0, description="Token budget of injected chunks")
+
+    # Sessions and memory
+    history_tokens: int = Field(6000, gt=0, description="History budget before compaction")
+    project_memory: Literal["first", "all"] = Field(
+        "first", description="Load the first of AGENTS.md/CLAUDE.md/code_assistant.md, or all"
+    )
+    sessions_dir: str = Field("", description="Where sessions are stored (machine-only)")
+    feedback_dir: str = Field("", description="Where feedback pairs are stored (machine-only)")
+    feedback_enabled: bool = Field(True, description="Inject learned examples into prompts")
+    feedback_tokens: int = Field(600, ge=0, description="Token budget of learned examples")
+
+    # Web
+    web_search_enabled: bool = Field(False, description="Offer web_search to the model")
+    web_search_provider: Literal["duckduckgo", "serper"] = Field(
+        "duckduckgo", description="Search provider"
+    )
+    serper_api_key: str = Field("", description="Serper API key (machine-only)")
+    web_allow_private: bool = Field(False, description="Allow fetch_url to private addresses")
+    web_timeout: float = Field(20.0, gt=0, description="Seconds per web request")
+    web_max_bytes: int = Field(2_000_000, gt=0, description="Largest body fetch_url reads")
+    web_max_tokens: int = Field(4000, gt=0, description="Token budget of a fetched page")
+
+    mcp: McpConfig = Field(default_factory=McpConfig, description="MCP servers")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Layers are merged by load_config, which records where each value came from.
+        return (init_settings,)
+
+
+MACHINE_ONLY = frozenset({"sessions_dir", "feedback_dir", "mcp"})
+SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
+
+
+def is_machine_only(key: str) -> bool:
+    return key in MACHINE_ONLY or key.endswith(SECRET_SUFFIXES)
+
+
+def ca_home(env: Mapping[str, str] | None = None) -> Path:
+    """The machine-only directory: $CA_HOME or ~/.code-assistant."""
+    env = os.environ if env is None else env
+    return Path(env.get("CA_HOME") or Path.home() / ".code-assistant")
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest directory holding ca.config or .git, else the start directory."""
+    start = (start or Path.cwd()).resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / PROJECT_FILE).exists() or (candidate / ".git").exists():
+            return candidate
+    return start
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; errors name the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+@dataclass
+class LoadedConfig:
+    config: Config
+    sources: dict[str, str]  # key -> layer name (with file path for file layers)
+    warnings: list[str] = field(default_factory=list)
+    root: Path = field(default_factory=Path.cwd)
+    home: Path = field(default_factory=ca_home)
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    source = EnvSettingsSource(Config, env_prefix="CA_", case_sensitive=False)
+    source.env_vars = {k.lower(): v for k, v in env.items()}
+    try:
+        values = source()
+    except Exception as exc:  # pydantic-settings raises SettingsError for bad JSON lists
+        raise ConfigError(f"environment: {exc}") from None
+    return {k: v for k, v in values.items() if k in Config.model_fields}
+
+
+def _check_keys(data: dict[str, Any], origin: str) -> None:
+    unknown = sorted(set(data) - set(Config.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown setting {unknown[0]!r} (see `ca config show` for valid keys)"
+        )
+
+
+def load_config(
+    root: Path | None = None,
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> LoadedConfig:
+    """Merge the five layers, validate, and record which layer each value came from."""
+    env = os.environ if env is None else env
+    root = root or find_project_root()
+    home = ca_home(env)
+    warnings: list[str] = []
+    global_path = home / "config.toml"
+    project_path = root / PROJECT_FILE
+
+    global_layer = read_toml(global_path)
+    _check_keys(global_layer, str(global_path))
+    project_layer = read_toml(project_path)
+    _check_keys(project_layer, str(project_path))
+    for key in [k for k in project_layer if is_machine_only(k)]:
+        del project_layer[key]
+        warnings.append(
+            f"ignored {key!r} in {project_path}: it is machine-only; set it in "
+            f"{global_path} or the CA_{key.upper()} environment variable"
+        )
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (f"global ({global_path})", global_layer),
+        (f"project ({project_path})", project_layer),
+        ("env", _env_layer(env)),
+        ("cli", {k: v for k, v in (cli or {}).items() if v is not None}),
+    ]
+    merged: dict[str, Any] = {}
+    sources = {key: "default" for key in Config.model_fields}
+    for label, layer in layers:
+        for key, value in layer.items():
+            merged[key] = value
+            sources[key] = label
+    try:
+        config = Config(**merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        where = sources.get(key, "?")
+        raise ConfigError(
+            f"invalid setting {key} = {error.get('input')!r} (from {where}): {error['msg']}"
+        ) from None
+    return LoadedConfig(config, sources, warnings, root, home)
+
+
+def default_sessions_dir(loaded: LoadedConfig) -> Path:
+    value = loaded.config.sessions_dir
+    return Path(value).expanduser() if value else loaded.home / "sessions"
+
+
+def default_feedback_dir(loaded: LoadedConfig) -> Path:
+    value = loaded.config.feedback_dir
+    return Path(value).expanduser() if value else loaded.home / "feedback"
+
+
+def render_config_file(scope: Literal["project", "global"]) -> str:
+    """A commented TOML file listing every setting at its default (secrets only globally)."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment(f"code-assistant {scope} configuration."))
+    doc.add(tomlkit.comment("Precedence: CLI flags > CA_* env > ca.config > global > defaults."))
+    if scope == "project":
+        doc.add(tomlkit.comment("Machine-only keys (API keys, storage dirs) are refused here."))
+    doc.add(tomlkit.nl())
+    defaults = Config()
+    for key, info in Config.model_fields.items():
+        if key == "mcp" or (scope == "project" and is_machine_only(key)):
+            continue
+        value = getattr(defaults, key)
+        doc.add(tomlkit.comment(info.description or key))
+        line = tomlkit.item(value)
+        if key.endswith(SECRET_SUFFIXES) or (scope == "project" and key != "backend"):
+            doc.add(tomlkit.comment(f"{key} = {line.as_string()}"))
+        else:
+            doc.add(key, line)
+    if scope == "global":
+        doc.add(tomlkit.nl())
+        doc.add(tomlkit.comment("[mcp.servers.NAME]  command = ..., args = [...], env = {...}"))
+    return tomlkit.dumps(doc)
+
+
+def write_config_file(path: Path, scope: Literal["project", "global"]) -> bool:
+    """Write a commented config file unless one exists (never overwritten). True if written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_config_file(scope), encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def effective_values(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:
+    """(key, value, layer) for every setting; secrets are shown redacted."""
+    rows = []
+    for key in Config.model_fields:
+        value = getattr(loaded.config, key)
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        if key.endswith(SECRET_SUFFIXES) and value:
+            value = "***"
+        rows.append((key, value, loaded.sources[key]))
+    return rows

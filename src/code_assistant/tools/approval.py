@@ -1,0 +1,38 @@
+"""Approval policy for actions on the user's machine: ask, auto or deny, plus command patterns."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+# ask(tool, summary, detail) -> "y" | "n" | "a" (always for this tool)
+AskFn = Callable[[str, str, str], str]
+
+READ_ONLY = frozenset({"read_file", "list_dir", "glob_files", "find_symbols", "search_code"})
+
+
+@dataclass
+class Approver:
+    policy: str = "ask"  # ask | auto | deny
+    allow_commands: Sequence[str] = ()
+    deny_commands: Sequence[str] = ()
+    ask: AskFn | None = None
+    always: set[str] = field(default_factory=set)
+
+    def approve(self, tool: str, summary: str, detail: str = "") -> bool:
+        """Decide one action. `summary` is the command for run_shell, the path for writes."""
+        if tool == "run_shell":
+            if any(fnmatch.fnmatch(summary, p) for p in self.deny_commands):
+                return False
+            if any(fnmatch.fnmatch(summary, p) for p in self.allow_commands):
+                return True
+        if self.policy == "auto" or tool in self.always:
+            return True
+        if self.policy == "deny" or self.ask is None:
+            return False
+        answer = self.ask(tool, summary, detail).strip().lower()
+        if answer in ("a", "always"):
+            self.always.add(tool)
+            return True
+        return answer in ("y", "yes")

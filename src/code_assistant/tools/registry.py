@@ -1,0 +1,260 @@
+"""A Tool from a typed function and its docstring: JSON schema, argument checks, dispatch."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from code_assistant.backends.base import ToolCall, ToolSpec
+from code_assistant.errors import ToolError
+
+# What a tool does to the machine decides whether it needs approval.
+ToolKind = Literal["read", "write", "exec", "network"]
+
+
+@dataclass
+class Change:
+    """One file a tool changed, with what was there before (None: the file was new)."""
+
+    path: str
+    before: bytes | None
+    after: bytes | None
+
+
+@dataclass
+class ToolContext:
+    """What tools may touch: the project root, config, the approver and a change log."""
+
+    root: Path
+    config: Any = None
+    approver: Any = None  # tools.approval.Approver; None means auto-approve
+    changes: list[Change] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # index, backend, session services
+
+    def approve(self, tool: str, summary: str, detail: str = "") -> None:
+        """Ask for approval of an action; raise ToolError when it is refused."""
+        if self.approver is None:
+            return
+        if not self.approver.approve(tool, summary, detail):
+            raise ToolError(
+                f"the user denied {tool}: {summary}. Do not retry the same action; "
+                "ask the user or choose another approach."
+            )
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    fn: Callable[..., str]
+    kind: ToolKind = "read"
+
+    @property
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.name, self.description, self.parameters)
+
+    def __call__(self, ctx: ToolContext, **kwargs: Any) -> str:
+        return self.fn(ctx, **kwargs)
+
+
+_PRIMITIVES: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+}
+
+
+def _schema_for(annotation: Any) -> dict[str, Any]:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _schema_for(members[0])
+        return {"anyOf": [_schema_for(a) for a in members]}
+    if origin is Literal:
+        values = list(get_args(annotation))
+        return {"type": _PRIMITIVES.get(type(values[0]), "string"), "enum": values}
+    if origin in (list, tuple, typing.Sequence) or annotation is list:
+        args = get_args(annotation)
+        item = _schema_for(args[0]) if args else {}
+        return {"type": "array", "items": item}
+    if origin is dict or annotation is dict:
+        return {"type": "object"}
+    if annotation in _PRIMITIVES:
+        return {"type": _PRIMITIVES[annotation]}
+    return {"type": "string"}
+
+
+_ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its description and per-argument text."""
+    description: list[str] = []
+    args: dict[str, str] = {}
+    section = "description"
+    current = ""
+    for line in inspect.cleandoc(doc).splitlines():
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            section = "args"
+            continue
+        if stripped in ("Returns:", "Raises:", "Example:", "Examples:"):
+            section = "other"
+            continue
+        if section == "description":
+            description.append(line)
+        elif section == "args":
+            match = _ARG_LINE.match("  " + line if not line.startswith("  ") else line)
+            if match and not line.startswith("      "):
+                current = match.group(1)
+                args[current] = match.group(2).strip()
+            elif current and stripped:
+                args[current] += " " + stripped
+    return "\n".join(description).strip(), args
+
+
+def tool(
+    fn: Callable[..., str] | None = None,
+    *,
+    name: str | None = None,
+    kind: ToolKind = "read",
+) -> Any:
+    """Make a Tool from `fn(ctx, ...)`: its first parameter is the ToolContext, not in the schema."""
+
+    def build(func: Callable[..., str]) -> Tool:
+        hints = typing.get_type_hints(func)
+        params = list(inspect.signature(func).parameters.values())[1:]
+        description, arg_docs = _parse_docstring(func.__doc__ or "")
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for param in params:
+            schema = _schema_for(hints.get(param.name, str))
+            if param.name in arg_docs:
+                schema["description"] = arg_docs[param.name]
+            if param.default is inspect.Parameter.empty:
+                required.append(param.name)
+            elif param.default is not None:
+                schema["default"] = param.default
+            properties[param.name] = schema
+        parameters = {"type": "object", "properties": properties, "required": required}
+        return Tool(name or func.__name__, description, parameters, func, kind)
+
+    return build(fn) if fn is not None else build
+
+
+def _coerce(value: Any, schema: dict[str, Any], arg: str) -> Any:
+    """Accept what small models send for simple types ("5" for 5, "true" for True)."""
+    kind = schema.get("type")
+    if "anyOf" in schema:
+        for option in schema["anyOf"]:
+            try:
+                return _coerce(value, option, arg)
+            except ToolError:
+                continue
+        raise ToolError(f"argument {arg!r} has the wrong type: {type(value).__name__}")
+    if value is None:
+        return None
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ToolError(f"argument {arg!r} must be a string, got {type(value).__name__}")
+    if kind in ("integer", "number"):
+        if isinstance(value, bool):
+            raise ToolError(f"argument {arg!r} must be a number, got a boolean")
+        if isinstance(value, (int, float)):
+            return int(value) if kind == "integer" and float(value).is_integer() else value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise ToolError(f"argument {arg!r} must be a number, got {value!r}") from None
+            return int(number) if kind == "integer" and number.is_integer() else number
+        raise ToolError(f"argument {arg!r} must be a number, got {type(value).__name__}")
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ToolError(f"argument {arg!r} must be true or false, got {value!r}")
+    if kind == "array" and not isinstance(value, list):
+        raise ToolError(f"argument {arg!r} must be a list, got {type(value).__name__}")
+    if "enum" in schema and value not in schema["enum"]:
+        raise ToolError(f"argument {arg!r} must be one of {schema['enum']}, got {value!r}")
+    return value
+
+
+class ToolRegistry:
+    """The tools offered to the model, looked up by name and called with checked arguments."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            self.add(item)
+
+    def add(self, item: Tool) -> None:
+        self._tools[item.name] = item
+
+    def remove(self, name: str) -> None:
+        self._tools.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> typing.Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    @property
+    def specs(self) -> list[ToolSpec]:
+        return [t.spec for t in self._tools.values()]
+
+    def check_arguments(self, item: Tool, arguments: Any) -> dict[str, Any]:
+        """Validate and coerce arguments against the tool's schema, or raise ToolError."""
+        if not isinstance(arguments, dict):
+            raise ToolError(
+                f"arguments for {item.name} must be a JSON object, got {type(arguments).__name__}"
+            )
+        props = item.parameters["properties"]
+        unknown = sorted(set(arguments) - set(props))
+        if unknown:
+            raise ToolError(
+                f"{item.name} has no argument {', '.join(map(repr, unknown))}; "
+                f"its arguments are: {', '.join(props) or 'none'}"
+            )
+        missing = [r for r in item.parameters["required"] if arguments.get(r) is None]
+        if missing:
+            raise ToolError(
+                f"{item.name} needs the argument(s) {', '.join(map(repr, missing))}; "
+                f"call it again with them"
+            )
+        return {key: _coerce(value, props[key], key) for key, value in arguments.items()}
+
+    def dispatch(self, call: ToolCall, ctx: ToolContext) -> str:
+        """Run one call; every failure the model can fix comes back as ToolError."""
+        item = self._tools.get(call.name)
+        if item is None:
+            raise ToolError(
+                f"there is no tool {call.name!r}; available tools: {', '.join(self._tools)}"
+            )
+        arguments = self.check_arguments(item, call.arguments)
+        return item(ctx, **arguments)
