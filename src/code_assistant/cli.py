@@ -8,9 +8,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer vendors click since 0.20-something; older releases use click itself
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from code_assistant import __version__
 from code_assistant.commands import COMMAND_MODULES
@@ -31,13 +35,13 @@ _SINGLE_DASH_LONG = re.compile(r"^-[A-Za-z][A-Za-z-]+$")
 class DefaultGroup(TyperGroup):
     """`ca "do this"` runs the one-shot task; `-req-file` is refused, not read as `-r eq-file`."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         args = list(args)
         for token in args:
             if token == "--":
                 break
             if _SINGLE_DASH_LONG.match(token):
-                raise click.UsageError(
+                raise click_exc.UsageError(
                     f"unknown option {token!r}: long options take two dashes (-{token})"
                 )
         position = 0
@@ -97,7 +101,7 @@ app = typer.Typer(
 def main_callback(
     ctx: typer.Context,
     quick: str | None = typer.Option(
-        None, "-q", "--quick", help="Ask one question; stream the answer (no tools). '-' reads stdin."
+        None, "-q", "--quick", help="Ask one question, streamed, no tools ('-': stdin)."
     ),
     backend: str | None = typer.Option(None, "--backend", help="ollama, openai, llamacpp"),
     model: str | None = typer.Option(None, "--model", help="Use this model for every persona."),
@@ -139,12 +143,12 @@ def run(args: list[str]) -> int:
     """Run the CLI; every expected failure is one line on stderr and an exit code."""
     try:
         result = app(args=args, prog_name="ca", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.UsageError as exc:
+    except click_exc.UsageError as exc:
         print(f"ca: error: {exc.format_message()} (see `ca --help`)", file=sys.stderr)
         return 2
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         print("ca: interrupted", file=sys.stderr)
         return 130
     except CAError as exc:
@@ -152,7 +156,7 @@ def run(args: list[str]) -> int:
 
         print(f"ca: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except click.ClickException as exc:
+    except click_exc.ClickException as exc:
         print(f"ca: error: {exc.format_message()}", file=sys.stderr)
         return exc.exit_code
     return result if isinstance(result, int) else 0

@@ -128,7 +128,7 @@ def tool(
     name: str | None = None,
     kind: ToolKind = "read",
 ) -> Any:
-    """Make a Tool from `fn(ctx, ...)`: its first parameter is the ToolContext, not in the schema."""
+    """A Tool from `fn(ctx, ...)`; the first parameter (the ToolContext) is not in the schema."""
 
     def build(func: Callable[..., str]) -> Tool:
         hints = typing.get_type_hints(func)

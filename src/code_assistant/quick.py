@@ -1,0 +1,50 @@
+"""Quick mode: one streamed answer from the architect model, no tools, no index."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from code_assistant.backends import ChatOptions, Message, get_backend
+from code_assistant.errors import UsageError
+
+
+def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
+    """Stream the answer to stdout (or print one JSON object with --json). Returns exit code."""
+    from code_assistant.agent.personas import QUICK
+
+    question = question.strip()
+    if not question:
+        raise UsageError("empty question: pass it as `ca -q \"...\"` or pipe it with `-q -`")
+    config = loaded.config
+    backend = get_backend(config)
+    model = QUICK.model(config)
+    messages = [Message("system", QUICK.prompt), Message("user", question)]
+    options = ChatOptions(
+        num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive
+    )
+    on_token = None if json_out else _write_token
+    result = backend.chat(model, messages, options=options, on_token=on_token)
+    for warning in result.warnings:
+        print(f"ca: warning: {warning}", file=sys.stderr)
+    if json_out:
+        payload: dict[str, Any] = {
+            "answer": result.text,
+            "model": result.model or model,
+            "backend": backend.name,
+            "usage": {
+                "prompt_tokens": result.usage.prompt_tokens,
+                "completion_tokens": result.usage.completion_tokens,
+            },
+            "seconds": round(result.seconds, 3),
+        }
+        print(json.dumps(payload))
+    elif not result.text.endswith("\n"):
+        print()
+    return 0
+
+
+def _write_token(token: str) -> None:
+    sys.stdout.write(token)
+    sys.stdout.flush()
