@@ -132,6 +132,9 @@ class Config(BaseSettings):
         "duckduckgo", description="Search provider"
     )
     serper_api_key: str = Field("", description="Serper API key (machine-only)")
+    serper_url: str = Field(
+        "https://google.serper.dev/search", description="Serper endpoint (machine-only)"
+    )
     web_allow_private: bool = Field(False, description="Allow fetch_url to private addresses")
     web_timeout: float = Field(20.0, gt=0, description="Seconds per web request")
     web_max_bytes: int = Field(2_000_000, gt=0, description="Largest body fetch_url reads")
@@ -145,7 +148,8 @@ class Config(BaseSettings):
         return (init_settings,)
 
 
-MACHINE_ONLY = frozenset({"sessions_dir", "feedback_dir", "mcp"})
+# serper_url: a project's ca.config must not send the machine's Serper key elsewhere.
+MACHINE_ONLY = frozenset({"sessions_dir", "feedback_dir", "mcp", "serper_url"})
 SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
 
 
