@@ -44,3 +44,4 @@ IMPLEMENTER_TOOLS = (
 )
 
 QUICK = Persona("quick", "architect_model", "quick")
+IMPLEMENTER = Persona("implementer", "implementer_model", "implementer", IMPLEMENTER_TOOLS)

@@ -1,0 +1,161 @@
+"""The tool-calling loop: call the model, run the tools it asks for, repeat until it answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from code_assistant.agent.events import Event, OnEvent, Transcript
+from code_assistant.agent.toolcalls import extract_tool_calls
+from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
+from code_assistant.errors import ToolError
+from code_assistant.tools.registry import ToolContext, ToolRegistry
+
+CODE_BLOCK = re.compile(r"```[\w+-]*\n.*?```", re.S)
+EXIT_CODE = re.compile(r"\bexit (-?\d+)\b")
+CORRECTIVE = (
+    "You showed code but did not call a tool, so nothing was changed on disk. "
+    "Do not print code. Call a tool now: write_file(path, content) to create or replace a "
+    "file, or edit_file(path, old, new) to change one. Reply with the tool call only."
+)
+
+
+def call_envelope_schema(tool_names: Sequence[str]) -> dict[str, object]:
+    """JSON schema of one tool call, used to constrain output when a model will not act."""
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "enum": list(tool_names)},
+            "arguments": {"type": "object"},
+        },
+        "required": ["name", "arguments"],
+    }
+
+
+@dataclass
+class Agent:
+    """A model with tools. Free of I/O: everything it does is reported through `on_event`."""
+
+    backend: Backend
+    model: str
+    tools: ToolRegistry
+    ctx: ToolContext
+    options: ChatOptions = field(default_factory=ChatOptions)
+    on_event: OnEvent | None = None
+    max_steps: int = 30
+    # The task asks for changes: code shown without a tool call is a failure to act.
+    needs_action: bool = True
+    stream: bool = True
+
+    def emit(self, kind: str, **data: object) -> None:
+        if self.on_event is not None:
+            self.on_event(Event(kind, dict(data)))  # type: ignore[arg-type]
+
+    def run(self, messages: list[Message]) -> Transcript:
+        transcript = Transcript(messages=messages)
+        started = time.perf_counter()
+        acted = False
+        reprompted = False
+        while transcript.model_calls < self.max_steps:
+            result = self._chat(transcript, messages)
+            calls = result.tool_calls
+            if not calls and result.text:
+                calls = extract_tool_calls(result.text, self.tools.names)
+                transcript.recoveries.text_tool_calls += len(calls)
+            if not calls and self._showed_code_instead(result, acted):
+                if not reprompted:
+                    reprompted = True
+                    transcript.recoveries.explain_reprompts += 1
+                    self.emit("retry", strategy="explain_reprompt")
+                    messages += [Message("assistant", result.text), Message("user", CORRECTIVE)]
+                    continue
+                calls = self._constrained_call(transcript, messages)
+                if not calls:
+                    transcript.recoveries.gave_up += 1
+                    transcript.stop_reason = "no_action"
+                    transcript.final_text = result.text
+                    break
+            if not calls:
+                transcript.final_text = result.text
+                messages.append(Message("assistant", result.text))
+                break
+            messages.append(Message("assistant", result.text, tool_calls=calls))
+            for index, call in enumerate(calls):
+                call.id = call.id or f"call_{transcript.tool_calls}_{index}"
+                messages.append(self._run_tool(transcript, call))
+            acted = True
+        else:
+            transcript.stop_reason = "max_steps"
+        transcript.seconds = time.perf_counter() - started
+        self.emit("done", **transcript.summary())
+        return transcript
+
+    def _chat(
+        self, transcript: Transcript, messages: list[Message], options: ChatOptions | None = None
+    ) -> ChatResult:
+        options = options or self.options
+        tools = self.tools.specs if options.format is None else []
+        self.emit("model_call", model=self.model, step=transcript.model_calls + 1)
+        on_token = (lambda token: self.emit("token", text=token)) if self.stream else None
+        result = self.backend.chat(
+            self.model, messages, tools=tools, options=options, on_token=on_token
+        )
+        transcript.model_calls += 1
+        transcript.usage = transcript.usage + result.usage
+        for warning in result.warnings:
+            self.emit("warning", message=warning)
+        return result
+
+    def _showed_code_instead(self, result: ChatResult, acted: bool) -> bool:
+        return (
+            self.needs_action
+            and not acted
+            and "write_file" in self.tools
+            and bool(CODE_BLOCK.search(result.text))
+        )
+
+    def _constrained_call(self, transcript: Transcript, messages: list[Message]) -> list[ToolCall]:
+        """Last resort: ask again with the output constrained to the tool-call envelope."""
+        transcript.recoveries.constrained_retries += 1
+        self.emit("retry", strategy="constrained_output")
+        options = ChatOptions(**{**self.options.__dict__})
+        options.format = call_envelope_schema(self.tools.names)
+        result = self._chat(transcript, messages, options)
+        try:
+            envelope = json.loads(result.text)
+        except json.JSONDecodeError:
+            return extract_tool_calls(result.text, self.tools.names)
+        if isinstance(envelope, dict) and envelope.get("name") in self.tools:
+            arguments = envelope.get("arguments")
+            if isinstance(arguments, dict):
+                return [ToolCall(envelope["name"], arguments, "call_constrained")]
+        return []
+
+    def _run_tool(self, transcript: Transcript, call: ToolCall) -> Message:
+        transcript.tool_calls += 1
+        self.emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)
+        started = time.perf_counter()
+        ok = True
+        try:
+            output = self.tools.dispatch(call, self.ctx)
+        except ToolError as exc:
+            ok = False
+            transcript.recoveries.tool_errors += 1
+            output = f"error: {exc}"
+        if ok and call.name == "run_shell":
+            first = output.split("\n", 1)[0]
+            match = EXIT_CODE.search(first)
+            if (match and match.group(1) != "0") or "timed out" in first:
+                transcript.recoveries.failed_commands += 1
+        self.emit(
+            "tool_result",
+            id=call.id,
+            name=call.name,
+            ok=ok,
+            output=output,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return Message("tool", output, tool_call_id=call.id, name=call.name)

@@ -1,0 +1,77 @@
+"""One-shot task mode: the implementer with tools on the current project, then a summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from code_assistant.agent.events import Transcript
+from code_assistant.agent.loop import Agent
+from code_assistant.agent.personas import IMPLEMENTER
+from code_assistant.backends import get_backend
+from code_assistant.backends.base import Message
+from code_assistant.errors import UsageError
+from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
+from code_assistant.workspace import build_context, build_registry, chat_options, system_prompt
+
+
+def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
+    """Run the implementer on `task`; print what changed. Exit 0 when it finished its task."""
+    task = task.strip()
+    if not task:
+        raise UsageError('empty task: say what to do, e.g. ca "add a --verbose flag to cli.py"')
+    config = loaded.config
+    renderer: Any
+    if json_out:
+        renderer = JsonRenderer()
+        ctx = build_context(loaded, ask=None)
+    else:
+        console = ConsoleRenderer()
+        ctx = build_context(loaded, ask=console.ask)
+        console.changes = ctx.changes
+        renderer = console
+    agent = Agent(
+        backend=get_backend(config),
+        model=IMPLEMENTER.model(config),
+        tools=build_registry(loaded, IMPLEMENTER.tools),
+        ctx=ctx,
+        options=chat_options(config),
+        on_event=renderer,
+        max_steps=config.max_steps,
+    )
+    messages = [
+        Message("system", system_prompt(IMPLEMENTER, loaded)),
+        Message("user", task),
+    ]
+    transcript = agent.run(messages)
+    stats = diffstat(ctx.changes)
+    if json_out:
+        renderer.write({"event": "result", **transcript.summary(), "files": _files(stats)})
+    else:
+        _print_summary(renderer, transcript, stats)
+    return 0 if transcript.stop_reason == "done" else 1
+
+
+def _files(stats: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    return [{"path": p, "added": a, "removed": r} for p, a, r in stats]
+
+
+def _print_summary(
+    renderer: ConsoleRenderer, transcript: Transcript, stats: list[tuple[str, int, int]]
+) -> None:
+    console = renderer.console
+    renderer._newline()
+    if stats:
+        console.print(f"[bold]{len(stats)} file(s) changed[/]")
+        for path, added, removed in stats:
+            console.print(f"  {path}  [green]+{added}[/] [red]-{removed}[/]")
+    else:
+        console.print("[dim]no files changed[/]")
+    recoveries = transcript.recoveries.total()
+    console.print(
+        f"[dim]{transcript.model_calls} model calls, {transcript.tool_calls} tool calls, "
+        f"{recoveries} recoveries, {transcript.seconds:.1f}s[/]"
+    )
+    if transcript.stop_reason == "max_steps":
+        console.print("[yellow]stopped at the step budget (max_steps); the task may be unfinished[/]")
+    elif transcript.stop_reason == "no_action":
+        console.print("[yellow]the model did not act on the task; try rephrasing or a larger model[/]")

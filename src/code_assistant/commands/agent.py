@@ -1,0 +1,22 @@
+"""`ca do TASK` (also `ca "TASK"`): the implementer with tools, one task, then exit."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("do", help='Run one task with tools in this project (also: ca "TASK").')(do)
+
+
+def do(
+    ctx: typer.Context,
+    task: list[str] = typer.Argument(..., help="What to do, e.g. add a --verbose flag."),
+    json_out: bool = typer.Option(False, "--json", help="JSON lines of events, then a result."),
+) -> None:
+    from code_assistant.agent.task import run_task
+    from code_assistant.cli import options_of
+
+    options = options_of(ctx)
+    code = run_task(options.load(), " ".join(task), json_out=json_out or options.json)
+    raise typer.Exit(code)

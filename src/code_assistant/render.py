@@ -1,0 +1,135 @@
+"""Terminal and JSON renderings of agent events, diffs, and the approval prompt."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from typing import Any, TextIO
+
+from code_assistant.agent.events import Event
+from code_assistant.tools.registry import Change
+
+WRITE_TOOLS = ("write_file", "edit_file")
+
+
+def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
+    """A unified diff of one change (new files diff against /dev/null)."""
+    old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    new = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        old, new, "/dev/null" if before is None else f"a/{path}", f"b/{path}"
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def diffstat(changes: list[Change]) -> list[tuple[str, int, int]]:
+    """(path, added, removed) per file, from its first `before` to its last `after`."""
+    first: dict[str, bytes | None] = {}
+    last: dict[str, bytes | None] = {}
+    for change in changes:
+        first.setdefault(change.path, change.before)
+        last[change.path] = change.after
+    rows = []
+    for path, before in first.items():
+        added = removed = 0
+        for line in unified_diff(path, before, last[path]).splitlines()[2:]:
+            if line.startswith("+"):
+                added += 1
+            elif line.startswith("-"):
+                removed += 1
+        rows.append((path, added, removed))
+    return rows
+
+
+class ConsoleRenderer:
+    """Streams tokens, shows tool calls as compact lines and edits as coloured diffs."""
+
+    def __init__(self, changes: list[Change] | None = None, stream: TextIO | None = None) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=stream or sys.stdout, highlight=False)
+        self.changes = changes if changes is not None else []
+        self._at_line_start = True
+
+    def __call__(self, event: Event) -> None:
+        data = event.data
+        if event.kind == "token":
+            text = data["text"]
+            self.console.file.write(text)
+            self.console.file.flush()
+            self._at_line_start = text.endswith("\n")
+            return
+        self._newline()
+        if event.kind == "tool_call":
+            self.console.print(f"[cyan]⏺ {data['name']}[/]({_brief_args(data['arguments'])})")
+        elif event.kind == "tool_result":
+            self._tool_result(data)
+        elif event.kind == "retry":
+            self.console.print(f"[yellow]↻ recovering: {data['strategy']}[/]")
+        elif event.kind == "warning":
+            self.console.print(f"[yellow]warning: {data['message']}[/]")
+
+    def _newline(self) -> None:
+        if not self._at_line_start:
+            self.console.file.write("\n")
+            self._at_line_start = True
+
+    def _tool_result(self, data: dict[str, Any]) -> None:
+        first = data["output"].strip().split("\n", 1)[0][:160]
+        if not data["ok"]:
+            self.console.print(f"  [red]✗ {first}[/]", markup=True)
+            return
+        self.console.print(f"  [green]✓[/] {_escape(first)}")
+        if data["name"] in WRITE_TOOLS and self.changes:
+            change = self.changes[-1]
+            self.show_diff(unified_diff(change.path, change.before, change.after))
+
+    def show_diff(self, diff: str) -> None:
+        from rich.syntax import Syntax
+
+        if diff.strip():
+            self.console.print(Syntax(diff.rstrip("\n"), "diff", theme="ansi_dark"))
+
+    def ask(self, tool: str, summary: str, detail: str) -> str:
+        """The approval prompt: shows the diff or command, asks y/n/a."""
+        self._newline()
+        if not sys.stdin.isatty():
+            self.console.print(
+                f"[yellow]{tool} {summary}: needs approval but there is no terminal; "
+                "rerun with --yes to allow changes[/]"
+            )
+            return "n"
+        if detail:
+            self.show_diff(detail)
+        answer = self.console.input(f"[bold]Allow {tool}[/] {_escape(summary)}? [y/n/a(lways)] ")
+        return answer
+
+
+class JsonRenderer:
+    """One JSON object per line per event, for scripts (`--json`)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        self.write(event.to_dict())
+
+    def write(self, payload: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(payload, default=str) + "\n")
+        self.stream.flush()
+
+
+def _brief_args(arguments: dict[str, Any]) -> str:
+    parts = []
+    for key, value in arguments.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        text = text.replace("\n", "⏎")
+        parts.append(f"{key}={_escape(text[:60])}{'…' if len(text) > 60 else ''}")
+    return ", ".join(parts)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,1 @@
+"""Sessions: transcripts in SQLite, compaction of old turns, and project memory."""

@@ -1,0 +1,65 @@
+"""What every mode builds before talking to a model: tools, tool context, prompts, options."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable
+from typing import Any
+
+from code_assistant.agent.personas import Persona
+from code_assistant.backends.base import ChatOptions
+from code_assistant.tools.approval import Approver, AskFn
+from code_assistant.tools.registry import Tool, ToolContext, ToolRegistry
+
+
+def build_registry(loaded: Any, names: Iterable[str] | None = None) -> ToolRegistry:
+    """Built-in, code-index and web tools; restricted to `names` when given."""
+    from code_assistant.tools.builtin import builtin_tools
+    from code_assistant.tools.code import code_tools
+    from code_assistant.tools.web import web_tools
+
+    tools: list[Tool] = [*builtin_tools(), *code_tools(), *web_tools(loaded.config)]
+    wanted = set(names) if names is not None else None
+    return ToolRegistry(t for t in tools if wanted is None or t.name in wanted)
+
+
+def build_context(loaded: Any, ask: AskFn | None = None) -> ToolContext:
+    config = loaded.config
+    approver = Approver(
+        policy=config.approval,
+        allow_commands=config.allow_commands,
+        deny_commands=config.deny_commands,
+        ask=ask,
+    )
+    return ToolContext(root=loaded.root, config=config, approver=approver)
+
+
+def chat_options(config: Any) -> ChatOptions:
+    """One num_ctx per model for the whole run: a changing num_ctx makes Ollama reload."""
+    return ChatOptions(
+        num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive
+    )
+
+
+def system_prompt(persona: Persona, loaded: Any, *, symbol_map: bool = True) -> str:
+    """The persona's prompt plus where it works, the project memory and the symbol map."""
+    from code_assistant.session.memory import load_project_memory
+
+    parts = [
+        persona.prompt.strip(),
+        f"Project root (working directory): {loaded.root}\nOS: {platform.system()}",
+    ]
+    memory = load_project_memory(loaded.root, loaded.config.project_memory)
+    if memory:
+        parts.append(f"# Project memory\n{memory}")
+    if symbol_map and loaded.config.symbol_map_tokens > 0:
+        outline = _symbol_map(loaded)
+        if outline:
+            parts.append(f"# Symbol map of the project\n{outline}")
+    return "\n\n".join(parts)
+
+
+def _symbol_map(loaded: Any) -> str:
+    from code_assistant.index.symbol_map import render_symbol_map
+
+    return render_symbol_map(loaded.root, loaded.config.symbol_map_tokens)
