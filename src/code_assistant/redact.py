@@ -2,30 +2,101 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterable
+from typing import Any
 
-_PATTERNS = [
-    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}"),
-    re.compile(r"\b(?:ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}"),
-    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._\-~+/]{16,}=*"),
-    re.compile(
-        r"(?i)((?:api[_-]?key|access[_-]?token|secret|password|token|x-api-key)"
-        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]{6,}"
+MASK = "***"
+
+# Whole-token formats of well-known providers: the match is replaced entirely.
+_TOKENS = re.compile(
+    "|".join(
+        [
+            r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}",  # OpenAI, Anthropic
+            r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe
+            r"\b(?:ghp|gho|ghs|ghu|ghr|github_pat)_[A-Za-z0-9_]{20,}",  # GitHub
+            r"\bglpat-[A-Za-z0-9_\-]{20,}",  # GitLab
+            r"\bxox[abposre]-[A-Za-z0-9-]{10,}",  # Slack
+            r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
+            r"\bAIza[0-9A-Za-z_\-]{35}",  # Google API keys
+            r"\bhf_[A-Za-z0-9]{30,}",  # Hugging Face
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",  # JWT
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+        ]
     ),
+    re.DOTALL,
+)
+
+# A name that announces a secret, then its value: the name is kept, the value masked.
+_LABELLED = [
+    # Authorization headers of any scheme ("Basic dXNl...", "token ghx..."), then bare Bearer
+    re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?[A-Za-z]+\s+)[^\s\"',;]{4,}"),
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._\-~+/]{16,}=*"),
+    # key = value, "key": "value", X-API-KEY: value (config dumps, JSON, headers, env lines);
+    # a call or subscript (`password = input(...)`) is code, not a value, and is kept.
+    re.compile(
+        r"(?i)((?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token"
+        r"|client[_-]?secret|secret[_-]?key|secret|password|passwd|token)"
+        r"[\"']?\s*[:=]\s*[\"']?)(?![A-Za-z_][\w.]*[(\[])[^\s\"',;&]{6,}"
+    ),
+    # URL query parameters that carry credentials: ?key=..., &sig=...
+    re.compile(
+        r"(?i)([?&](?:key|api_key|apikey|token|access_token|auth|sig|signature"
+        r"|client_secret|password)=)[^&#\s\"']{4,}"
+    ),
+    # Credentials inside a URL: scheme://user:password@host
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+(?=@)"),
 ]
 
 
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Replace API keys, tokens and the given secret values with `***`."""
+def _mask_secrets(text: str, secrets: list[str]) -> str:
     for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    for pattern in _PATTERNS:
-        if pattern.groups:
-            text = pattern.sub(lambda m: m.group(1) + " ***" if m.group(1).lower() == "bearer"
-                               else m.group(1) + "***", text)
-        else:
-            text = pattern.sub("***", text)
+        # Repeat: a secret containing '*' could re-form around the mask; each pass shortens.
+        while secret in text:
+            text = text.replace(secret, MASK)
     return text
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace API keys, tokens and the given secret values with `***`.
+
+    Known secret values go first (exact, longest first), then the patterns for
+    provider tokens and labelled values, then the known values again in case a
+    pattern's mask joined neighbouring text back into one.
+    """
+    known = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+    text = _mask_secrets(text, known)
+    text = _TOKENS.sub(MASK, text)
+    for pattern in _LABELLED:
+        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    return _mask_secrets(text, known)
+
+
+def redact_data(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """`redact` applied to every string inside JSON-like data (dicts, lists, tuples)."""
+    secrets = tuple(secrets)
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {key: redact_data(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_data(item, secrets) for item in value)
+    return value
+
+
+class RedactFilter(logging.Filter):
+    """A logging filter that redacts each record's final message (install on handlers)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True

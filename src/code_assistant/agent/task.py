@@ -14,6 +14,12 @@ from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
 from code_assistant.workspace import build_context, build_registry, chat_options, system_prompt
 
 
+STOP_NOTES = {
+    "max_steps": "stopped at the step budget (max_steps): the task may be unfinished",
+    "no_action": "the model did not act on the task; try rephrasing or a larger model",
+}
+
+
 def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
     """Run the implementer on `task`; print what changed. Exit 0 when it finished its task."""
     task = task.strip()
@@ -71,7 +77,5 @@ def _print_summary(
         f"[dim]{transcript.model_calls} model calls, {transcript.tool_calls} tool calls, "
         f"{recoveries} recoveries, {transcript.seconds:.1f}s[/]"
     )
-    if transcript.stop_reason == "max_steps":
-        console.print("[yellow]stopped at the step budget (max_steps); the task may be unfinished[/]")
-    elif transcript.stop_reason == "no_action":
-        console.print("[yellow]the model did not act on the task; try rephrasing or a larger model[/]")
+    if transcript.stop_reason in STOP_NOTES:
+        console.print(f"[yellow]{STOP_NOTES[transcript.stop_reason]}[/]")
