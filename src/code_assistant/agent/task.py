@@ -13,7 +13,6 @@ from code_assistant.errors import UsageError
 from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
 from code_assistant.workspace import build_context, build_registry, chat_options, system_prompt
 
-
 STOP_NOTES = {
     "max_steps": "stopped at the step budget (max_steps): the task may be unfinished",
     "no_action": "the model did not act on the task; try rephrasing or a larger model",
