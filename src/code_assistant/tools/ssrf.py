@@ -1,0 +1,111 @@
+"""The SSRF guard for fetch_url: allowed schemes, no credentials, public addresses only."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from code_assistant.errors import ToolError
+
+# resolver(host, port) -> IP addresses as strings; injectable so tests need no real DNS.
+Resolver = Callable[[str, int], list[str]]
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for host (IPv4 and IPv6)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def blocked_reason(address: str) -> str | None:
+    """Why an address is off limits (loopback, private, ...), or None for a public one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address (cloud metadata services live there)"
+    if ip.is_private:
+        return "a private network address"
+    if ip.is_multicast or ip.is_unspecified or ip.is_reserved or not ip.is_global:
+        return "a non-public address"
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL and the addresses it may be fetched from, in the resolver's order."""
+
+    url: httpx.URL
+    addresses: tuple[str, ...]
+
+
+def parse_url(raw: str) -> httpx.URL:
+    """Parse a URL, refusing other schemes and embedded credentials."""
+    try:
+        url = httpx.URL(raw.strip())
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ToolError(f"invalid URL {raw!r}: {exc}; give a full http(s) address") from None
+    if url.scheme not in ALLOWED_SCHEMES:
+        raise ToolError(
+            f"refused URL {raw!r}: only http and https are fetched "
+            f"(scheme {url.scheme or 'missing'!r}); give a full https://... address"
+        )
+    if not url.host:
+        raise ToolError(f"invalid URL {raw!r}: it has no host; give a full https://... address")
+    if url.userinfo:
+        raise ToolError(
+            "refused URL with credentials in it (user:password@host); "
+            "fetch public pages without credentials"
+        )
+    return url
+
+
+def check_url(raw: str | httpx.URL, *, allow_private: bool, resolver: Resolver) -> Target:
+    """Check one URL (the first or a redirect hop) and pick the address to connect to.
+
+    The host is resolved once here and the connection is pinned to that address, so a
+    second DNS answer (rebinding) cannot point the request elsewhere. With the guard
+    on, every address the host resolves to must be public.
+    """
+    url = parse_url(str(raw))
+    host = url.raw_host.decode("ascii")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise ToolError(
+                f"could not resolve host {host!r} ({exc}); check the URL's spelling"
+            ) from None
+    if not addresses:
+        raise ToolError(f"could not resolve host {host!r}; check the URL's spelling")
+    if not allow_private:
+        for address in addresses:
+            reason = blocked_reason(address)
+            if reason:
+                raise ToolError(
+                    f"refused {url.scheme}://{host}/...: it resolves to {address}, {reason}. "
+                    "fetch_url only reads public web pages (the user can set "
+                    "web_allow_private = true for a local docs server)"
+                )
+    return Target(url, tuple(addresses))
+
+
+def pinned_request(
+    target: Target, address: str
+) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """(url, headers, extensions) that connect to a checked address, not a fresh lookup."""
+    host_header = target.url.netloc.decode("ascii")
+    pinned = target.url.copy_with(host=address)
+    # TLS still verifies the certificate against the real hostname via SNI.
+    return pinned, {"Host": host_header}, {"sni_hostname": target.url.raw_host.decode("ascii")}
