@@ -140,6 +140,8 @@ class Backend(Protocol):
 
     def loaded_models(self) -> list[str]: ...
 
+    def close(self) -> None: ...
+
 
 def with_retries(
     call: Callable[[], T],

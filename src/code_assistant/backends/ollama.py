@@ -182,6 +182,9 @@ class OllamaBackend:
         response = self._call("the loaded-model list", "", self._client.ps)
         return [m.model for m in response.models if m.model]
 
+    def close(self) -> None:
+        self._client.close()
+
 
 def _wire_options(opts: ChatOptions) -> dict[str, Any]:
     wire: dict[str, Any] = {"num_ctx": opts.num_ctx, "temperature": opts.temperature}

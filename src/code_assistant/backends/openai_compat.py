@@ -188,6 +188,9 @@ class OpenAICompatBackend:
     def loaded_models(self) -> list[str]:
         return []
 
+    def close(self) -> None:
+        self._client.close()
+
 
 def _to_wire(message: Message) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
