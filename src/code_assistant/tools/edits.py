@@ -1,0 +1,158 @@
+"""Find-and-replace for edit_file: unique exact match, whitespace-tolerant retry, closest region."""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import re
+from dataclasses import dataclass
+
+from code_assistant.errors import ToolError
+
+CONTEXT_LINES = 2
+SHOW_MAX_LINES = 40
+_LINE_PREFIX = re.compile(r"^ *\d+ \| ?")
+
+
+def numbered(lines: list[str], first: int) -> str:
+    """Lines with read_file's `   12 | code` prefixes, starting at line number `first`."""
+    return "\n".join(f"{number:>5} | {line}" for number, line in enumerate(lines, first))
+
+
+@dataclass
+class Edit:
+    """The file text after an edit and the 1-based lines the new text occupies."""
+
+    text: str
+    first_line: int
+    last_line: int
+    note: str = ""
+
+
+def apply_edit(text: str, old: str, new: str) -> Edit:
+    """Replace the one occurrence of old in text, or raise ToolError the model can act on."""
+    count = text.count(old)
+    if count == 1:
+        at = text.index(old)
+        first = text.count("\n", 0, at) + 1
+        last = first + new.count("\n") - (1 if new.endswith("\n") else 0)
+        return Edit(text[:at] + new + text[at + len(old) :], first, max(first, last))
+    if count > 1:
+        raise ToolError(_ambiguous(_exact_lines(text, old), "exactly"))
+    edit = _whitespace_tolerant(text, old, new)
+    if edit is not None:
+        return edit
+    bare_old = _without_line_numbers(old)
+    if bare_old is not None:
+        edit = apply_edit(text, bare_old, _without_line_numbers(new) or new)
+        prefix = "note: removed read_file line-number prefixes from old"
+        edit.note = f"{prefix}; {edit.note}" if edit.note else prefix
+        return edit
+    raise ToolError(closest_region(text, old))
+
+
+def _exact_lines(text: str, old: str) -> list[int]:
+    lines = []
+    at = text.find(old)
+    while at != -1:
+        lines.append(text.count("\n", 0, at) + 1)
+        at = text.find(old, at + len(old))
+    return lines
+
+
+def _ambiguous(lines: list[int], how: str) -> str:
+    shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
+    return (
+        f"old matches {how} {len(lines)} places (starting at lines {shown}); "
+        "add more surrounding lines to old so that it matches only the place you mean"
+    )
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines of an edit argument; a trailing newline does not make an extra empty line."""
+    lines = text.split("\n")
+    return lines[:-1] if len(lines) > 1 and lines[-1] == "" else lines
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
+    """Match whole lines ignoring indentation and trailing spaces; re-indent new to fit."""
+    lines = text.split("\n")
+    wanted = _split_lines(old)
+    keys = [line.strip() for line in wanted]
+    if not any(keys):
+        return None
+    size = len(wanted)
+    hits = [
+        start
+        for start in range(len(lines) - size + 1)
+        if all(lines[start + k].strip() == keys[k] for k in range(size))
+    ]
+    if len(hits) > 1:
+        raise ToolError(_ambiguous([h + 1 for h in hits], "(ignoring whitespace)"))
+    if not hits:
+        return None
+    start = hits[0]
+    anchor = next(k for k, key in enumerate(keys) if key)
+    old_indent, file_indent = _indent(wanted[anchor]), _indent(lines[start + anchor])
+    replacement = _split_lines(new) if new else []
+    note = (
+        f"note: old matched lines {start + 1}-{start + size} only after ignoring "
+        "whitespace differences (indentation or trailing spaces)"
+    )
+    if old_indent != file_indent:
+        replacement = [
+            file_indent + line[len(old_indent) :] if line.strip() and line.startswith(old_indent)
+            else line
+            for line in replacement
+        ]
+        note += "; new was re-indented to match the file"
+    result = lines[:start] + replacement + lines[start + size :]
+    last = start + max(1, len(replacement))
+    return Edit("\n".join(result), start + 1, last, note)
+
+
+def _without_line_numbers(text: str) -> str | None:
+    """old/new copied from read_file output with `   12 | ` prefixes, minus them; else None."""
+    lines = _split_lines(text)
+    if not all(_LINE_PREFIX.match(line) for line in lines if line.strip()):
+        return None
+    bare = "\n".join(_LINE_PREFIX.sub("", line, count=1) for line in lines)
+    bare += "\n" if text.endswith("\n") else ""
+    return bare if bare != text else None
+
+
+def closest_region(text: str, old: str) -> str:
+    """The not-found message: the window of the file most like old, with line numbers."""
+    lines = _split_lines(text)
+    wanted = "\n".join(_split_lines(old))
+    size = len(_split_lines(old))
+    matcher = difflib.SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(wanted)
+
+    def score(start: int, quick: bool) -> float:
+        matcher.set_seq1("\n".join(lines[start : start + size]))
+        return matcher.quick_ratio() if quick else matcher.ratio()
+
+    starts = range(max(1, len(lines) - size + 1))
+    # quick_ratio (character counts) is cheap; the exact ratio only runs on the best few.
+    shortlist = heapq.nlargest(30, starts, key=lambda s: score(s, quick=True))
+    best = max(shortlist, key=lambda s: (score(s, quick=False), -s))
+    similarity = score(best, quick=False)
+    if similarity < 0.4:
+        return (
+            "old was not found in the file and no part of it is similar; read the file "
+            "again with read_file and copy the exact current text into old"
+        )
+    first = max(0, best - CONTEXT_LINES)
+    last = min(len(lines), best + size + CONTEXT_LINES, first + SHOW_MAX_LINES)
+    return (
+        f"old was not found in the file. The most similar part is lines {best + 1}-"
+        f"{min(best + size, len(lines))} ({similarity:.0%} alike), shown with context:\n"
+        f"{numbered(lines[first:last], first + 1)}\n"
+        "Copy the exact current text (without the line-number prefixes) into old and "
+        "call edit_file again."
+    )

@@ -1,0 +1,301 @@
+"""File tools for the model: read, write, edit, list and glob, confined to the project root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from code_assistant.errors import ToolError
+from code_assistant.tools.edits import SHOW_MAX_LINES, apply_edit, numbered
+from code_assistant.tools.paths import Located, locate, walk_files
+from code_assistant.tools.registry import Change, ToolContext, tool
+from code_assistant.tools.textfile import (
+    EDIT_MAX_BYTES,
+    READ_MAX_BYTES,
+    READ_MAX_LINES,
+    SHOW_LINE_CHARS,
+    atomic_write,
+    count_lines,
+    decode_text,
+    diff_counts,
+    read_window,
+    unified_diff,
+)
+
+LIST_MAX_ENTRIES = 200
+GLOB_MAX_RESULTS = 200
+
+
+def human_size(size: int) -> str:
+    """1234 -> '1.2 KB'."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """plural(1, 'line') -> '1 line'; plural(3, 'line') -> '3 lines'."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
+def _with_note(found: Located, text: str) -> str:
+    return f"{found.note}\n{text}" if found.note else text
+
+
+def _existing_file(ctx: ToolContext, path: str) -> Located:
+    found = locate(ctx.root, path, must_exist=True)
+    if found.path.is_dir():
+        raise ToolError(f"{found.rel} is a directory; use list_dir to see what it holds")
+    return found
+
+
+def _show_line(line: str, cut: int) -> str:
+    if cut or len(line) > SHOW_LINE_CHARS:
+        return f"{line[:SHOW_LINE_CHARS]} [... long line cut ...]"
+    return line
+
+
+def _paging_note(found: Located, start: int, more_from: int) -> str:
+    total = count_lines(found.path)
+    size = human_size(found.path.stat().st_size)
+    of = f"{total:,} lines, {size}" if total is not None else size
+    return (
+        f"[{found.rel} continues: this shows lines {start}-{more_from - 1} of {of}; "
+        f"read_file returns at most {READ_MAX_LINES} lines or {READ_MAX_BYTES // 1024} KB "
+        f"at a time. Call read_file again with start_line={more_from} to read on, or use "
+        "start_line/end_line for the part you need.]"
+    )
+
+
+@tool(kind="read")
+def read_file(
+    ctx: ToolContext, path: str, start_line: int | None = None, end_line: int | None = None
+) -> str:
+    """Read a text file. Lines come back numbered like `   12 | code`.
+
+    Big files come back in parts; the note at the end says how to read on.
+
+    Args:
+        path: File path relative to the project root.
+        start_line: First line to show (1-based). Omit to start at the top.
+        end_line: Last line to show (inclusive). Omit to read to the end.
+    """
+    found = _existing_file(ctx, path)
+    start = 1 if start_line is None else start_line
+    if start < 1:
+        raise ToolError("start_line must be 1 or more")
+    if end_line is not None and end_line < start:
+        raise ToolError(f"end_line ({end_line}) must not be before start_line ({start})")
+    try:
+        window = read_window(found.path, start, end_line)
+    except OSError as exc:
+        raise ToolError(f"cannot read {found.rel}: {exc.strerror or exc}") from None
+    if not window.lines:
+        if window.last_seen == 0:
+            return _with_note(found, f"({found.rel} is empty)")
+        raise ToolError(
+            f"start_line {start} is past the end of {found.rel} ({window.last_seen} lines)"
+        )
+    text, encoding = decode_text(b"\n".join(line for line, _ in window.lines), found.rel)
+    cuts = [cut for _, cut in window.lines]
+    shown = [_show_line(line, cut) for line, cut in zip(text.split("\n"), cuts, strict=True)]
+    parts = [found.note] if found.note else []
+    if encoding != "utf-8":
+        parts.append(f"note: {found.rel} is not UTF-8; shown as Latin-1")
+    parts.append(numbered(shown, start))
+    if window.more_from is not None:
+        parts.append(_paging_note(found, start, window.more_from))
+    return "\n".join(parts)
+
+
+def _uses_crlf(data: bytes) -> bool:
+    return b"\r\n" in data and data.count(b"\r\n") == data.count(b"\n")
+
+
+def _read_bytes(found: Located) -> bytes:
+    try:
+        return found.path.read_bytes()
+    except OSError as exc:
+        raise ToolError(f"cannot read {found.rel}: {exc.strerror or exc}") from None
+
+
+def _encode(text: str, encoding: str, rel: str) -> bytes:
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:
+        raise ToolError(
+            f"{rel} is Latin-1 encoded and the new text has characters Latin-1 cannot hold; "
+            "use only characters the file can store, or rewrite it as UTF-8 with write_file"
+        ) from None
+
+
+def _commit(ctx: ToolContext, tool_name: str, found: Located, before: bytes | None,
+            before_text: str | None, after_text: str, after: bytes) -> str:
+    """Show the diff for approval, write atomically, record the change; return +/- counts."""
+    diff = unified_diff(found.rel, before_text, after_text)
+    ctx.approve(tool_name, found.rel, diff)
+    atomic_write(found.path, after, found.rel)
+    ctx.changes.append(Change(found.rel, before, after))
+    added, removed = diff_counts(diff)
+    return f"+{added} -{removed}"
+
+
+@tool(kind="write")
+def write_file(ctx: ToolContext, path: str, content: str) -> str:
+    """Create a file, or replace a whole file, with the given content.
+
+    For a small change to an existing file use edit_file instead.
+
+    Args:
+        path: File path relative to the project root; missing directories are created.
+        content: The complete new content of the file.
+    """
+    found = locate(ctx.root, path, must_exist=False)
+    if found.path.is_dir():
+        raise ToolError(f"{found.rel} is a directory; give the path of a file inside it")
+    before = _read_bytes(found) if found.path.exists() else None
+    before_text, encoding = None, "utf-8"
+    if before is not None:
+        try:
+            before_text, encoding = decode_text(before, found.rel)
+        except ToolError:
+            before_text = "(binary file)"
+        if _uses_crlf(before) and "\r\n" not in content:
+            content = content.replace("\n", "\r\n")  # keep the file's Windows line endings
+    after = _encode(content, encoding, found.rel)
+    if after == before:
+        return _with_note(found, f"{found.rel} already has exactly this content; nothing written")
+    counts = _commit(ctx, "write_file", found, before, before_text, content, after)
+    lines = plural(len(content.splitlines()), "line")
+    return _with_note(found, f"wrote {found.rel} ({lines}, {counts})")
+
+
+@tool(kind="write")
+def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
+    """Replace one piece of text in a file. old must match exactly one place in the file.
+
+    Copy old from read_file output without the line-number prefixes, with enough
+    surrounding lines to be unique.
+
+    Args:
+        path: File path relative to the project root.
+        old: The exact current text to replace (whole lines work best).
+        new: The text to put in its place.
+    """
+    found = _existing_file(ctx, path)
+    if not old:
+        raise ToolError("old is empty; give the exact text to replace (write_file makes new files)")
+    if old == new:
+        raise ToolError("old and new are the same; there is nothing to change")
+    size = found.path.stat().st_size
+    if size > EDIT_MAX_BYTES:
+        raise ToolError(
+            f"{found.rel} is too large to edit ({human_size(size)}); change it with run_shell"
+        )
+    before = _read_bytes(found)
+    text, encoding = decode_text(before, found.rel)
+    crlf = "\r\n" in text
+    if crlf:
+        # Match on \n so the model's old text need not reproduce the file's line endings.
+        text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
+    try:
+        edit = apply_edit(text, old, new)
+    except ToolError as exc:
+        raise ToolError(f"{found.rel}: {exc}") from None
+    after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
+    after = _encode(after_text, encoding, found.rel)
+    counts = _commit(ctx, "edit_file", found, before, text, edit.text, after)
+    lines = edit.text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    first = max(1, edit.first_line - 2)
+    last = min(len(lines), edit.last_line + 2, first + SHOW_MAX_LINES - 1)
+    parts = [found.note] if found.note else []
+    if edit.note:
+        parts.append(edit.note)
+    parts.append(f"edited {found.rel} ({counts}); lines {first}-{last} now read:")
+    parts.append(numbered(lines[first - 1 : last], first))
+    return "\n".join(parts)
+
+
+def _entry_line(entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        try:
+            return f"{entry.name} -> {os.readlink(entry.path)}"
+        except OSError:
+            return f"{entry.name} -> ?"
+    if entry.is_dir():
+        return f"{entry.name}/"
+    try:
+        return f"{entry.name}  ({human_size(entry.stat().st_size)})"
+    except OSError:
+        return entry.name
+
+
+@tool(kind="read")
+def list_dir(ctx: ToolContext, path: str = ".") -> str:
+    """List a directory: sub-directories end with '/', files show their size.
+
+    Args:
+        path: Directory relative to the project root; "." is the project root.
+    """
+    found = locate(ctx.root, path, must_exist=True)
+    if not found.path.is_dir():
+        raise ToolError(f"{found.rel} is a file, not a directory; use read_file to read it")
+    try:
+        with os.scandir(found.path) as it:
+            entries = [e for e in it if e.name != ".git"]
+    except OSError as exc:
+        raise ToolError(f"cannot list {found.rel}: {exc.strerror or exc}") from None
+    entries.sort(key=lambda e: (not e.is_dir(follow_symlinks=False), e.name))
+    count = plural(len(entries), "entry", "entries")
+    lines = [f"{found.rel}/ ({count})" if entries else f"{found.rel}/ is empty"]
+    lines += [_entry_line(e) for e in entries[:LIST_MAX_ENTRIES]]
+    if len(entries) > LIST_MAX_ENTRIES:
+        more = len(entries) - LIST_MAX_ENTRIES
+        lines.append(f"[... {more} more entries not shown; use glob_files to find files]")
+    return _with_note(found, "\n".join(lines))
+
+
+def _glob_pattern(root: Path, pattern: str) -> str:
+    cleaned = pattern.strip()
+    base = root.resolve().as_posix()
+    if cleaned.startswith(base + "/"):
+        cleaned = cleaned[len(base) + 1 :]
+    cleaned = cleaned.removeprefix("./")
+    if not cleaned or cleaned.startswith("!"):
+        raise ToolError("give a file name pattern such as '**/*.py' or 'src/*.rs'")
+    if ".." in Path(cleaned).parts or "\0" in cleaned:
+        raise ToolError("glob_files only searches inside the project; remove '..' from the pattern")
+    return cleaned
+
+
+@tool(kind="read")
+def glob_files(ctx: ToolContext, pattern: str) -> str:
+    """Find project files by name pattern; files ignored by .gitignore and .git are skipped.
+
+    Patterns work like .gitignore lines: "*.py" matches at any depth, "src/*.py" only
+    directly inside src, "tests/**/test_*.py" anywhere below tests.
+
+    Args:
+        pattern: A pattern such as "**/*.rs", "src/*.py" or "Makefile".
+    """
+    import pathspec
+
+    cleaned = _glob_pattern(ctx.root, pattern)
+    spec = pathspec.GitIgnoreSpec.from_lines([cleaned])
+    matches = sorted(rel for rel in walk_files(ctx.root) if spec.match_file(rel))
+    if not matches:
+        return (
+            f"no files match {cleaned!r} (patterns are relative to the project root; "
+            "ignored files are skipped)"
+        )
+    lines = matches[:GLOB_MAX_RESULTS]
+    if len(matches) > GLOB_MAX_RESULTS:
+        more = len(matches) - GLOB_MAX_RESULTS
+        lines.append(f"[... {more} more matches not shown; use a narrower pattern]")
+    return "\n".join(lines)
+

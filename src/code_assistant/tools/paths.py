@@ -1,0 +1,210 @@
+"""Project-root confinement for every tool path, wrong-cwd recovery and did-you-mean hints."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from code_assistant.errors import ToolError
+
+SKIP_DIRS = frozenset({".git"})
+WALK_LIMIT = 50_000  # files looked at by one walk; keeps a huge tree from stalling a tool
+
+
+def resolve_in_root(root: Path, path: str) -> Path:
+    """The absolute, symlink-resolved path for `path`, or ToolError if it leaves `root`.
+
+    Relative paths are taken from root; absolute paths are fine when they point inside it.
+    `..` is allowed while it stays inside. Symlinks are followed (even dangling ones), so a
+    link inside the project whose target is outside is refused like any other escape.
+    """
+    if not isinstance(path, str):
+        raise ToolError(f"path must be a string, got {type(path).__name__}")
+    cleaned = path.strip()
+    if not cleaned:
+        raise ToolError("the path is empty; give a path relative to the project root")
+    if "\0" in cleaned:
+        raise ToolError("the path contains a NUL byte; give a plain path")
+    base = root.resolve()
+    try:
+        target = (base / cleaned).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        # RuntimeError: symlink loop; ValueError: e.g. lone surrogates the OS cannot encode.
+        raise ToolError(f"cannot use the path {cleaned!r}: {exc}") from None
+    if target != base and not target.is_relative_to(base):
+        raise ToolError(
+            f"{cleaned!r} is outside the project root {base}; tools may only touch files "
+            "inside it. Use a path relative to the project root."
+        )
+    return target
+
+
+def relative(root: Path, target: Path) -> str:
+    """The project-relative POSIX form of an already-confined path ('.' for the root)."""
+    rel = target.relative_to(root.resolve()).as_posix()
+    return rel or "."
+
+
+@dataclass(frozen=True)
+class Located:
+    """A confined path, its project-relative name, and a note when we corrected the request."""
+
+    path: Path
+    rel: str
+    note: str = ""
+
+
+def _under_own_name(root: Path, path: str) -> str | None:
+    """'proj/src/a.py' -> 'src/a.py' when the project is named proj and has no proj/ inside."""
+    parts = Path(path.strip()).parts
+    if len(parts) < 2 or Path(path.strip()).is_absolute() or parts[0] != root.resolve().name:
+        return None
+    if (root / parts[0]).exists():
+        return None
+    return Path(*parts[1:]).as_posix()
+
+
+def _existing_tail(root: Path, path: str) -> str | None:
+    """For an absolute path outside root: what follows the project's name, or an existing tail."""
+    parts = Path(path.strip()).parts[1:]
+    name = root.resolve().name
+    if name in parts:
+        # '/home/me/proj/src/new.py' -> 'src/new.py' even when the file does not exist yet.
+        index = len(parts) - 1 - parts[::-1].index(name)
+        if index + 1 < len(parts):
+            return Path(*parts[index + 1 :]).as_posix()
+    for start in range(1, len(parts)):
+        tail = Path(*parts[start:])
+        if (root / tail).exists():
+            return tail.as_posix()
+    return None
+
+
+def _recovered(root: Path, asked: str, guess: str) -> Located:
+    target = resolve_in_root(root, guess)
+    rel = relative(root, target)
+    note = (
+        f"note: {asked.strip()!r} was taken as {rel!r}: paths are relative to the "
+        f"project root {root.resolve()}"
+    )
+    return Located(target, rel, note)
+
+
+def locate(root: Path, path: str, *, must_exist: bool) -> Located:
+    """Resolve a path the model gave, confined to root, correcting a wrong working directory.
+
+    A relative path that starts with the project's own directory name, or an absolute path
+    outside the project whose tail exists here, is mapped onto the project and the result's
+    note says so. With must_exist, a missing file raises ToolError naming the closest paths.
+    """
+    if not isinstance(path, str):
+        raise ToolError(f"path must be a string, got {type(path).__name__}")
+    own = _under_own_name(root, path)
+    if own is not None:
+        found = _recovered(root, path, own)
+        if found.path.exists() or not must_exist:
+            return found
+    try:
+        target = resolve_in_root(root, path)
+    except ToolError:
+        asked = Path(path.strip())
+        if "\0" in path or not asked.is_absolute() or os.path.lexists(asked):
+            raise
+        tail = _existing_tail(root, path)
+        if tail is None:
+            raise
+        found = _recovered(root, path, tail)
+        if found.path.exists() or (not must_exist and found.path.parent.is_dir()):
+            return found
+        raise
+    if must_exist and not target.exists():
+        raise ToolError(not_found_message(root, path))
+    return Located(target, relative(root, target))
+
+
+def not_found_message(root: Path, path: str) -> str:
+    """'no such file 'ns.rs'; did you mean src/nslookup.rs?' with up to five suggestions."""
+    wanted = path.strip()
+    hints = closest_paths(root, wanted)
+    message = f"no such file or directory {wanted!r} in the project"
+    if hints:
+        return f"{message}; did you mean {', '.join(hints)}?"
+    return f"{message}; use list_dir or glob_files to see which files exist"
+
+
+def closest_paths(root: Path, wanted: str, limit: int = 5) -> list[str]:
+    """Existing project paths most like `wanted`: same file name first, then similar names."""
+    wanted = wanted.strip().removeprefix("./").rstrip("/")
+    name = Path(wanted).name
+    files = list(walk_files(root))
+    dirs = sorted({parent.as_posix() for f in files for parent in Path(f).parents} - {"."})
+    everything = files + [d + "/" for d in dirs]
+    by_name: dict[str, list[str]] = {}
+    for rel in everything:
+        by_name.setdefault(Path(rel.rstrip("/")).name, []).append(rel)
+    found: list[str] = list(by_name.get(name, []))
+    for close in difflib.get_close_matches(name, list(by_name), n=limit, cutoff=0.6):
+        found.extend(by_name[close])
+    found.extend(difflib.get_close_matches(wanted, everything, n=limit, cutoff=0.6))
+    return list(dict.fromkeys(found))[:limit]
+
+
+def _ignore_spec(directory: Path, extra: list[str] | None = None) -> Any:
+    """The .gitignore rules of one directory (None when it has none)."""
+    import pathspec
+
+    lines = list(extra or [])
+    with contextlib.suppress(OSError):
+        lines += (directory / ".gitignore").read_text(errors="replace").splitlines()
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+def _ignored(stack: list[tuple[str, Any]], rel: str, is_dir: bool) -> bool:
+    """Whether any .gitignore from the root down to this entry's directory excludes it."""
+    for base, spec in stack:
+        local = rel[len(base) + 1 :] if base else rel
+        if spec.match_file(local + "/" if is_dir else local):
+            return True
+    return False
+
+
+def walk_files(root: Path, *, limit: int = WALK_LIMIT) -> Iterator[str]:
+    """Project-relative POSIX paths of files, sorted per directory, honouring .gitignore.
+
+    Skips .git, does not follow directory symlinks (no loops, no escapes) and stops after
+    `limit` files. Nested .gitignore files apply below their own directory.
+    """
+    root = root.resolve()
+    exclude = root / ".git" / "info" / "exclude"
+    extra = exclude.read_text(errors="replace").splitlines() if exclude.is_file() else []
+    top = _ignore_spec(root, extra)
+    pending: list[tuple[str, list[tuple[str, Any]]]] = [("", [("", top)] if top else [])]
+    count = 0
+    while pending:
+        rel_dir, stack = pending.pop()
+        try:
+            with os.scandir(root / rel_dir) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if (is_dir and entry.name in SKIP_DIRS) or _ignored(stack, rel, is_dir):
+                continue
+            if is_dir:
+                subdirs.append(rel)
+                continue
+            count += 1
+            if count > limit:
+                return
+            yield rel
+        for sub in reversed(subdirs):
+            spec = _ignore_spec(root / sub)
+            pending.append((sub, [*stack, (sub, spec)] if spec else stack))

@@ -1,0 +1,193 @@
+"""run_shell: one approved command in the project root, bounded output, process-group timeout."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from code_assistant.errors import ToolError
+from code_assistant.tools.output import DEFAULT_MAX_LINES, HeadTail
+from code_assistant.tools.registry import ToolContext, tool
+
+DEFAULT_TIMEOUT = 120
+GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+LINGER = 0.1  # quiet seconds after the shell exits before background writers are cut off
+DRAIN_MAX = 1.0  # most seconds spent reading background output after the shell exited
+_QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "NO_COLOR": "1"}
+
+
+@dataclass
+class ShellResult:
+    """What one command did: exit code (negative: killed by that signal), time, output."""
+
+    command: str
+    cwd: Path
+    exit_code: int
+    seconds: float
+    output: str
+    timed_out: bool = False
+    timeout: float = 0.0
+
+    def render(self) -> str:
+        """The text the model sees: a header with cwd, exit status and time, then output."""
+        shown = self.command.strip().splitlines()[0] if self.command.strip() else ""
+        if len(shown) > 200 or "\n" in self.command.strip():
+            shown = shown[:200] + " ..."
+        if self.timed_out:
+            status = f"timed out after {self.timeout:g} s; the command was killed"
+        elif self.exit_code < 0:
+            status = f"killed by {_signal_name(-self.exit_code)}, {self.seconds:.1f}s"
+        else:
+            status = f"exit {self.exit_code}, {self.seconds:.1f}s"
+        return f"$ {shown}  (cwd: {self.cwd}, {status})\n{self.output or '(no output)'}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the shell has exited, without reaping it.
+
+    Leaving it a zombie keeps its pid, which is also the process-group id, from being
+    reused, so killing the group afterwards can never hit an unrelated process.
+    """
+    if not hasattr(os, "waitid"):  # pragma: no cover - macOS
+        return proc.poll() is not None
+    flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+    return os.waitid(os.P_PID, proc.pid, flags) is not None
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group still runs (zombies do not count)."""
+    proc_dir = Path("/proc")
+    if not proc_dir.is_dir():  # pragma: no cover - no procfs: assume the worst
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc_dir.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _stop_group(pgid: int) -> None:
+    """SIGTERM the command's whole process group, then SIGKILL what is left after GRACE."""
+    if not _group_alive(pgid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> bool:
+    """Feed output to sink until the shell exits and the pipe is quiet; False on timeout."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    exited_at: float | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                sink.feed(decoder.decode(b"", final=True))
+                return False
+            if exited_at is None and _exited(proc):
+                exited_at = now
+            if exited_at is not None and now - exited_at > DRAIN_MAX:
+                break
+            wait = min(deadline - now, LINGER if exited_at is not None else 0.2)
+            if not selector.select(wait):
+                if exited_at is not None:
+                    break  # background jobs hold the pipe open but are quiet
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            sink.feed(decoder.decode(chunk))
+    sink.feed(decoder.decode(b"", final=True))
+    return True
+
+
+def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> ShellResult:
+    """Run `bash -c command` in its own session; stop the whole group on timeout or exit."""
+    shell = shutil.which("bash") or "/bin/sh"
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [shell, "-c", command],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **_QUIET_ENV},
+        )
+    except OSError as exc:
+        raise ToolError(f"could not start {shell}: {exc.strerror or exc}") from None
+    sink = HeadTail(max_lines)
+    finished = False
+    try:
+        finished = _pump(proc, sink, started + timeout)
+    finally:
+        # Also after a normal exit: background jobs must not outlive the command.
+        _stop_group(proc.pid)
+        assert proc.stdout is not None
+        proc.stdout.close()
+        exit_code = proc.wait()
+    return ShellResult(
+        command, cwd, exit_code, time.monotonic() - started, sink.render(),
+        timed_out=not finished, timeout=timeout,
+    )
+
+
+@tool(kind="exec")
+def run_shell(ctx: ToolContext, command: str, timeout: int | None = None) -> str:
+    """Run a shell command (bash) in the project root; returns the exit code and output.
+
+    stdout and stderr come back together; long output keeps the first and the last lines.
+    There is no input (stdin is empty), and processes left running in the background are
+    stopped when the command ends.
+
+    Args:
+        command: The command line, e.g. "python -m pytest -x -q" or "grep -rn TODO src".
+        timeout: Seconds before the command is killed; omit for the configured default.
+    """
+    if not command.strip():
+        raise ToolError("command is empty; give the shell command to run")
+    if "\0" in command:
+        raise ToolError("command contains a NUL byte")
+    config = ctx.config
+    limit = timeout or getattr(config, "shell_timeout", None) or DEFAULT_TIMEOUT
+    if limit <= 0:
+        raise ToolError("timeout must be a positive number of seconds")
+    max_lines = getattr(config, "tool_output_lines", None) or DEFAULT_MAX_LINES
+    ctx.approve("run_shell", command, "")
+    return run_command(command, ctx.root.resolve(), limit, max_lines).render()

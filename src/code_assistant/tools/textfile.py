@@ -1,0 +1,198 @@
+"""Text files for the file tools: bounded line reading, encoding checks, diffs, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from code_assistant.errors import ToolError
+
+READ_MAX_BYTES = 256 * 1024  # what one read_file call returns at most...
+READ_MAX_LINES = 2000  # ...and in lines; the note tells the model how to page on
+LINE_MAX_BYTES = 8 * 1024  # bytes of one line kept while reading; the rest is skipped
+SHOW_LINE_CHARS = 2000
+EDIT_MAX_BYTES = 10 * 1024 * 1024  # edit_file holds the whole file in memory
+COUNT_MAX_BYTES = 512 * 1024 * 1024  # beyond this the note gives the size, not a line count
+
+# C0 controls that do not occur in text files; many of them mean the bytes are not text.
+_CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b") + b"\x7f"
+
+
+def binary_error(rel: str) -> ToolError:
+    return ToolError(
+        f"{rel} is a binary file (not UTF-8 text); the file tools only handle text. "
+        f"Inspect it with run_shell instead (e.g. `file {rel}` or `xxd {rel} | head`)."
+    )
+
+
+def decode_text(data: bytes, rel: str) -> tuple[str, str]:
+    """(text, encoding) of file contents: UTF-8, else Latin-1 if clearly text, else ToolError.
+
+    Latin-1 maps every byte to one character and back, so a legacy-encoded source file
+    survives an edit byte for byte. Bytes with NULs or many control codes count as binary.
+    """
+    if b"\0" in data:
+        raise binary_error(rel)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    controls = len(data) - len(data.translate(None, _CONTROLS))
+    if controls > len(data) // 100:
+        raise binary_error(rel)
+    return data.decode("latin-1"), "latin-1"
+
+
+def _utf8_boundary(chunk: bytes) -> bytes:
+    """Drop an incomplete UTF-8 sequence left at the end of a cut chunk."""
+    lead = len(chunk) - 1
+    while lead > 0 and len(chunk) - lead < 4 and (chunk[lead] & 0xC0) == 0x80:
+        lead -= 1
+    if lead < 0 or chunk[lead] < 0xC0:
+        return chunk
+    needed = 2 if chunk[lead] < 0xE0 else 3 if chunk[lead] < 0xF0 else 4
+    return chunk[:lead] if len(chunk) - lead < needed else chunk
+
+
+def iter_lines(stream: BinaryIO) -> Iterator[tuple[bytes, int]]:
+    """Each line without its line ending, cut to LINE_MAX_BYTES, and how many bytes were cut."""
+    while True:
+        chunk = stream.readline(LINE_MAX_BYTES)
+        if not chunk:
+            return
+        cut = 0
+        if chunk.endswith(b"\n"):
+            chunk = chunk[:-1]
+        else:
+            while more := stream.readline(LINE_MAX_BYTES):
+                if more.endswith(b"\n"):
+                    cut += len(more) - 1
+                    break
+                cut += len(more)
+            if cut:
+                chunk = _utf8_boundary(chunk)
+        yield chunk.removesuffix(b"\r"), cut
+
+
+@dataclass
+class Window:
+    """The lines of one read_file call and where the next call should start (None: done)."""
+
+    start: int
+    lines: list[tuple[bytes, int]] = field(default_factory=list)
+    more_from: int | None = None
+    last_seen: int = 0
+
+
+def read_window(path: Path, start: int, end: int | None) -> Window:
+    """Lines start..end (1-based, inclusive) within READ_MAX_LINES/READ_MAX_BYTES, streamed."""
+    window = Window(start)
+    size = 0
+    with path.open("rb") as stream:
+        for number, item in enumerate(iter_lines(stream), 1):
+            window.last_seen = number
+            if number < start:
+                continue
+            if end is not None and number > end:
+                break
+            if len(window.lines) >= READ_MAX_LINES or size >= READ_MAX_BYTES:
+                window.more_from = number
+                break
+            window.lines.append(item)
+            size += len(item[0]) + 1
+    return window
+
+
+def count_lines(path: Path) -> int | None:
+    """Lines in the file, counted in chunks; None when the file is too big to bother."""
+    size = path.stat().st_size
+    if size > COUNT_MAX_BYTES:
+        return None
+    newlines = 0
+    last = b"\n"
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return newlines + (0 if last == b"\n" else 1)
+
+
+def unified_diff(rel: str, before: str | None, after: str) -> str:
+    """A unified diff of a change (before None: a new file), as shown to the approver."""
+    old = before.splitlines() if before is not None else []
+    lines = difflib.unified_diff(
+        old,
+        after.splitlines(),
+        "/dev/null" if before is None else f"a/{rel}",
+        f"b/{rel}",
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def diff_counts(diff: str) -> tuple[int, int]:
+    """(added, removed) lines of a unified diff."""
+    added = removed = 0
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it, which races with other threads; Linux shows it.
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """Create missing parent directories; return the ones made, outermost first."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for item in reversed(missing):
+        item.mkdir()
+    return list(reversed(missing))
+
+
+def atomic_write(target: Path, data: bytes, rel: str) -> None:
+    """Replace target by data through a temp file in the same directory and os.replace.
+
+    The file keeps its permission bits. On any failure the temp file and the directories
+    made for it are removed, the old file is untouched, and ToolError says what happened.
+    """
+    created: list[Path] = []
+    try:
+        created = _make_parents(target.parent)
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        reason = exc.strerror or str(exc)
+        raise ToolError(f"could not write {rel}: {reason}; the file was not changed") from None
