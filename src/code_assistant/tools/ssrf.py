@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,20 @@ def parse_url(raw: str) -> httpx.URL:
     return url
 
 
+def _ip_literal(host: str) -> str | None:
+    """The address a host names by itself, including the old forms 127.1, 0x7f000001, 2130706433."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fA-FxX.]+", host) and host[-1] not in "xX":
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
 def check_url(raw: str | httpx.URL, *, allow_private: bool, resolver: Resolver) -> Target:
     """Check one URL (the first or a redirect hop) and pick the address to connect to.
 
@@ -78,9 +93,10 @@ def check_url(raw: str | httpx.URL, *, allow_private: bool, resolver: Resolver) 
     url = parse_url(str(raw))
     host = url.raw_host.decode("ascii")
     port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
+    literal = _ip_literal(host)
+    if literal:
+        addresses = [literal]
+    else:
         try:
             addresses = resolver(host, port)
         except (OSError, UnicodeError) as exc:

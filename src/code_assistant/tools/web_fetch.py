@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from code_assistant.backends.base import estimate_tokens
 from code_assistant.errors import ToolError
 from code_assistant.redact import redact
 from code_assistant.tools.ssrf import Resolver, Target, check_url, pinned_request, system_resolver
@@ -171,7 +172,8 @@ def page_text(page: Page, max_tokens: int) -> str:
         header.append(f"Note: only the first {len(page.body)} bytes were read (web_max_bytes)")
     if not text.strip():
         text = "(the page has no readable text)"
-    return fit_tokens("\n".join(header) + "\n\n" + text, max_tokens)
+    head = "\n".join(header) + "\n\n"
+    return head + fit_tokens(text, max(0, max_tokens - estimate_tokens(head)))
 
 
 def fetch_markdown(
