@@ -178,13 +178,15 @@ def test_unknown_model_says_what_to_do(fake_server: FakeModelServer, make: Facto
 
 
 @BACKENDS
-def test_connection_refused(make: Factory) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_connection_refused(make: Factory, stream: bool) -> None:
     class Nowhere:
         url = f"http://127.0.0.1:{closed_port()}"
         openai_url = url + "/v1"
 
+    on_token = (lambda token: None) if stream else None
     with pytest.raises(BackendUnavailable) as info:
-        make(Nowhere).chat(MODEL, [Message("user", "x")])  # type: ignore[arg-type]
+        make(Nowhere).chat(MODEL, [Message("user", "x")], on_token=on_token)  # type: ignore[arg-type]
     assert "127.0.0.1" in str(info.value)
     assert info.value.exit_code == 3
 

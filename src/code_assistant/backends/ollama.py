@@ -47,7 +47,7 @@ class OllamaBackend:
             return fn()
         except ollama.ResponseError as exc:
             raise self._translate(exc, model) from None
-        except ConnectionError:
+        except (ConnectionError, httpx.ConnectError):  # the client wraps only non-streaming calls
             raise BackendUnavailable(
                 f"cannot reach Ollama at {self.host}: start it with `ollama serve` "
                 "or set CA_OLLAMA_HOST / --backend"
