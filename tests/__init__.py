@@ -1,0 +1,1 @@
+"""Tests of code-assistant: real files, real subprocesses and a scripted model server."""

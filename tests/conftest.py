@@ -1,0 +1,44 @@
+"""Shared fixtures: the scripted fake model server and an isolated environment for `ca`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.model_server import FakeModelServer
+
+# Variables that could point a test at a real model service or at the user's own settings.
+_LEAKY_PREFIXES = ("CA_", "OLLAMA_", "OPENAI_", "ANTHROPIC_")
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeModelServer]:
+    """A started fake model server with an empty script; `enqueue()` replies before use."""
+    with FakeModelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ca_env(fake_server: FakeModelServer, tmp_path: Path) -> dict[str, str]:
+    """Environment for a `ca` subprocess that talks to `fake_server`, isolated from the user."""
+    home = tmp_path / "home"
+    ca_home = tmp_path / "ca-home"
+    for directory in (home, ca_home):
+        directory.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    env.update(
+        HOME=str(home),
+        CA_HOME=str(ca_home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        CA_OLLAMA_HOST=fake_server.url,
+        CA_OPENAI_BASE_URL=fake_server.openai_url,
+        CA_MAX_RETRIES="0",
+        NO_COLOR="1",
+    )
+    return env

@@ -1,0 +1,1 @@
+"""Fakes served over real loopback sockets: the scripted model server (see model_server.py)."""
