@@ -1,0 +1,190 @@
+"""A tolerant JSON reader for model output: quotes, commas, comments and Python words repaired."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NoReturn
+
+# Deeper than any real tool call; keeps the recursive reader far from Python's recursion limit.
+MAX_DEPTH = 100
+
+_DECODER = json.JSONDecoder(strict=False)  # strict=False: raw newlines/tabs inside strings
+# An unterminated /* comment runs to the end, so a bad input costs one scan, not one per retry.
+_SKIP = re.compile(r"(?:\s+|//[^\n]*|#[^\n]*|/\*.*?(?:\*/|\Z))*", re.S)
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_WORD = re.compile(r"[A-Za-z_$][\w$-]*")
+_WORDS: dict[str, Any] = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "True": True,
+    "False": False,
+    "None": None,
+}
+_BODY = {  # the rest of a string after its opening quote, through the next unescaped closer
+    '"': re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S),
+    "'": re.compile(r"[^'\\]*(?:\\.[^'\\]*)*'", re.S),
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.S),
+    "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.S),
+}
+# A quote ends a string only if what follows fits the string's place; otherwise it is an
+# unescaped quote inside the text ("print("hi")"), which small models write all the time.
+_KEY_RE = r"""(?:["'][^"'\n]{0,200}["']|[A-Za-z_$][\w$-]*)\s*:"""
+_FOLLOW = {
+    "key": re.compile(r"\s*:"),
+    "object": re.compile(r"\s*(?:[}/#]|,\s*(?:[}/#]|" + _KEY_RE + "))"),
+    "array": re.compile(r"\s*[,\]/#]"),
+}
+_ESCAPE = re.compile(r'\\u[0-9a-fA-F]{4}|\\(.)|(")|([\x00-\x1f])', re.S)
+
+
+class JSONRepairError(ValueError):
+    """Text that no repair turns into JSON; `pos` is the furthest index the reader looked at."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(f"{message} at index {pos}")
+        self.pos = pos
+
+
+def loads(text: str) -> Any:
+    """Parse all of `text` as one JSON value, repairing the slips models make."""
+    start = _SKIP.match(text).end()  # type: ignore[union-attr]
+    value, end = parse_at(text, start)
+    if _SKIP.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise JSONRepairError("extra text after the value", end)
+    return value
+
+
+def parse_at(text: str, pos: int) -> tuple[Any, int]:
+    """Parse one JSON value starting exactly at `pos`; return it and the index just past it."""
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except json.JSONDecodeError as exc:
+        strict_far = exc.pos
+    except RecursionError:
+        strict_far = pos
+    reader = _Reader(text)
+    try:
+        return reader.value(pos, 0, "top")
+    except JSONRepairError as exc:
+        raise JSONRepairError("not JSON", max(exc.pos, strict_far)) from None
+
+
+def _decode(raw: str) -> str:
+    """The text of a string body as written, with any escapes JSON would reject made literal."""
+
+    def fix(m: re.Match[str]) -> str:
+        if m.group(2):
+            return '\\"'
+        if m.group(3):
+            return json.dumps(m.group())[1:-1]
+        char = m.group(1)
+        if char is None or char in '"\\/bfnrt':  # \uXXXX or an escape JSON knows
+            return m.group()
+        return "'" if char == "'" else "\\\\" + json.dumps(char)[1:-1]
+
+    try:
+        return json.loads('"' + _ESCAPE.sub(fix, raw) + '"')
+    except ValueError:
+        return raw
+
+
+class _Reader:
+    """Recursive descent over one text; remembers how far it looked, for callers that skip."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.far = 0
+
+    def fail(self, message: str, pos: int) -> NoReturn:
+        raise JSONRepairError(message, max(pos, self.far))
+
+    def skip(self, pos: int) -> int:
+        return _SKIP.match(self.text, pos).end()  # type: ignore[union-attr]
+
+    def value(self, pos: int, depth: int, place: str) -> tuple[Any, int]:
+        text = self.text
+        pos = self.skip(pos)
+        char = text[pos : pos + 1]
+        if depth > MAX_DEPTH:
+            self.fail("nested too deeply", pos)
+        if char == "{":
+            return self.object(pos + 1, depth + 1)
+        if char == "[":
+            return self.array(pos + 1, depth + 1)
+        if char in ('"', "'"):
+            return self.string(pos, place)
+        number = _NUMBER.match(text, pos)
+        if number:
+            literal = number.group()
+            is_int = literal.lstrip("-").isdigit()
+            return (int(literal) if is_int else float(literal)), number.end()
+        word = _WORD.match(text, pos)
+        if word and word.group() in _WORDS:
+            return _WORDS[word.group()], word.end()
+        self.fail("expected a value", pos)
+
+    def object(self, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+        text, out = self.text, {}
+        while True:
+            pos = self.skip(pos)
+            char = text[pos : pos + 1]
+            if char == "}":
+                return out, pos + 1
+            if char == ",":  # stray or trailing comma
+                pos += 1
+                continue
+            if char in ('"', "'"):
+                key, pos = self.string(pos, "key")
+            else:
+                bare = _WORD.match(text, pos) or _NUMBER.match(text, pos)
+                if bare is None:
+                    self.fail("expected a key", pos)
+                key, pos = bare.group(), bare.end()
+            pos = self.skip(pos)
+            if text[pos : pos + 1] != ":":
+                self.fail("expected ':'", pos)
+            out[str(key)], pos = self.value(pos + 1, depth, "object")
+            pos = self.skip(pos)
+            char = text[pos : pos + 1]
+            if char == "}":
+                return out, pos + 1
+            if char != ",":
+                self.fail("expected ',' or '}'", pos)
+            pos += 1
+
+    def array(self, pos: int, depth: int) -> tuple[list[Any], int]:
+        text, out = self.text, []
+        while True:
+            pos = self.skip(pos)
+            char = text[pos : pos + 1]
+            if char == "]":
+                return out, pos + 1
+            if char == ",":
+                pos += 1
+                continue
+            item, pos = self.value(pos, depth, "array")
+            out.append(item)
+            pos = self.skip(pos)
+            char = text[pos : pos + 1]
+            if char == "]":
+                return out, pos + 1
+            if char != ",":
+                self.fail("expected ',' or ']'", pos)
+            pos += 1
+
+    def string(self, pos: int, place: str) -> tuple[str, int]:
+        text = self.text
+        quote = text[pos : pos + 3] if text[pos : pos + 3] in ('"""', "'''") else text[pos]
+        body, follow = _BODY[quote], _FOLLOW.get(place)
+        start = index = pos + len(quote)
+        while True:
+            found = body.match(text, index)
+            if found is None:
+                self.fail("unterminated string", len(text))
+            end = found.end()
+            self.far = max(self.far, end)
+            if len(quote) == 3 or follow is None or follow.match(text, end):
+                return _decode(text[start : end - len(quote)]), end
+            index = end  # that quote belongs to the text; look for the next one

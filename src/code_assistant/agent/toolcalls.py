@@ -1,0 +1,446 @@
+"""Recover tool calls that small models write as text instead of native tool calls."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from code_assistant.agent import jsonrepair, pycalls
+from code_assistant.backends.base import ToolCall
+
+# Names small models use for our tools; used only when the target is in the caller's tool list.
+_ALIAS_TABLE = {
+    "write_file": "create_file save_file write write_to_file new_file overwrite_file",
+    "read_file": "open_file cat view_file read view get_file show_file",
+    "edit_file": "replace_in_file str_replace apply_edit edit modify_file update_file"
+    " str_replace_editor",
+    "run_shell": "bash shell execute exec run_command execute_command run terminal sh run_bash cmd",
+    "list_dir": "ls list_files list_directory dir",
+    "glob_files": "find_files glob find",
+    "search_code": "grep rg search_files",
+    "fetch_url": "fetch curl open_url browse",
+    "web_search": "search_web brave_search google_search",
+}
+known_aliases: dict[str, str] = {
+    alias: tool for tool, aliases in _ALIAS_TABLE.items() for alias in aliases.split()
+}
+
+# fmt: off
+_NAME_KEYS = ("name", "function", "tool", "tool_name", "function_name", "action")
+_ARG_KEYS = ("arguments", "parameters", "args", "tool_input", "input", "params",
+             "action_input", "kwargs", "argument")
+_META_KEYS = frozenset({"type", "id", "call_id", "index", "tool_call_id"})
+_CONTAINER_KEYS = ("tool_calls", "tool_call", "calls", "function_call", "function_calls",
+                   "tool_uses", "actions")
+# Fences whose whole content may be calls; any other language is code being shown.
+_CALL_FENCES = frozenset({"", "json", "json5", "jsonc", "tool_call", "tool_calls", "tool_code",
+                          "tool", "tools", "function_call", "python", "py", "python3"})
+# fmt: on
+_MISSING = object()
+
+_TURN_END = r"<\|(?:im_end|eot_id|eom_id|end)\|>"
+_OPENER = re.compile(
+    r"(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)"
+    r"|<(?P<tag>tool_?calls?|function_?calls?|tool_?code)>"
+    r"|<function=(?P<fn>[^>\s]+)>"
+    r"|(?P<py><\|python_tag\|>)"
+    r"|(?P<mistral>\[TOOL_CALLS\])"
+    r"|(?P<functools>functools)(?=\s*\[)"
+    r"|<[|｜]tool[▁_]call[▁_]begin[|｜]>\w*<[|｜]tool[▁_]sep[|｜]>(?P<ds>[^\s<]+)",
+    re.IGNORECASE,
+)
+_JSON_START = re.compile(r"""\{(?=\s*["'A-Za-z_])|\[(?=\s*\{)""")
+_CALL_LINE = re.compile(r"^[ \t]*(?P<list>\[[ \t]*)?(?P<name>[A-Za-z_][\w.-]*)[ \t]*\(", re.M)
+_LINE_END = re.compile(r"[ \t;]*(?:\r?\n|\Z)")
+_CODE_LINE = re.compile(
+    r"^[ \t]*(?:(?:async[ \t]+)?def|class|import|from[ \t]+[\w.]+[ \t]+import)"
+    r"[ \t]",
+    re.M,
+)
+_MISTRAL_NAME = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*(?:\[CALL_ID\][\w-]*)?(?:\[ARGS\])?\s*(?=\{)")
+_WS = re.compile(r"\s*")
+_SEPARATORS = re.compile(r"[\s,;]*")
+_FENCE_LANG = re.compile(r"[\w+#.-]*[ \t]*\n?")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_.-]", "", name.lower())
+
+
+_ALIASES = {_norm(alias): _norm(tool) for alias, tool in known_aliases.items()}
+
+
+def resolve_tool_name(name: str, tools: Sequence[str]) -> str | None:
+    """The tool in `tools` that `name` most plausibly means (case, alias, near miss), or None."""
+    if name in tools:
+        return name
+    parts = [part for part in name.split(".") if part and part != "call"]  # functions.x, x.call
+    key = _norm(parts[-1] if parts else name)
+    if not key or len(key) > 64:
+        return None
+    by_norm = {_norm(tool): tool for tool in tools}
+    if key in by_norm:
+        return by_norm[key]
+    group = _ALIASES.get(key, key)
+    for norm, tool in by_norm.items():
+        if _ALIASES.get(norm, norm) == group:
+            return tool
+    close = difflib.get_close_matches(key, list(by_norm), n=1, cutoff=0.8)
+    return by_norm[close[0]] if close else None
+
+
+def extract_tool_calls(
+    text: str, tools: Sequence[str], *, params: Mapping[str, Sequence[str]] | None = None
+) -> list[ToolCall]:
+    """Tool calls written as text in `text`, in order, with ids call_text_0, call_text_1, ...
+
+    `params` gives each tool's parameter names in order, so positional arguments
+    (`read_file("a.py")`) can be named; without it such calls are dropped.
+    """
+    calls = [call for span in _safe_spans(text, tools, params) for call in span.calls]
+    for index, call in enumerate(calls):
+        call.id = f"call_text_{index}"
+    return calls
+
+
+def strip_tool_calls(
+    text: str, tools: Sequence[str], *, params: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """`text` without the tool calls `extract_tool_calls` finds in it, for display."""
+    parts, last = [], 0
+    for span in _safe_spans(text, tools, params):
+        parts.append(text[last : span.start])
+        last = span.end
+    parts.append(text[last:])
+    return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", "".join(parts)).strip()
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    calls: list[ToolCall]
+
+
+@dataclass
+class _Ctx:
+    """What one extraction needs; `budget` bounds the characters re-scanned by failed guesses."""
+
+    tools: Sequence[str]
+    params: Mapping[str, Sequence[str]]
+    budget: int
+    names: dict[str, str | None] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> str | None:
+        if name not in self.names:
+            self.names[name] = resolve_tool_name(name, self.tools)
+        return self.names[name]
+
+    def parse_at(self, text: str, pos: int) -> tuple[Any, int]:
+        if self.budget <= 0:
+            raise jsonrepair.JSONRepairError("scan budget spent", pos)
+        try:
+            value, end = jsonrepair.parse_at(text, pos)
+        except jsonrepair.JSONRepairError as exc:
+            self.budget -= exc.pos - pos + 1
+            raise
+        self.budget -= end - pos
+        return value, end
+
+
+def _safe_spans(
+    text: str, tools: Sequence[str], params: Mapping[str, Sequence[str]] | None
+) -> list[_Span]:
+    try:
+        return _extract_spans(text, tools, params)
+    except Exception:
+        # The one broad catch, by design: this runs on every reply of a model, on arbitrary
+        # text. A parser bug must cost at most a missed recovery (the reply is then treated as
+        # plain text), never the agent's turn. The property tests call _extract_spans unguarded.
+        return []
+
+
+def _extract_spans(
+    text: str, tools: Sequence[str], params: Mapping[str, Sequence[str]] | None = None
+) -> list[_Span]:
+    if not isinstance(text, str) or not text or not tools:
+        return []
+    ctx = _Ctx(list(tools), params or {}, budget=8 * len(text) + 50_000)
+    return _scan(text, ctx, nested=False)
+
+
+def _scan(text: str, ctx: _Ctx, nested: bool) -> list[_Span]:
+    """One pass left to right: tags and fences, bare JSON, and standalone call lines."""
+    # Code shown without fences (def/class/import lines) makes its call lines examples.
+    lines_ok = not any(_CODE_LINE.search(part) for part in text.split("```")[::2])
+    finders = [_OPENER, _JSON_START] + ([_CALL_LINE] if lines_ok else [])
+    ahead: list[re.Match[str] | None] = [None] * len(finders)
+    spans: list[_Span] = []
+    pos = 0
+    while pos < len(text):
+        for index, finder in enumerate(finders):
+            found = ahead[index]
+            if found is None or found.start() < pos:
+                ahead[index] = finder.search(text, pos) or _END.match(text, len(text))
+        index = min(range(len(finders)), key=lambda i: ahead[i].start())  # type: ignore[union-attr]
+        match = ahead[index]
+        assert match is not None
+        if match.start() >= len(text):
+            break
+        if index == 0:
+            end, calls = _read_block(text, match, ctx, nested)
+        elif ctx.budget <= 0:
+            end, calls = match.end(), []
+        elif index == 1:
+            end, calls = _read_json(text, match.start(), ctx)
+        else:
+            end, calls = _read_call_line(text, match, ctx)
+        if calls:
+            spans.append(_Span(match.start(), end, calls))
+        pos = max(end, match.end(), pos + 1)
+    return spans
+
+
+_END = re.compile(r"\Z")
+
+
+def _read_json(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolCall]]:
+    try:
+        value, end = ctx.parse_at(text, start)
+    except ValueError:
+        return start + 1, []
+    return end, _calls_from_value(value, ctx)
+
+
+def _read_block(
+    text: str, match: re.Match[str], ctx: _Ctx, nested: bool
+) -> tuple[int, list[ToolCall]]:
+    """The end of the block `match` opens, and the calls in it."""
+    start = match.end()
+    if match.group("fence"):
+        closer = re.escape(match.group("fence"))
+        pay_end, end = _payload_bounds(text, start, closer, ctx)
+        if match.group("lang").lower() not in _CALL_FENCES:
+            return end, []
+        return end, _from_payload(text[start:pay_end], ctx, nested=nested)
+    if match.group("tag"):
+        tag = re.escape(match.group("tag"))
+        closer = rf"</\s*{tag}\s*>|(?=<{tag}>|{_TURN_END})"
+    elif match.group("fn"):
+        closer = rf"</function>|(?=<function=|{_TURN_END})"
+    elif match.group("py"):
+        closer = r"<\|eom_id\|>|<\|eot_id\|>|(?=<\|python_tag\|>)"
+    elif match.group("ds"):
+        closer = r"<[|｜]tool[▁_]call[▁_]end[|｜]>"
+    else:  # [TOOL_CALLS] and functools: the payload is exactly one JSON value
+        return _read_value_block(text, start, ctx)
+    pay_end, end = _payload_bounds(text, start, closer, ctx)
+    payload = text[start:pay_end]
+    name = match.group("fn") or match.group("ds")
+    return end, _from_payload(payload, ctx, name=name, nested=nested)
+
+
+def _read_value_block(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolCall]]:
+    pos = _WS.match(text, start).end()  # type: ignore[union-attr]
+    named = _MISTRAL_NAME.match(text, pos)  # Mistral v11: [TOOL_CALLS]name[ARGS]{...}
+    try:
+        value, end = ctx.parse_at(text, named.end() if named else pos)
+    except ValueError:
+        return start, []
+    if named:
+        return end, _call_with(named.group(1), value, ctx)
+    return end, _calls_from_value(value, ctx)
+
+
+def _payload_bounds(text: str, start: int, closer: str, ctx: _Ctx) -> tuple[int, int]:
+    """(end of payload, end of block). JSON is measured first, so a closer inside a string
+    (a fence in a README's content) does not cut the call short."""
+    close_re = re.compile(r"\s*(?:" + closer + ")", re.IGNORECASE)
+    pos = _WS.match(text, start).end()  # type: ignore[union-attr]
+    if text.startswith(("{", "["), pos):
+        try:
+            _, json_end = ctx.parse_at(text, pos)
+        except ValueError:
+            json_end = -1
+        if json_end >= 0:
+            right_after = close_re.match(text, json_end)
+            if right_after:
+                return json_end, right_after.end()
+            if close_re.search(text, json_end) is None:  # an unterminated tag
+                return json_end, json_end
+    later = close_re.search(text, start)
+    if later is None:
+        return len(text), len(text)
+    return later.start(), later.end()
+
+
+def _from_payload(
+    payload: str, ctx: _Ctx, *, name: str | None = None, nested: bool = False
+) -> list[ToolCall]:
+    """Calls in the whole content of a fence or tag: JSON, Python call syntax or nested tags."""
+    text = payload.strip()
+    if text[:3] in ("```", "~~~") and text.endswith(text[:3]) and len(text) >= 6:
+        inner = text[3:-3]
+        text = inner[_FENCE_LANG.match(inner).end() :].strip()  # type: ignore[union-attr]
+    if name is not None:
+        if text.startswith("<parameter="):
+            return _call_with(name, _xml_parameters(text), ctx)
+        try:
+            value = jsonrepair.loads(text) if text else {}
+        except ValueError:
+            return []
+        return _call_with(name, value, ctx)
+    if text[:1] in ("{", "["):
+        calls = _json_sequence(text, ctx)
+        if calls:
+            return calls
+    calls = _python_calls(text, ctx)
+    if calls or nested or "<" not in text:
+        return calls
+    return [call for span in _scan(text, ctx, nested=True) for call in span.calls]
+
+
+def _json_sequence(text: str, ctx: _Ctx) -> list[ToolCall]:
+    """Calls in one or more JSON values written one after another."""
+    calls: list[ToolCall] = []
+    pos = 0
+    while pos < len(text):
+        try:
+            value, pos = ctx.parse_at(text, pos)
+        except ValueError:
+            break
+        calls += _calls_from_value(value, ctx)
+        pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]
+    return calls
+
+
+def _calls_from_value(value: Any, ctx: _Ctx, depth: int = 0) -> list[ToolCall]:
+    if depth > 4:
+        return []
+    if isinstance(value, list):
+        return [call for item in value for call in _calls_from_value(item, ctx, depth + 1)]
+    if not isinstance(value, dict):
+        return []
+    call = _call_from_dict(value, ctx)
+    if call is not None:
+        return [call]
+    for key in _CONTAINER_KEYS:  # {"tool_calls": [...]}
+        if key in value:
+            return _calls_from_value(value[key], ctx, depth + 1)
+    return []
+
+
+def _call_from_dict(obj: dict[str, Any], ctx: _Ctx) -> ToolCall | None:
+    function = obj.get("function")
+    if isinstance(function, dict):  # OpenAI: {"type": "function", "function": {...}}
+        return _call_from_dict(function, ctx) if "name" in function else None
+    name_key = next((key for key in _NAME_KEYS if isinstance(obj.get(key), str)), None)
+    if name_key is None:
+        return _keyed_call(obj, ctx)
+    tool = ctx.resolve(obj[name_key])
+    if tool is None:
+        return None
+    raw = next((obj[key] for key in _ARG_KEYS if key in obj and key != name_key), _MISSING)
+    if raw is _MISSING:
+        if "description" in obj:  # the model echoing a tool's spec, not calling it
+            return None
+        raw = {k: v for k, v in obj.items() if k != name_key and k not in _META_KEYS}
+    calls = _call_with(tool, raw, ctx)
+    return calls[0] if calls else None
+
+
+def _keyed_call(obj: dict[str, Any], ctx: _Ctx) -> ToolCall | None:
+    """{"write_file": {...}}: only an exact (or case/underscore) tool name counts here."""
+    if len(obj) != 1:
+        return None
+    key, raw = next(iter(obj.items()))
+    tool = ctx.resolve(key)
+    if tool is None or _norm(tool) != _norm(key) or not isinstance(raw, dict):
+        return None
+    return ToolCall(tool, raw)
+
+
+def _call_with(name: str, raw: Any, ctx: _Ctx) -> list[ToolCall]:
+    """A call of the tool `name` means, with arguments made a dict (or no call at all)."""
+    tool = ctx.resolve(name)
+    if tool is None:
+        return []
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            raw = {}
+        elif text[0] in "{[":
+            try:
+                raw = jsonrepair.loads(text)
+            except ValueError:
+                return []
+    if raw is None:
+        raw = {}
+    if isinstance(raw, dict):
+        if raw.get("type") == "object" and "properties" in raw:  # a schema, not arguments
+            return []
+        return [ToolCall(tool, {str(key): value for key, value in raw.items()})]
+    names = list(ctx.params.get(tool) or ())
+    values = raw if isinstance(raw, list) else [raw]
+    if not names or len(values) > len(names):
+        return []
+    return [ToolCall(tool, dict(zip(names, values, strict=False)))]
+
+
+def _xml_parameters(text: str) -> dict[str, str]:
+    """Qwen3-Coder: <parameter=path>\na.py\n</parameter> ... (found by str.find: linear)."""
+    args: dict[str, str] = {}
+    pos = text.find("<parameter=")
+    while pos >= 0:
+        name_end = text.find(">", pos)
+        close = text.find("</parameter>", name_end)
+        if name_end < 0 or close < 0:
+            break
+        value = text[name_end + 1 : close]
+        value = value[1:] if value.startswith("\n") else value
+        args[text[pos + 11 : name_end].strip()] = value[:-1] if value.endswith("\n") else value
+        pos = text.find("<parameter=", close)
+    return args
+
+
+def _read_call_line(text: str, match: re.Match[str], ctx: _Ctx) -> tuple[int, list[ToolCall]]:
+    """A line that is nothing but `tool(literal args)` (or a [list of such calls])."""
+    name = match.group("name")
+    if ctx.resolve(name) is None:
+        return match.end(), []
+    opener = match.start("list") if match.group("list") else match.end() - 1
+    end = pycalls.bracket_end(text, opener)
+    ctx.budget -= (end if end > 0 else len(text)) - opener
+    if end < 0 or not _LINE_END.match(text, end):
+        return match.end(), []
+    if match.group("list"):
+        found = pycalls.calls_in_expression(text[opener:end])
+    else:  # parse only the argument list: "Write-File(" is not a Python name
+        found = pycalls.calls_in_expression("_" + text[opener:end])
+        for call in found or ():
+            call.callee = name
+    calls = _from_pycalls(found, ctx)
+    return (end, calls) if calls else (match.end(), [])
+
+
+def _python_calls(source: str, ctx: _Ctx) -> list[ToolCall]:
+    """Calls from source that is nothing but tool calls with literal arguments, else []."""
+    if not source or ctx.budget <= 0:
+        return []
+    ctx.budget -= len(source)
+    return _from_pycalls(pycalls.calls_in_source(source), ctx)
+
+
+def _from_pycalls(found: list[pycalls.PyCall] | None, ctx: _Ctx) -> list[ToolCall]:
+    """Tool calls for all of `found`, or none if any is not a call of a known tool."""
+    calls: list[ToolCall] = []
+    for call in found or ():
+        tool = ctx.resolve(call.callee)
+        order = list(ctx.params.get(tool) or ()) if tool else []
+        if tool is None or len(call.args) > len(order):
+            return []  # positional arguments need the tool's parameter names
+        calls.append(ToolCall(tool, {**dict(zip(order, call.args, strict=False)), **call.kwargs}))
+    return calls
