@@ -96,23 +96,47 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     if not hits:
         return None
     start = hits[0]
-    anchor = next(k for k, key in enumerate(keys) if key)
-    old_indent, file_indent = _indent(wanted[anchor]), _indent(lines[start + anchor])
-    replacement = _split_lines(new) if new else []
+    pairs = [(_indent(w), _indent(lines[start + k])) for k, w in enumerate(wanted) if keys[k]]
+    shift = _indent_shift(pairs)
+    if shift is None:
+        raise ToolError(
+            f"old matches lines {start + 1}-{start + size} only when indentation is ignored, "
+            "and its indentation differs from the file's in different ways line by line. "
+            "Copy these lines exactly:\n" + numbered(lines[start : start + size], start + 1)
+        )
+    remove, add = shift
+    replacement = [_reindent(line, remove, add) for line in (_split_lines(new) if new else [])]
     note = (
         f"note: old matched lines {start + 1}-{start + size} only after ignoring "
         "whitespace differences (indentation or trailing spaces)"
     )
-    if old_indent != file_indent:
-        replacement = [
-            file_indent + line[len(old_indent) :] if line.strip() and line.startswith(old_indent)
-            else line
-            for line in replacement
-        ]
+    if remove or add:
         note += "; new was re-indented to match the file"
     result = lines[:start] + replacement + lines[start + size :]
     last = start + max(1, len(replacement))
     return Edit("\n".join(result), start + 1, last, note)
+
+
+def _indent_shift(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """(remove, add): the one prefix change turning old's indentation into the file's."""
+    old0, file0 = pairs[0]
+    if file0.endswith(old0):
+        add = file0[: len(file0) - len(old0)]
+        if all(f == add + o for o, f in pairs):
+            return "", add
+    elif old0.endswith(file0):
+        remove = old0[: len(old0) - len(file0)]
+        if all(o == remove + f for o, f in pairs):
+            return remove, ""
+    return None
+
+
+def _reindent(line: str, remove: str, add: str) -> str:
+    if not line.strip():
+        return line
+    if remove and line.startswith(remove):
+        return line[len(remove) :]
+    return add + line
 
 
 def _without_line_numbers(text: str) -> str | None:

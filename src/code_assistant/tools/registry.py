@@ -60,8 +60,8 @@ class Tool:
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
 
-    def __call__(self, ctx: ToolContext, **kwargs: Any) -> str:
-        return self.fn(ctx, **kwargs)
+    def __call__(self, ctx: ToolContext, *args: Any, **kwargs: Any) -> str:
+        return self.fn(ctx, *args, **kwargs)
 
 
 _PRIMITIVES: dict[Any, str] = {

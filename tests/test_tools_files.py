@@ -1,0 +1,526 @@
+"""The file tools on real files: exact outputs, confinement, atomic writes, edit recovery."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from code_assistant.backends.base import ToolCall
+from code_assistant.errors import ToolError
+from code_assistant.tools.approval import Approver
+from code_assistant.tools.builtin import builtin_tools
+from code_assistant.tools.files import edit_file, glob_files, list_dir, read_file, write_file
+from code_assistant.tools.registry import ToolContext, ToolRegistry
+
+CODE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    project = tmp_path / "proj"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "calc.py").write_text(CODE)
+    (tmp_path / "outside.txt").write_text("outside\n")
+    return project
+
+
+@pytest.fixture
+def ctx(root: Path) -> ToolContext:
+    return ToolContext(root=root)
+
+
+class Recorder:
+    """An ask() for the real Approver that records what it was shown and answers as told."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.seen: list[tuple[str, str, str]] = []
+
+    def __call__(self, tool: str, summary: str, detail: str) -> str:
+        self.seen.append((tool, summary, detail))
+        return self.answer
+
+
+def asking(root: Path, answer: str) -> tuple[ToolContext, Recorder]:
+    recorder = Recorder(answer)
+    return ToolContext(root=root, approver=Approver(policy="ask", ask=recorder)), recorder
+
+
+# --- read_file -------------------------------------------------------------------------------
+
+
+def test_read_file_numbers_lines(ctx: ToolContext) -> None:
+    assert read_file(ctx, "src/calc.py") == (
+        "    1 | def add(a, b):\n"
+        "    2 |     return a + b\n"
+        "    3 | \n"
+        "    4 | \n"
+        "    5 | def sub(a, b):\n"
+        "    6 |     return a - b"
+    )
+
+
+def test_read_file_range(ctx: ToolContext) -> None:
+    assert read_file(ctx, "src/calc.py", start_line=5, end_line=6) == (
+        "    5 | def sub(a, b):\n    6 |     return a - b"
+    )
+    assert read_file(ctx, "src/calc.py", start_line=6) == "    6 |     return a - b"
+
+
+def test_read_file_range_errors(ctx: ToolContext) -> None:
+    past_end = re.escape("start_line 40 is past the end of src/calc.py (6 lines)")
+    with pytest.raises(ToolError, match=past_end):
+        read_file(ctx, "src/calc.py", start_line=40)
+    with pytest.raises(ToolError, match="must not be before"):
+        read_file(ctx, "src/calc.py", start_line=4, end_line=2)
+    with pytest.raises(ToolError, match="1 or more"):
+        read_file(ctx, "src/calc.py", start_line=0)
+
+
+def test_read_file_crlf_and_missing_final_newline(root: Path, ctx: ToolContext) -> None:
+    (root / "win.txt").write_bytes(b"one\r\ntwo\r\nthree")
+    assert read_file(ctx, "win.txt") == "    1 | one\n    2 | two\n    3 | three"
+
+
+def test_read_empty_file_and_directory(root: Path, ctx: ToolContext) -> None:
+    (root / "empty.txt").write_text("")
+    assert read_file(ctx, "empty.txt") == "(empty.txt is empty)"
+    with pytest.raises(ToolError, match="src is a directory; use list_dir"):
+        read_file(ctx, "src")
+
+
+def test_read_binary_file_is_refused(root: Path, ctx: ToolContext) -> None:
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8")
+    with pytest.raises(ToolError, match=r"logo.png is a binary file \(not UTF-8 text\)"):
+        read_file(ctx, "logo.png")
+
+
+def test_read_latin1_text_with_note(root: Path, ctx: ToolContext) -> None:
+    (root / "old.c").write_bytes("/* caf\xe9 */\nint x;\n".encode("latin-1"))
+    assert read_file(ctx, "old.c") == (
+        "note: old.c is not UTF-8; shown as Latin-1\n    1 | /* café */\n    2 | int x;"
+    )
+
+
+def test_read_cuts_very_long_lines(root: Path, ctx: ToolContext) -> None:
+    (root / "min.js").write_text("é" * 1_000_000 + "\nnext\n")
+    out = read_file(ctx, "min.js")
+    first, second = out.split("\n")
+    assert first == "    1 | " + "é" * 2000 + " [... long line cut ...]"
+    assert second == "    2 | next"
+
+
+def test_read_huge_file_is_bounded_and_fast(root: Path, ctx: ToolContext) -> None:
+    line = b"x" * 79 + b"\n"
+    with (root / "big.log").open("wb") as out:
+        out.write(line * (50 * 1024 * 1024 // len(line)))
+    assert (root / "big.log").stat().st_size >= 50 * 1024 * 1024 - 80
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        out = read_file(ctx, "big.log")
+        elapsed = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    lines = out.split("\n")
+    assert len(lines) == 2001
+    assert lines[1999] == " 2000 | " + "x" * 79
+    assert lines[-1] == (
+        "[big.log continues: this shows lines 1-2000 of 655,360 lines, 50.0 MB; read_file "
+        "returns at most 2000 lines or 256 KB at a time. Call read_file again with "
+        "start_line=2001 to read on, or use start_line/end_line for the part you need.]"
+    )
+    assert elapsed < 2.0
+    assert peak < 8 * 1024 * 1024  # never the whole 50 MB in memory
+    deep = read_file(ctx, "big.log", start_line=600_000, end_line=600_001)
+    assert deep == f"600000 | {'x' * 79}\n600001 | {'x' * 79}"
+
+
+def test_read_byte_cap_pages_by_size(root: Path, ctx: ToolContext) -> None:
+    (root / "wide.txt").write_text(("y" * 999 + "\n") * 1000)
+    out = read_file(ctx, "wide.txt")
+    assert "this shows lines 1-263 of 1,000 lines" in out
+    assert "start_line=264" in out
+
+
+def test_read_missing_file_suggests(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match=re.escape("did you mean src/calc.py")):
+        read_file(ctx, "calc.py")
+
+
+def test_read_with_wrong_cwd_says_so(ctx: ToolContext) -> None:
+    out = read_file(ctx, "proj/src/calc.py", end_line=1)
+    assert out.splitlines() == [
+        f"note: 'proj/src/calc.py' was taken as 'src/calc.py': paths are relative to the "
+        f"project root {ctx.root.resolve()}",
+        "    1 | def add(a, b):",
+    ]
+
+
+# --- confinement -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", "link/outside.txt", "evil"])
+def test_every_file_tool_refuses_escapes(root: Path, ctx: ToolContext, path: str) -> None:
+    (root / "link").symlink_to(root.parent)
+    (root / "evil").symlink_to(root.parent / "outside.txt")
+    outside = root.parent / "outside.txt"
+    before = outside.read_bytes()
+    with pytest.raises(ToolError, match="outside the project root"):
+        read_file(ctx, path)
+    with pytest.raises(ToolError, match="outside the project root"):
+        write_file(ctx, path, "pwned\n")
+    with pytest.raises(ToolError, match="outside the project root"):
+        edit_file(ctx, path, "outside", "pwned")
+    assert outside.read_bytes() == before
+    assert ctx.changes == []
+    assert sorted(p.name for p in root.parent.iterdir()) == ["outside.txt", "proj"]
+
+
+def test_list_dir_refuses_escape(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="outside the project root"):
+        list_dir(ctx, "..")
+
+
+# --- write_file ------------------------------------------------------------------------------
+
+
+def test_write_new_file_creates_directories(root: Path, ctx: ToolContext) -> None:
+    assert write_file(ctx, "pkg/sub/mod.py", "x = 1\ny = 2\n") == (
+        "wrote pkg/sub/mod.py (2 lines, +2 -0)"
+    )
+    assert (root / "pkg" / "sub" / "mod.py").read_text() == "x = 1\ny = 2\n"
+    assert [(c.path, c.before, c.after) for c in ctx.changes] == [
+        ("pkg/sub/mod.py", None, b"x = 1\ny = 2\n")
+    ]
+    assert (root / "pkg" / "sub" / "mod.py").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("Umask:"):
+            return int(line.split()[1], 8)
+    return 0o022
+
+
+def test_overwrite_shows_diff_to_approver_and_keeps_mode(root: Path) -> None:
+    script = root / "run.sh"
+    script.write_text("#!/bin/sh\necho old\n")
+    script.chmod(0o755)
+    ctx, recorder = asking(root, "y")
+    assert write_file(ctx, "run.sh", "#!/bin/sh\necho new\n") == "wrote run.sh (2 lines, +1 -1)"
+    assert script.stat().st_mode & 0o777 == 0o755
+    assert script.read_text() == "#!/bin/sh\necho new\n"
+    assert recorder.seen == [(
+        "write_file",
+        "run.sh",
+        "--- a/run.sh\n+++ b/run.sh\n@@ -1,2 +1,2 @@\n #!/bin/sh\n-echo old\n+echo new",
+    )]
+    assert ctx.changes[0].before == b"#!/bin/sh\necho old\n"
+
+
+def test_write_denied_changes_nothing(root: Path) -> None:
+    ctx, recorder = asking(root, "n")
+    with pytest.raises(ToolError, match=re.escape("the user denied write_file: new/file.py")):
+        write_file(ctx, "new/file.py", "data\n")
+    assert not (root / "new").exists()
+    assert ctx.changes == []
+    assert recorder.seen[0][2] == "--- /dev/null\n+++ b/new/file.py\n@@ -0,0 +1 @@\n+data"
+
+
+def test_write_same_content_is_a_no_op(root: Path, ctx: ToolContext) -> None:
+    assert write_file(ctx, "src/calc.py", CODE) == (
+        "src/calc.py already has exactly this content; nothing written"
+    )
+    assert ctx.changes == []
+
+
+def test_write_keeps_crlf_line_endings(root: Path, ctx: ToolContext) -> None:
+    (root / "win.txt").write_bytes(b"a\r\nb\r\n")
+    write_file(ctx, "win.txt", "a\nc\n")
+    assert (root / "win.txt").read_bytes() == b"a\r\nc\r\n"
+
+
+def test_write_to_directory_or_through_file_fails_cleanly(root: Path, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="src is a directory"):
+        write_file(ctx, "src", "x")
+    with pytest.raises(ToolError, match=re.escape("could not write src/calc.py/inner.py")):
+        write_file(ctx, "src/calc.py/inner.py", "x")
+    assert (root / "src" / "calc.py").read_text() == CODE
+    assert sorted(p.name for p in (root / "src").iterdir()) == ["calc.py"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_write_into_read_only_directory_leaves_nothing(root: Path, ctx: ToolContext) -> None:
+    locked = root / "locked"
+    locked.mkdir()
+    (locked / "f.txt").write_text("old\n")
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(ToolError, match=re.escape("could not write locked/f.txt")):
+            write_file(ctx, "locked/f.txt", "new\n")
+        assert sorted(p.name for p in locked.iterdir()) == ["f.txt"]
+        assert (locked / "f.txt").read_text() == "old\n"
+    finally:
+        locked.chmod(0o755)
+
+
+_FAILING_WRITE = """
+import resource, signal, sys
+from pathlib import Path
+from code_assistant.errors import ToolError
+from code_assistant.tools.files import write_file
+from code_assistant.tools.registry import ToolContext
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+ctx = ToolContext(root=Path(sys.argv[1]))
+for target in sys.argv[2:]:
+    try:
+        print(write_file(ctx, target, "z" * 100_000))
+    except ToolError as exc:
+        print("ToolError:", exc)
+print(len(ctx.changes))
+"""
+
+
+def test_write_failure_midway_leaves_nothing_partial(root: Path) -> None:
+    # A file-size limit makes the write itself fail halfway, even for root.
+    (root / "keep.txt").write_text("precious\n")
+    (root / "keep.txt").chmod(0o640)
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_WRITE, str(root), "keep.txt", "fresh/deep/new.txt"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert done.stdout.splitlines() == [
+        "ToolError: could not write keep.txt: File too large; the file was not changed",
+        "ToolError: could not write fresh/deep/new.txt: File too large; the file was not changed",
+        "0",
+    ]
+    assert (root / "keep.txt").read_text() == "precious\n"
+    assert (root / "keep.txt").stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in root.iterdir()) == ["keep.txt", "src"]
+
+
+# --- edit_file -------------------------------------------------------------------------------
+
+
+def test_edit_replaces_unique_text(root: Path, ctx: ToolContext) -> None:
+    out = edit_file(ctx, "src/calc.py", "return a - b", "return a - b - 0")
+    assert out == (
+        "edited src/calc.py (+1 -1); lines 4-6 now read:\n"
+        "    4 | \n"
+        "    5 | def sub(a, b):\n"
+        "    6 |     return a - b - 0"
+    )
+    assert (root / "src" / "calc.py").read_text() == CODE.replace("a - b", "a - b - 0")
+    assert ctx.changes[0].before == CODE.encode()
+
+
+def test_edit_no_match_shows_closest_region(root: Path, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError) as info:
+        edit_file(ctx, "src/calc.py", "def sub(x, y):\n    return x - y\n", "pass\n")
+    message = str(info.value)
+    assert message.startswith(
+        "src/calc.py: old was not found in the file. The most similar part is lines 5-6 ("
+    )
+    assert message.endswith(
+        "alike), shown with context:\n"
+        "    3 | \n"
+        "    4 | \n"
+        "    5 | def sub(a, b):\n"
+        "    6 |     return a - b\n"
+        "Copy the exact current text (without the line-number prefixes) into old and "
+        "call edit_file again."
+    )
+    assert (root / "src" / "calc.py").read_text() == CODE
+
+
+def test_edit_nothing_similar(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="no part of it is similar"):
+        edit_file(ctx, "src/calc.py", "zzzzzzzzzzzzzzzzzzzzzzzzzz", "q")
+
+
+def test_edit_multiple_matches_reports_count_and_lines(root: Path, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError) as info:
+        edit_file(ctx, "src/calc.py", "(a, b):", "(a, b, c):")
+    assert str(info.value) == (
+        "src/calc.py: old matches exactly 2 places (starting at lines 1, 5); add more "
+        "surrounding lines to old so that it matches only the place you mean"
+    )
+    assert (root / "src" / "calc.py").read_text() == CODE
+
+
+def test_edit_tolerates_indentation_and_reindents(root: Path, ctx: ToolContext) -> None:
+    old = "    def sub(a, b):\n        return a - b\n"
+    new = "    def sub(a, b):\n        c = a - b\n        return c\n"
+    out = edit_file(ctx, "src/calc.py", old, new)
+    assert out.splitlines()[0] == (
+        "note: old matched lines 5-6 only after ignoring whitespace differences (indentation "
+        "or trailing spaces); new was re-indented to match the file"
+    )
+    assert (root / "src" / "calc.py").read_text() == CODE.replace(
+        "    return a - b", "    c = a - b\n    return c"
+    )
+
+
+def test_edit_adds_missing_indentation(root: Path, ctx: ToolContext) -> None:
+    (root / "k.py").write_text("class K:\n    def f(self):\n        return 1\n")
+    edit_file(ctx, "k.py", "def f(self):\n    return 1", "def f(self):\n    return 2")
+    assert (root / "k.py").read_text() == "class K:\n    def f(self):\n        return 2\n"
+
+
+def test_edit_refuses_inconsistent_indentation(root: Path, ctx: ToolContext) -> None:
+    with pytest.raises(ToolError) as info:
+        edit_file(ctx, "src/calc.py", "def sub(a, b):\nreturn a - b", "def sub(a, b):\nreturn b")
+    assert str(info.value) == (
+        "src/calc.py: old matches lines 5-6 only when indentation is ignored, and its "
+        "indentation differs from the file's in different ways line by line. Copy these "
+        "lines exactly:\n    5 | def sub(a, b):\n    6 |     return a - b"
+    )
+    assert (root / "src" / "calc.py").read_text() == CODE
+
+
+def test_edit_tolerates_trailing_spaces(root: Path, ctx: ToolContext) -> None:
+    (root / "t.py").write_text("x = 1   \ny = 2\n")
+    out = edit_file(ctx, "t.py", "x = 1\ny = 2\n", "x = 3\ny = 2\n")
+    assert "after ignoring whitespace differences" in out
+    assert "re-indented" not in out
+    assert (root / "t.py").read_text() == "x = 3\ny = 2\n"
+
+
+def test_edit_whitespace_match_must_be_unique(root: Path, ctx: ToolContext) -> None:
+    (root / "t.py").write_text("if a:\n    go()\nif b:\n  go()\n")
+    pattern = r"old matches \(ignoring whitespace\) 2 places .*lines 2, 4"
+    with pytest.raises(ToolError, match=pattern):
+        edit_file(ctx, "t.py", "\tgo()\n", "stop()\n")
+
+
+def test_edit_strips_copied_line_numbers(root: Path, ctx: ToolContext) -> None:
+    out = edit_file(ctx, "src/calc.py", "    2 |     return a + b\n", "    2 |     return b + a\n")
+    assert out.startswith("note: removed read_file line-number prefixes from old\n")
+    assert (root / "src" / "calc.py").read_text() == CODE.replace("a + b", "b + a")
+
+
+def test_edit_crlf_file_with_lf_old(root: Path, ctx: ToolContext) -> None:
+    (root / "w.txt").write_bytes(b"one\r\ntwo\r\nthree\r\n")
+    edit_file(ctx, "w.txt", "one\ntwo\n", "one\n2\n")
+    assert (root / "w.txt").read_bytes() == b"one\r\n2\r\nthree\r\n"
+
+
+def test_edit_latin1_file_round_trips(root: Path, ctx: ToolContext) -> None:
+    (root / "old.c").write_bytes(b"/* caf\xe9 */\nint x;\n")
+    edit_file(ctx, "old.c", "int x;", "int y;")
+    assert (root / "old.c").read_bytes() == b"/* caf\xe9 */\nint y;\n"
+    with pytest.raises(ToolError, match="Latin-1 cannot hold"):
+        edit_file(ctx, "old.c", "int y;", "int \u2603;")
+
+
+def test_edit_binary_and_bad_arguments(root: Path, ctx: ToolContext) -> None:
+    (root / "b.bin").write_bytes(b"\x00\x01abc")
+    with pytest.raises(ToolError, match="binary file"):
+        edit_file(ctx, "b.bin", "abc", "def")
+    with pytest.raises(ToolError, match="old is empty"):
+        edit_file(ctx, "src/calc.py", "", "x")
+    with pytest.raises(ToolError, match="the same"):
+        edit_file(ctx, "src/calc.py", "add", "add")
+    assert ctx.changes == []
+
+
+def test_edit_denied_changes_nothing(root: Path) -> None:
+    ctx, recorder = asking(root, "n")
+    with pytest.raises(ToolError, match=re.escape("the user denied edit_file: src/calc.py")):
+        edit_file(ctx, "src/calc.py", "a + b", "a * b")
+    assert (root / "src" / "calc.py").read_text() == CODE
+    assert "-    return a + b\n+    return a * b" in recorder.seen[0][2]
+
+
+def test_edit_keeps_mode(root: Path, ctx: ToolContext) -> None:
+    (root / "src" / "calc.py").chmod(0o700)
+    edit_file(ctx, "src/calc.py", "a + b", "a * b")
+    assert (root / "src" / "calc.py").stat().st_mode & 0o777 == 0o700
+
+
+# --- list_dir and glob_files ------------------------------------------------------------------
+
+
+def test_list_dir(root: Path, ctx: ToolContext) -> None:
+    (root / ".git").mkdir()
+    (root / "docs").mkdir()
+    (root / "README.md").write_text("x" * 1500)
+    (root / "link").symlink_to("README.md")
+    assert list_dir(ctx) == (
+        "./ (4 entries)\ndocs/\nsrc/\nREADME.md  (1.5 KB)\nlink -> README.md"
+    )
+    assert list_dir(ctx, "src") == "src/ (1 entry)\ncalc.py  (66 B)"
+    assert list_dir(ctx, "docs") == "docs/ is empty"
+
+
+def test_list_dir_caps_entries(root: Path, ctx: ToolContext) -> None:
+    many = root / "many"
+    many.mkdir()
+    for i in range(250):
+        (many / f"f{i:03}").write_text("")
+    lines = list_dir(ctx, "many").splitlines()
+    assert lines[0] == "many/ (250 entries)"
+    assert len(lines) == 202
+    assert lines[-1] == "[... 50 more entries not shown; use glob_files to find files]"
+
+
+def test_list_dir_errors(ctx: ToolContext) -> None:
+    with pytest.raises(ToolError, match="is a file, not a directory"):
+        list_dir(ctx, "src/calc.py")
+    with pytest.raises(ToolError, match="did you mean src/"):
+        list_dir(ctx, "srcs")
+
+
+def test_glob_files(root: Path, ctx: ToolContext) -> None:
+    for name in ["src/pkg/deep.py", "tests/test_calc.py", "build/gen.py", ".git/hook.py",
+                 "notes.txt"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("")
+    (root / ".gitignore").write_text("build/\n")
+    assert glob_files(ctx, "*.py") == "src/calc.py\nsrc/pkg/deep.py\ntests/test_calc.py"
+    assert glob_files(ctx, "**/*.py") == "src/calc.py\nsrc/pkg/deep.py\ntests/test_calc.py"
+    assert glob_files(ctx, "src/*.py") == "src/calc.py"
+    assert glob_files(ctx, "./tests/test_*.py") == "tests/test_calc.py"
+    assert glob_files(ctx, f"{root}/src/*.py") == "src/calc.py"
+    assert glob_files(ctx, "*.rs") == (
+        "no files match '*.rs' (patterns are relative to the project root; ignored files "
+        "are skipped)"
+    )
+    with pytest.raises(ToolError, match=re.escape("remove '..'")):
+        glob_files(ctx, "../*.txt")
+    with pytest.raises(ToolError, match="give a file name pattern"):
+        glob_files(ctx, "  ")
+
+
+def test_glob_caps_results(root: Path, ctx: ToolContext) -> None:
+    for i in range(230):
+        (root / "src" / f"m{i:03}.py").write_text("")
+    lines = glob_files(ctx, "src/m*.py").splitlines()
+    assert len(lines) == 201
+    assert lines[0] == "src/m000.py"
+    assert lines[-1] == "[... 30 more matches not shown; use a narrower pattern]"
+
+
+# --- through the registry ---------------------------------------------------------------------
+
+
+def test_builtin_tools_dispatch_through_registry(root: Path, ctx: ToolContext) -> None:
+    registry = ToolRegistry(builtin_tools())
+    assert registry.names == [
+        "read_file", "write_file", "edit_file", "list_dir", "glob_files", "run_shell"
+    ]
+    assert [t.kind for t in registry] == ["read", "write", "write", "read", "read", "exec"]
+    out = registry.dispatch(ToolCall("read_file", {"path": "src/calc.py", "start_line": "6"}), ctx)
+    assert out == "    6 |     return a - b"
+    registry.dispatch(ToolCall("write_file", {"path": "n.txt", "content": "hi\n"}), ctx)
+    assert (root / "n.txt").read_text() == "hi\n"
