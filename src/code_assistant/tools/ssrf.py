@@ -31,11 +31,13 @@ def blocked_reason(address: str) -> str | None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return "a loopback address"
+    if ip.is_unspecified:
+        return "the unspecified address (it reaches this machine)"
     if ip.is_link_local:
         return "a link-local address (cloud metadata services live there)"
     if ip.is_private:
         return "a private network address"
-    if ip.is_multicast or ip.is_unspecified or ip.is_reserved or not ip.is_global:
+    if ip.is_multicast or ip.is_reserved or not ip.is_global:
         return "a non-public address"
     return None
 
@@ -61,6 +63,8 @@ def parse_url(raw: str) -> httpx.URL:
         )
     if not url.host:
         raise ToolError(f"invalid URL {raw!r}: it has no host; give a full https://... address")
+    if not re.fullmatch(r"[A-Za-z0-9._\-:]+", url.raw_host.decode("ascii", "replace")):
+        raise ToolError(f"invalid URL {raw!r}: {url.host!r} is not a host name")
     if url.userinfo:
         raise ToolError(
             "refused URL with credentials in it (user:password@host); "
