@@ -33,13 +33,6 @@ _LABELLED = [
     # Authorization headers of any scheme ("Basic dXNl...", "token ghx..."), then bare Bearer
     re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?[A-Za-z]+\s+)[^\s\"',;]{4,}"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._\-~+/]{16,}=*"),
-    # key = value, "key": "value", X-API-KEY: value (config dumps, JSON, headers, env lines);
-    # a call or subscript (`password = input(...)`) is code, not a value, and is kept.
-    re.compile(
-        r"(?i)((?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token"
-        r"|client[_-]?secret|secret[_-]?key|secret|password|passwd|token)"
-        r"[\"']?\s*[:=]\s*[\"']?)(?![A-Za-z_][\w.]*[(\[])[^\s\"',;&]{6,}"
-    ),
     # URL query parameters that carry credentials: ?key=..., &sig=...
     re.compile(
         r"(?i)([?&](?:key|api_key|apikey|token|access_token|auth|sig|signature"
@@ -47,6 +40,14 @@ _LABELLED = [
     ),
     # Credentials inside a URL: scheme://user:password@host
     re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+(?=@)"),
+    # key = value, "key": "value", X-API-KEY: value (config dumps, JSON, headers, env lines);
+    # a call or subscript (`password = input(...)`) is code, not a value, and is kept;
+    # a value that starts with the mask was already redacted.
+    re.compile(
+        r"(?i)((?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token"
+        r"|client[_-]?secret|secret[_-]?key|secret|password|passwd|token)"
+        r"[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)(?![A-Za-z_][\w.]*[(\[])[^\s\"',;&]{6,}"
+    ),
 ]
 
 
