@@ -72,7 +72,8 @@ class HeadTail:
         self.finish()
         lines = list(self.head)
         if self.dropped > 0:
-            lines.append(f"[... {self.dropped:,} lines dropped ...]")
+            noun = "line" if self.dropped == 1 else "lines"
+            lines.append(f"[... {self.dropped:,} {noun} dropped ...]")
         lines.extend(self.tail)
         return "\n".join(lines)
 

@@ -107,11 +107,16 @@ def _stop_group(pgid: int) -> None:
 
 
 def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> bool:
-    """Feed output to sink until the shell exits and the pipe is quiet; False on timeout."""
+    """Feed output to sink until the shell has exited and the pipe is done; False on timeout.
+
+    End of output alone is not the end: a program may close stdout and still be exiting,
+    and killing it then would report a signal instead of its exit code.
+    """
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     exited_at: float | None = None
+    eof = False
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
@@ -121,16 +126,18 @@ def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> boo
                 return False
             if exited_at is None and _exited(proc):
                 exited_at = now
-            if exited_at is not None and now - exited_at > DRAIN_MAX:
+            if exited_at is not None and (eof or now - exited_at > DRAIN_MAX):
                 break
+            if eof:
+                time.sleep(min(0.02, deadline - now))
+                continue
             wait = min(deadline - now, LINGER if exited_at is not None else 0.2)
             if not selector.select(wait):
                 if exited_at is not None:
                     break  # background jobs hold the pipe open but are quiet
                 continue
             chunk = os.read(fd, 65536)
-            if not chunk:
-                break
+            eof = not chunk
             sink.feed(decoder.decode(chunk))
     sink.feed(decoder.decode(b"", final=True))
     return True
