@@ -6,4 +6,5 @@ from __future__ import annotations
 COMMAND_MODULES = (
     "code_assistant.commands.core",
     "code_assistant.commands.agent",
+    "code_assistant.commands.pipeline",
 )
