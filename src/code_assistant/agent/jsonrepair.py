@@ -7,7 +7,7 @@ import re
 from typing import Any, NoReturn
 
 # Deeper than any real tool call; keeps the recursive reader far from Python's recursion limit.
-MAX_DEPTH = 100
+MAX_DEPTH = 40
 
 _DECODER = json.JSONDecoder(strict=False)  # strict=False: raw newlines/tabs inside strings
 # An unterminated /* comment runs to the end, so a bad input costs one scan, not one per retry.
@@ -28,13 +28,18 @@ _BODY = {  # the rest of a string after its opening quote, through the next unes
     '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.S),
     "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.S),
 }
-# A quote ends a string only if what follows fits the string's place; otherwise it is an
+# In a value, a quote ends the string only if what follows fits there; otherwise it is an
 # unescaped quote inside the text ("print("hi")"), which small models write all the time.
+# One lazy regex finds that quote, so a string costs one C-speed scan however many quotes.
 _KEY_RE = r"""(?:["'][^"'\n]{0,200}["']|[A-Za-z_$][\w$-]*)\s*:"""
 _FOLLOW = {
-    "key": re.compile(r"\s*:"),
-    "object": re.compile(r"\s*(?:[}/#]|,\s*(?:[}/#]|" + _KEY_RE + "))"),
-    "array": re.compile(r"\s*[,\]/#]"),
+    "object": r"\s*(?:[}/#]|,\s*(?:[}/#]|" + _KEY_RE + "))",
+    "array": r"\s*[,\]/#]",
+}
+_CLOSING = {
+    (quote, place): re.compile(r"(?:[^\\]|\\.)*?" + quote + "(?=" + follow + ")", re.S)
+    for quote in ('"', "'")
+    for place, follow in _FOLLOW.items()
 }
 _ESCAPE = re.compile(r'\\u[0-9a-fA-F]{4}|\\(.)|(")|([\x00-\x1f])', re.S)
 
@@ -62,8 +67,8 @@ def parse_at(text: str, pos: int) -> tuple[Any, int]:
         return _DECODER.raw_decode(text, pos)
     except json.JSONDecodeError as exc:
         strict_far = exc.pos
-    except RecursionError:
-        strict_far = pos
+    except RecursionError:  # nested past Python's limit: treat the whole text as spent
+        strict_far = len(text)
     reader = _Reader(text)
     try:
         return reader.value(pos, 0, "top")
@@ -101,7 +106,9 @@ class _Reader:
         raise JSONRepairError(message, max(pos, self.far))
 
     def skip(self, pos: int) -> int:
-        return _SKIP.match(self.text, pos).end()  # type: ignore[union-attr]
+        end = _SKIP.match(self.text, pos).end()  # type: ignore[union-attr]
+        self.far = max(self.far, end)
+        return end
 
     def value(self, pos: int, depth: int, place: str) -> tuple[Any, int]:
         text = self.text
@@ -177,14 +184,12 @@ class _Reader:
     def string(self, pos: int, place: str) -> tuple[str, int]:
         text = self.text
         quote = text[pos : pos + 3] if text[pos : pos + 3] in ('"""', "'''") else text[pos]
-        body, follow = _BODY[quote], _FOLLOW.get(place)
-        start = index = pos + len(quote)
-        while True:
-            found = body.match(text, index)
-            if found is None:
-                self.fail("unterminated string", len(text))
-            end = found.end()
-            self.far = max(self.far, end)
-            if len(quote) == 3 or follow is None or follow.match(text, end):
-                return _decode(text[start : end - len(quote)]), end
-            index = end  # that quote belongs to the text; look for the next one
+        start = pos + len(quote)
+        # Keys and top-level strings end at the first closer; values look ahead (see _FOLLOW).
+        closing = _CLOSING.get((quote, place)) or _BODY[quote]
+        found = closing.match(text, start)
+        if found is None:
+            self.fail("unterminated string", len(text))
+        end = found.end()
+        self.far = max(self.far, end)
+        return _decode(text[start : end - len(quote)]), end

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from code_assistant.agent import jsonrepair, pycalls
+from code_assistant.agent.toolnames import known_aliases, normalize, resolve_tool_name
 from code_assistant.backends.base import ToolCall
 
-# Names small models use for our tools; used only when the target is in the caller's tool list.
-_ALIAS_TABLE = {
-    "write_file": "create_file save_file write write_to_file new_file overwrite_file",
-    "read_file": "open_file cat view_file read view get_file show_file",
-    "edit_file": "replace_in_file str_replace apply_edit edit modify_file update_file"
-    " str_replace_editor",
-    "run_shell": "bash shell execute exec run_command execute_command run terminal sh run_bash cmd",
-    "list_dir": "ls list_files list_directory dir",
-    "glob_files": "find_files glob find",
-    "search_code": "grep rg search_files",
-    "fetch_url": "fetch curl open_url browse",
-    "web_search": "search_web brave_search google_search",
-}
-known_aliases: dict[str, str] = {
-    alias: tool for tool, aliases in _ALIAS_TABLE.items() for alias in aliases.split()
-}
+__all__ = ["extract_tool_calls", "known_aliases", "resolve_tool_name", "strip_tool_calls"]
 
 # fmt: off
 _NAME_KEYS = ("name", "function", "tool", "tool_name", "function_name", "action")
@@ -40,56 +25,30 @@ _CALL_FENCES = frozenset({"", "json", "json5", "jsonc", "tool_call", "tool_calls
                           "tool", "tools", "function_call", "python", "py", "python3"})
 # fmt: on
 _MISSING = object()
+_TOLL = 256
 
 _TURN_END = r"<\|(?:im_end|eot_id|eom_id|end)\|>"
+# The lookahead lets the regex engine skip ahead by first character: 10x faster on prose.
 _OPENER = re.compile(
+    r"(?=[`~<\[f])(?:"
     r"(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)"
-    r"|<(?P<tag>tool_?calls?|function_?calls?|tool_?code)>"
+    r"|<(?P<tag>(?i:tool_?calls?|function_?calls?|tool_?code))>"
     r"|<function=(?P<fn>[^>\s]+)>"
     r"|(?P<py><\|python_tag\|>)"
     r"|(?P<mistral>\[TOOL_CALLS\])"
     r"|(?P<functools>functools)(?=\s*\[)"
-    r"|<[|｜]tool[▁_]call[▁_]begin[|｜]>\w*<[|｜]tool[▁_]sep[|｜]>(?P<ds>[^\s<]+)",
-    re.IGNORECASE,
+    r"|<[|｜]tool[▁_]call[▁_]begin[|｜]>\w*<[|｜]tool[▁_]sep[|｜]>(?P<ds>[^\s<]+))"
 )
-_JSON_START = re.compile(r"""\{(?=\s*["'A-Za-z_])|\[(?=\s*\{)""")
+# Bare JSON worth parsing starts like an object with a key: {"name": ... or [{"name": ...
+_KEY = r"""(?:\s|//[^\n]*)*(?:"[^"\\\n]{1,100}"|'[^'\\\n]{1,100}'|[A-Za-z_][\w-]{0,100})\s*:"""
+_JSON_START = re.compile(r"(?=[{\[])(?:\{" + _KEY + r"|\[\s*\{" + _KEY + ")")
 _CALL_LINE = re.compile(r"^[ \t]*(?P<list>\[[ \t]*)?(?P<name>[A-Za-z_][\w.-]*)[ \t]*\(", re.M)
 _LINE_END = re.compile(r"[ \t;]*(?:\r?\n|\Z)")
-_CODE_LINE = re.compile(
-    r"^[ \t]*(?:(?:async[ \t]+)?def|class|import|from[ \t]+[\w.]+[ \t]+import)"
-    r"[ \t]",
-    re.M,
-)
+_CODE_LINE = re.compile(r"^[ \t]*(?:(?:async )?def|class|import|from [\w.]+ import) ", re.M)
 _MISTRAL_NAME = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*(?:\[CALL_ID\][\w-]*)?(?:\[ARGS\])?\s*(?=\{)")
 _WS = re.compile(r"\s*")
 _SEPARATORS = re.compile(r"[\s,;]*")
 _FENCE_LANG = re.compile(r"[\w+#.-]*[ \t]*\n?")
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_.-]", "", name.lower())
-
-
-_ALIASES = {_norm(alias): _norm(tool) for alias, tool in known_aliases.items()}
-
-
-def resolve_tool_name(name: str, tools: Sequence[str]) -> str | None:
-    """The tool in `tools` that `name` most plausibly means (case, alias, near miss), or None."""
-    if name in tools:
-        return name
-    parts = [part for part in name.split(".") if part and part != "call"]  # functions.x, x.call
-    key = _norm(parts[-1] if parts else name)
-    if not key or len(key) > 64:
-        return None
-    by_norm = {_norm(tool): tool for tool in tools}
-    if key in by_norm:
-        return by_norm[key]
-    group = _ALIASES.get(key, key)
-    for norm, tool in by_norm.items():
-        if _ALIASES.get(norm, norm) == group:
-            return tool
-    close = difflib.get_close_matches(key, list(by_norm), n=1, cutoff=0.8)
-    return by_norm[close[0]] if close else None
 
 
 def extract_tool_calls(
@@ -139,13 +98,18 @@ class _Ctx:
             self.names[name] = resolve_tool_name(name, self.tools)
         return self.names[name]
 
+    def charge(self, scanned: int) -> None:
+        """Count a failed guess: what it scanned, and never less than a fixed toll, so that
+        thousands of cheap false starts cannot add up either."""
+        self.budget -= max(scanned, _TOLL)
+
     def parse_at(self, text: str, pos: int) -> tuple[Any, int]:
         if self.budget <= 0:
             raise jsonrepair.JSONRepairError("scan budget spent", pos)
         try:
             value, end = jsonrepair.parse_at(text, pos)
         except jsonrepair.JSONRepairError as exc:
-            self.budget -= exc.pos - pos + 1
+            self.charge(exc.pos - pos)
             raise
         self.budget -= end - pos
         return value, end
@@ -168,7 +132,7 @@ def _extract_spans(
 ) -> list[_Span]:
     if not isinstance(text, str) or not text or not tools:
         return []
-    ctx = _Ctx(list(tools), params or {}, budget=8 * len(text) + 50_000)
+    ctx = _Ctx(list(tools), params or {}, budget=4 * len(text) + 20_000)
     return _scan(text, ctx, nested=False)
 
 
@@ -358,7 +322,7 @@ def _keyed_call(obj: dict[str, Any], ctx: _Ctx) -> ToolCall | None:
         return None
     key, raw = next(iter(obj.items()))
     tool = ctx.resolve(key)
-    if tool is None or _norm(tool) != _norm(key) or not isinstance(raw, dict):
+    if tool is None or normalize(tool) != normalize(key) or not isinstance(raw, dict):
         return None
     return ToolCall(tool, raw)
 
@@ -410,11 +374,12 @@ def _read_call_line(text: str, match: re.Match[str], ctx: _Ctx) -> tuple[int, li
     """A line that is nothing but `tool(literal args)` (or a [list of such calls])."""
     name = match.group("name")
     if ctx.resolve(name) is None:
+        ctx.charge(0)
         return match.end(), []
     opener = match.start("list") if match.group("list") else match.end() - 1
     end = pycalls.bracket_end(text, opener)
-    ctx.budget -= (end if end > 0 else len(text)) - opener
     if end < 0 or not _LINE_END.match(text, end):
+        ctx.charge((end if end > 0 else len(text)) - opener)
         return match.end(), []
     if match.group("list"):
         found = pycalls.calls_in_expression(text[opener:end])
@@ -423,12 +388,16 @@ def _read_call_line(text: str, match: re.Match[str], ctx: _Ctx) -> tuple[int, li
         for call in found or ():
             call.callee = name
     calls = _from_pycalls(found, ctx)
-    return (end, calls) if calls else (match.end(), [])
+    if not calls:
+        ctx.charge(end - opener)
+        return match.end(), []
+    return end, calls
 
 
 def _python_calls(source: str, ctx: _Ctx) -> list[ToolCall]:
     """Calls from source that is nothing but tool calls with literal arguments, else []."""
-    if not source or ctx.budget <= 0:
+    start = _CALL_LINE.match(source)  # cheap: code that opens with `def` is not calls
+    if not start or ctx.resolve(start.group("name")) is None or ctx.budget <= 0:
         return []
     ctx.budget -= len(source)
     return _from_pycalls(pycalls.calls_in_source(source), ctx)

@@ -1,0 +1,503 @@
+"""Tool calls recovered from the text of small models' replies, and code that must stay text."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from code_assistant.agent import jsonrepair
+from code_assistant.agent.toolcalls import (
+    _extract_spans,
+    extract_tool_calls,
+    known_aliases,
+    resolve_tool_name,
+    strip_tool_calls,
+)
+from code_assistant.backends.base import ToolCall
+
+TOOLS = ["read_file", "write_file", "edit_file", "run_shell", "list_dir", "glob_files"]
+PARAMS = {
+    "read_file": ["path", "start", "end"],
+    "write_file": ["path", "content"],
+    "edit_file": ["path", "old", "new"],
+    "run_shell": ["command", "timeout"],
+    "list_dir": ["path"],
+    "glob_files": ["pattern"],
+}
+READ_A = '{"name": "read_file", "arguments": {"path": "a.py"}}'
+
+
+def calls(text: str, tools: list[str] = TOOLS, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(c.name, c.arguments) for c in extract_tool_calls(text, tools, **kwargs)]
+
+
+def one(name: str, **arguments: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, arguments)]
+
+
+# --- JSON, bare and wrapped -------------------------------------------------------------
+
+
+def test_bare_json_object() -> None:
+    text = '{"name": "write_file", "arguments": {"path": "a.py", "content": "x = 1\\n"}}'
+    assert calls(text) == one("write_file", path="a.py", content="x = 1\n")
+
+
+def test_bare_json_with_prose_around() -> None:
+    text = f"I will look at the file first.\n\n{READ_A}\n\nThen I will fix it."
+    assert calls(text) == one("read_file", path="a.py")
+
+
+def test_json_list_of_calls() -> None:
+    text = '[{"name": "read_file", "arguments": {"path": "a"}}, {"name": "list_dir", "arguments": {}}]'
+    assert calls(text) == [("read_file", {"path": "a"}), ("list_dir", {})]
+
+
+@pytest.mark.parametrize("lang", ["json", "tool_call", ""])
+def test_fenced_json(lang: str) -> None:
+    text = f"Reading it now.\n```{lang}\n{READ_A}\n```\nDone."
+    assert calls(text) == one("read_file", path="a.py")
+
+
+def test_fence_inside_a_json_string_does_not_end_the_fence() -> None:
+    args = {"path": "README.md", "content": "# Use\n```bash\nca run\n```\n"}
+    text = "```json\n" + json.dumps({"name": "write_file", "arguments": args}) + "\n```"
+    assert calls(text) == [("write_file", args)]
+
+
+def test_tool_call_tag() -> None:
+    assert calls(f"<tool_call>\n{READ_A}\n</tool_call>") == one("read_file", path="a.py")
+
+
+def test_several_tool_call_tags() -> None:
+    text = (
+        '<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "read_file", "arguments": {"path": "b"}}\n</tool_call>'
+    )
+    assert calls(text) == [("read_file", {"path": "a"}), ("read_file", {"path": "b"})]
+
+
+def test_unterminated_last_tool_call_tag() -> None:
+    text = (
+        '<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "list_dir", "arguments": {"path": "src"}}'
+    )
+    assert calls(text) == [("read_file", {"path": "a"}), ("list_dir", {"path": "src"})]
+
+
+def test_unterminated_tag_followed_by_another() -> None:
+    text = f"<tool_call>{READ_A}\n<tool_call>{READ_A}"
+    assert calls(text) == one("read_file", path="a.py") * 2
+
+
+def test_closing_tag_inside_a_string_does_not_end_the_tag() -> None:
+    args = {"path": "notes.md", "content": "write </tool_call> after the JSON"}
+    text = "<tool_call>" + json.dumps({"name": "write_file", "arguments": args}) + "</tool_call>"
+    assert calls(text) == [("write_file", args)]
+
+
+def test_mistral_tool_calls_list() -> None:
+    text = '[TOOL_CALLS] [{"name": "run_shell", "arguments": {"command": "pytest -q"}}]'
+    assert calls(text) == one("run_shell", command="pytest -q")
+
+
+def test_mistral_v11_name_and_args() -> None:
+    text = '[TOOL_CALLS]read_file[ARGS]{"path": "a.py"}'
+    assert calls(text) == one("read_file", path="a.py")
+
+
+def test_llama_python_tag_json() -> None:
+    text = '<|python_tag|>{"name": "read_file", "parameters": {"path": "a.py"}}<|eom_id|>'
+    assert calls(text) == one("read_file", path="a.py")
+
+
+def test_llama_python_tag_call_syntax() -> None:
+    assert calls('<|python_tag|>read_file.call(path="a.py")') == one("read_file", path="a.py")
+
+
+def test_llama_function_tag() -> None:
+    text = '<function=write_file>{"path": "a.py", "content": "pass"}</function>'
+    assert calls(text) == one("write_file", path="a.py", content="pass")
+
+
+def test_qwen3_coder_xml_parameters() -> None:
+    text = (
+        "<tool_call>\n<function=write_file>\n<parameter=path>\na.py\n</parameter>\n"
+        "<parameter=content>\ndef f():\n    return 1\n</parameter>\n</function>\n</tool_call>"
+    )
+    assert calls(text) == one("write_file", path="a.py", content="def f():\n    return 1")
+
+
+def test_functools_list() -> None:
+    text = 'functools[{"name": "list_dir", "arguments": {"path": "."}}]'
+    assert calls(text) == one("list_dir", path=".")
+
+
+def test_deepseek_tool_call_markers() -> None:
+    text = (
+        "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>read_file\n"
+        '```json\n{"path": "a.py"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>'
+    )
+    assert calls(text) == one("read_file", path="a.py")
+
+
+# --- key variants and argument shapes ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"name": "read_file", "arguments": {"path": "a.py"}},
+        {"function": "read_file", "parameters": {"path": "a.py"}},
+        {"tool": "read_file", "args": {"path": "a.py"}},
+        {"tool_name": "read_file", "tool_input": {"path": "a.py"}},
+        {"type": "function", "function": {"name": "read_file", "arguments": {"path": "a.py"}}},
+        {"type": "function", "name": "read_file", "parameters": {"path": "a.py"}},
+        {"type": "tool_use", "id": "t1", "name": "read_file", "input": {"path": "a.py"}},
+        {"name": "read_file", "path": "a.py"},
+        {"read_file": {"path": "a.py"}},
+        {"tool_calls": [{"function": {"name": "read_file", "arguments": '{"path": "a.py"}'}}]},
+    ],
+)
+def test_key_variants(obj: dict[str, Any]) -> None:
+    assert calls(json.dumps(obj)) == one("read_file", path="a.py")
+
+
+def test_arguments_as_a_json_string() -> None:
+    obj = {"name": "edit_file", "arguments": json.dumps({"path": "a", "old": "x", "new": "y"})}
+    assert calls(json.dumps(obj)) == one("edit_file", path="a", old="x", new="y")
+
+
+def test_plain_string_arguments_go_to_the_first_parameter_when_known() -> None:
+    text = '{"name": "run_shell", "arguments": "ls -la"}'
+    assert calls(text, params=PARAMS) == one("run_shell", command="ls -la")
+    assert calls(text) == []
+
+
+def test_missing_arguments_mean_none() -> None:
+    assert calls('{"name": "list_dir"}') == one("list_dir")
+
+
+def test_tool_spec_echo_is_not_a_call() -> None:
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}}
+    assert calls(json.dumps({"name": "read_file", "parameters": schema})) == []
+    assert calls(json.dumps({"name": "read_file", "description": "Read a file."})) == []
+
+
+# --- sloppy JSON ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("{'name': 'read_file', 'arguments': {'path': 'a.py'}}", {"path": "a.py"}),
+        ('{"name": "read_file", "arguments": {"path": "a.py",},}', {"path": "a.py"}),
+        ('{"name": "write_file", "arguments": {"path": "a", "content": "x\n\ty"}}',
+         {"path": "a", "content": "x\n\ty"}),
+        ('{"name": "read_file", "arguments": {"path": "a", "start": None, "x": True}}',
+         {"path": "a", "start": None, "x": True}),
+        ('{"name": "write_file", "arguments": {"path": "a", "content": "print("hi")"}}',
+         {"path": "a", "content": 'print("hi")'}),
+        ('{\n  // read it\n  "name": "read_file",\n  "arguments": {"path": "a"} // done\n}',
+         {"path": "a"}),
+        ("{name: 'read_file', arguments: {path: 'a', end: -2.5e1}}", {"path": "a", "end": -25.0}),
+        ("{'name': 'write_file', 'arguments': {'path': 'a', 'content': 'it\\'s \"q\"'}}",
+         {"path": "a", "content": "it's \"q\""}),
+        ('{"name": "write_file", "arguments": {"path": "a", "content": "re\\d+\\w"}}',
+         {"path": "a", "content": "re\\d+\\w"}),
+    ],
+)  # fmt: skip
+def test_sloppy_json(text: str, arguments: dict[str, Any]) -> None:
+    assert len(calls(text)) == 1
+    assert calls(text)[0][1] == arguments
+
+
+def test_jsonrepair_rejects_what_it_cannot_repair() -> None:
+    for text in ['{"a": ', "{'a' 'b'}", "[1, 2", '{"a": "unterminated}', "", "nope"]:
+        with pytest.raises(ValueError):
+            jsonrepair.loads(text)
+
+
+def test_jsonrepair_depth_is_bounded_not_a_recursion_error() -> None:
+    with pytest.raises(jsonrepair.JSONRepairError):
+        jsonrepair.loads("{'a': " * 5000)
+    assert jsonrepair.loads("[" * 30 + "]" * 30) == json.loads("[" * 30 + "]" * 30)
+
+
+# --- Python call syntax -----------------------------------------------------------------
+
+
+def test_call_syntax_whole_message() -> None:
+    text = 'write_file(path="a.py", content="x = 1\\n")'
+    assert calls(text) == one("write_file", path="a.py", content="x = 1\n")
+
+
+def test_call_syntax_single_quotes() -> None:
+    assert calls("read_file(path='a.py')") == one("read_file", path="a.py")
+
+
+def test_call_syntax_triple_quoted_content() -> None:
+    text = 'write_file(path="a.py", content="""def f():\n    return \'x\'\n""")'
+    assert calls(text) == one("write_file", path="a.py", content="def f():\n    return 'x'\n")
+
+
+def test_call_syntax_raw_newline_inside_a_plain_string() -> None:
+    text = 'write_file(path="a.py", content="one\ntwo")'
+    assert calls(text) == one("write_file", path="a.py", content="one\ntwo")
+
+
+def test_call_syntax_invalid_escape_is_no_warning() -> None:
+    # filterwarnings=error would turn a leaked SyntaxWarning into a failure here
+    text = 'write_file(path="a.py", content="pat = \'\\d+\'")'
+    assert calls(text) == one("write_file", path="a.py", content="pat = '\\d+'")
+
+
+def test_call_syntax_positional_args_need_parameter_names() -> None:
+    text = 'edit_file("a.py", "old", new="new")'
+    assert calls(text, params=PARAMS) == one("edit_file", path="a.py", old="old", new="new")
+    assert calls(text) == []
+    assert calls('read_file("a", 1, 2, 3)', params=PARAMS) == []  # more than the tool takes
+
+
+def test_call_syntax_python_literals_and_numbers() -> None:
+    text = "read_file(path='a', start=-3, end=2.5, follow=True, x=None, y=false, z=[1, (2,)])"
+    expected = {"path": "a", "start": -3, "end": 2.5, "follow": True, "x": None, "y": False}
+    assert calls(text) == [("read_file", {**expected, "z": [1, [2]]})]
+
+
+def test_call_syntax_on_its_own_line_after_prose() -> None:
+    text = "I'll check the config first.\n\n    read_file(path='config.toml')\n\nThen edit it."
+    assert calls(text) == one("read_file", path="config.toml")
+
+
+def test_call_syntax_in_a_tag_and_a_tool_code_fence() -> None:
+    assert calls("<tool_call>list_dir(path='src')</tool_call>") == one("list_dir", path="src")
+    assert calls("```tool_code\nlist_dir(path='src')\n```") == one("list_dir", path="src")
+
+
+def test_llama_pythonic_list_of_calls() -> None:
+    text = '[read_file(path="a"), list_dir(path=".")]'
+    assert calls(text) == [("read_file", {"path": "a"}), ("list_dir", {"path": "."})]
+
+
+def test_several_call_lines_and_functions_prefix() -> None:
+    text = "read_file(path='a')\nfunctions.read_file(path='b');\n"
+    assert calls(text) == [("read_file", {"path": "a"}), ("read_file", {"path": "b"})]
+
+
+# --- several calls, ids, names ----------------------------------------------------------
+
+
+def test_several_calls_in_one_message_keep_their_order_and_get_ids() -> None:
+    text = (
+        f"First:\n{READ_A}\nthen\n<tool_call>"
+        '{"name": "run_shell", "arguments": {"command": "ls"}}</tool_call>\n'
+        "list_dir(path='.')"
+    )
+    found = extract_tool_calls(text, TOOLS)
+    assert found == [
+        ToolCall("read_file", {"path": "a.py"}, "call_text_0"),
+        ToolCall("run_shell", {"command": "ls"}, "call_text_1"),
+        ToolCall("list_dir", {"path": "."}, "call_text_2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("writefile", "write_file"), ("Write-File", "write_file"), ("WRITE_FILE", "write_file"),
+        ("create_file", "write_file"), ("save_file", "write_file"), ("write", "write_file"),
+        ("open_file", "read_file"), ("cat", "read_file"), ("view_file", "read_file"),
+        ("replace_in_file", "edit_file"), ("str_replace", "edit_file"),
+        ("apply_edit", "edit_file"), ("bash", "run_shell"), ("shell", "run_shell"),
+        ("execute", "run_shell"), ("run_command", "run_shell"), ("exec", "run_shell"),
+        ("ls", "list_dir"), ("list_files", "list_dir"), ("list_directory", "list_dir"),
+        ("find_files", "glob_files"), ("glob", "glob_files"), ("read_fille", "read_file"),
+        ("edit_files", "edit_file"),
+    ],
+)  # fmt: skip
+def test_near_miss_names(written: str, meant: str) -> None:
+    assert resolve_tool_name(written, TOOLS) == meant
+    text = json.dumps({"name": written, "arguments": {"path": "p"}})
+    assert calls(text) == one(meant, path="p")
+
+
+def test_names_map_only_to_tools_that_exist() -> None:
+    assert calls('{"name": "bash", "arguments": {"command": "ls"}}', ["read_file"]) == []
+    assert calls('{"name": "delete_everything", "arguments": {}}') == []
+    assert calls('{"name": "create_file", "arguments": {"path": "a"}}', ["save_file"]) == one(
+        "save_file", path="a"
+    )
+
+
+def test_known_aliases_is_a_plain_mapping_to_real_tool_names() -> None:
+    assert known_aliases["create_file"] == "write_file"
+    assert known_aliases["cat"] == "read_file"
+    assert known_aliases["glob"] == "glob_files"
+    assert set(known_aliases.values()) >= set(TOOLS)
+
+
+# --- what must stay text ----------------------------------------------------------------
+
+NOT_CALLS = [
+    "```python\ndef save(path, data):\n    write_file(path, data)\n```",
+    "```python\ndef write_file(path, content):\n    open(path, 'w').write(content)\n```",
+    "def write_file(path, content):\n    pass\n\nwrite_file('a.py', 'x')",
+    "To see it, call read_file(path) to see it.",
+    "read_file(path)",
+    "write_file(path, data)",
+    'read_file(os.path.join("a", "b"))',
+    'Example config:\n```json\n{"name": "my-app", "version": "1.0.0"}\n```',
+    'The response looks like {"status": "ok", "items": [1, 2]} on success.',
+    '```js\nread_file("a.js")\n```',
+    "```bash\nls -la\n```",
+    'Use `read_file("a.py")` in your own code.',
+    "We could run print('hi') here.",
+    "<tool_call>\nthis is not json\n</tool_call>",
+    '{"name": "read_file", "arguments": {"path": "a.py"',
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NOT_CALLS)
+def test_code_and_prose_are_not_calls(text: str) -> None:
+    assert extract_tool_calls(text, TOOLS, params=PARAMS) == []
+
+
+# --- strip_tool_calls -------------------------------------------------------------------
+
+
+def test_strip_tool_calls_leaves_the_prose() -> None:
+    text = f"Let me look.\n\n<tool_call>\n{READ_A}\n</tool_call>\n\nThen I will edit it."
+    assert strip_tool_calls(text, TOOLS) == "Let me look.\n\nThen I will edit it."
+    assert strip_tool_calls("Just prose.", TOOLS) == "Just prose."
+    shown = "```python\nwrite_file(path, data)\n```"
+    assert strip_tool_calls(shown, TOOLS) == shown
+
+
+# --- robustness: properties and adversarial input ---------------------------------------
+
+FRAGMENTS = [
+    "{", "}", "[", "]", "(", ")", '"', "'", '"""', ":", ",", "\n", " ", "\\", "`", "```",
+    "```json\n", "<tool_call>", "</tool_call>", "<|python_tag|>", "[TOOL_CALLS]", "functools[",
+    "<function=read_file>", "</function>", '"name"', '"arguments"', "read_file", "write_file(",
+    "name=", "True", "null", "//", "/*", "#", "def ", "1.5e", "-", "<parameter=path>",
+]  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_never_raises_on_arbitrary_text(text: str) -> None:
+    spans = _extract_spans(text, TOOLS, PARAMS)  # unguarded: a bug here must fail the test
+    assert all(isinstance(call.arguments, dict) for span in spans for call in span.calls)
+    strip_tool_calls(text, TOOLS)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=60).map("".join))
+def test_never_raises_on_call_like_fragments(text: str) -> None:
+    for span in _extract_spans(text, TOOLS, PARAMS):
+        assert span.calls
+        assert all(call.name in TOOLS for call in span.calls)
+        assert all(isinstance(call.arguments, dict) for call in span.calls)
+
+
+ARGUMENTS = st.dictionaries(
+    st.text(min_size=1, max_size=12),
+    st.one_of(
+        st.text(),
+        st.text(alphabet="\"'\n\\`{}<>|é中😀", max_size=20),
+        st.integers(),
+        st.booleans(),
+    ),
+    max_size=4,
+)
+WRAPPERS = {
+    "bare": "{}",
+    "bare_in_prose": "Sure, doing it now.\n{}\nThat should do it.",
+    "fence": "```json\n{}\n```",
+    "plain_fence": "```\n{}\n```",
+    "tag": "<tool_call>\n{}\n</tool_call>",
+    "python_tag": "<|python_tag|>{}<|eom_id|>",
+}
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(TOOLS),
+    ARGUMENTS,
+    st.sampled_from(sorted(WRAPPERS)),
+    st.booleans(),
+)
+def test_round_trip_through_every_wrapper(
+    name: str, arguments: dict[str, Any], wrapper: str, ascii_only: bool
+) -> None:
+    payload = json.dumps({"name": name, "arguments": arguments}, ensure_ascii=ascii_only)
+    text = WRAPPERS[wrapper].replace("{}", payload)
+    assert extract_tool_calls(text, TOOLS) == [ToolCall(name, arguments, "call_text_0")]
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(TOOLS),
+    st.dictionaries(
+        st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(
+            lambda k: k not in {"if", "in", "is", "or", "as", "def", "for", "not", "and"}
+        ),
+        st.one_of(st.text(), st.integers(), st.booleans(), st.none()),
+        max_size=4,
+    ),
+)
+def test_round_trip_python_call_syntax(name: str, arguments: dict[str, Any]) -> None:
+    text = f"{name}({', '.join(f'{key}={value!r}' for key, value in arguments.items())})"
+    assert calls(text) == [(name, arguments)]
+
+
+def _normal_message() -> str:
+    content = "".join(f"line {i}: x = {{'k': \"v\"}}  # don't (stop)\n" for i in range(500))
+    call = {"name": "write_file", "arguments": {"path": "big.py", "content": content}}
+    return "Writing the file.\n```json\n" + json.dumps(call) + "\n```\nDone."
+
+
+ADVERSARIAL = {
+    "braces": "{" * 10_000,
+    "quotes": '"' * 10_000,
+    "brace_quotes": '{"' * 10_000,
+    "nested_keys": '{"a":' * 4_000,
+    "nested_lists": "[{" * 10_000,
+    "parens": "read_file(" * 2_000,
+    "paren_lines": "read_file(\n" * 2_000,
+    "open_tags": '<tool_call>{"a": "' * 1_000,
+    "fences": "```" * 6_000,
+    "comments": '{"a":/*' * 3_000,
+    "half_calls": '{"name": "read_file", "arguments": {"path": "' * 400,
+    "unknown_call_lines": "\n".join(f"w{i}(" for i in range(3_000)),
+    "backslashes": '{"a": "' + "\\" * 20_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_adversarial_input_is_fast(name: str) -> None:
+    text = ADVERSARIAL[name]
+    started = time.perf_counter()
+    _extract_spans(text, TOOLS, PARAMS)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_20kb_message_parses_quickly() -> None:
+    text = _normal_message()
+    assert len(text) > 20_000
+    best = min(_timed(text) for _ in range(5))
+    assert extract_tool_calls(text, TOOLS)[0].arguments["path"] == "big.py"
+    assert best < 0.05  # measured well under 5 ms; loose so a busy machine does not flake
+
+
+def _timed(text: str) -> float:
+    started = time.perf_counter()
+    extract_tool_calls(text, TOOLS)
+    return time.perf_counter() - started
