@@ -11,11 +11,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from code_assistant.backends.base import ToolCall
 from code_assistant.errors import ToolError
 from code_assistant.tools.approval import Approver
 from code_assistant.tools.builtin import builtin_tools
+from code_assistant.tools.edits import apply_edit
 from code_assistant.tools.files import edit_file, glob_files, list_dir, read_file, write_file
 from code_assistant.tools.registry import ToolContext, ToolRegistry
 
@@ -94,6 +97,14 @@ def test_read_empty_file_and_directory(root: Path, ctx: ToolContext) -> None:
     assert read_file(ctx, "empty.txt") == "(empty.txt is empty)"
     with pytest.raises(ToolError, match="src is a directory; use list_dir"):
         read_file(ctx, "src")
+
+
+def test_read_fifo_is_refused_without_blocking(root: Path, ctx: ToolContext) -> None:
+    os.mkfifo(root / "pipe")
+    with pytest.raises(ToolError, match="pipe is not a regular file"):
+        read_file(ctx, "pipe")
+    with pytest.raises(ToolError, match="pipe is not a regular file"):
+        edit_file(ctx, "pipe", "a", "b")
 
 
 def test_read_binary_file_is_refused(root: Path, ctx: ToolContext) -> None:
@@ -446,6 +457,25 @@ def test_edit_keeps_mode(root: Path, ctx: ToolContext) -> None:
     (root / "src" / "calc.py").chmod(0o700)
     edit_file(ctx, "src/calc.py", "a + b", "a * b")
     assert (root / "src" / "calc.py").stat().st_mode & 0o777 == 0o700
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet="ab \t(){}", max_size=8), min_size=1, max_size=12),
+    span=st.tuples(st.integers(0, 11), st.integers(1, 4)),
+    new=st.text(alphabet="xy \n", max_size=10),
+)
+def test_unique_exact_edit_is_plain_replacement(
+    lines: list[str], span: tuple[int, int], new: str
+) -> None:
+    text = "\n".join(lines) + "\n"
+    first = min(span[0], len(lines) - 1)
+    old = "\n".join(lines[first : first + span[1]])
+    assume(old and text.count(old) == 1)
+    edit = apply_edit(text, old, new)
+    assert edit.text == text.replace(old, new)
+    assert edit.first_line == text[: text.index(old)].count("\n") + 1
+    assert edit.note == ""
 
 
 # --- list_dir and glob_files ------------------------------------------------------------------

@@ -49,6 +49,9 @@ def _existing_file(ctx: ToolContext, path: str) -> Located:
     found = locate(ctx.root, path, must_exist=True)
     if found.path.is_dir():
         raise ToolError(f"{found.rel} is a directory; use list_dir to see what it holds")
+    if not found.path.is_file():
+        # A FIFO or device would block or never end; these tools only read regular files.
+        raise ToolError(f"{found.rel} is not a regular file; inspect it with run_shell")
     return found
 
 

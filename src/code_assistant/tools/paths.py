@@ -151,7 +151,14 @@ def closest_paths(root: Path, wanted: str, limit: int = 5) -> list[str]:
     for close in difflib.get_close_matches(name, list(by_name), n=limit, cutoff=0.6):
         found.extend(by_name[close])
     found.extend(difflib.get_close_matches(wanted, everything, n=limit, cutoff=0.6))
-    return list(dict.fromkeys(found))[:limit]
+
+    def rank(rel: str) -> float:
+        # Both the whole path and the file name count: 'json/decode.py' -> json/decoder.py.
+        base = Path(rel.rstrip("/")).name
+        whole = difflib.SequenceMatcher(None, wanted, rel.rstrip("/")).ratio()
+        return whole + difflib.SequenceMatcher(None, name, base).ratio()
+
+    return sorted(dict.fromkeys(found), key=rank, reverse=True)[:limit]
 
 
 def _ignore_spec(directory: Path, extra: list[str] | None = None) -> Any:
