@@ -260,6 +260,20 @@ def test_write_keeps_crlf_line_endings(root: Path, ctx: ToolContext) -> None:
     assert (root / "win.txt").read_bytes() == b"a\r\nc\r\n"
 
 
+def test_write_keeps_latin1_unless_it_cannot(root: Path, ctx: ToolContext) -> None:
+    (root / "old.c").write_bytes(b"/* caf\xe9 */\n")
+    write_file(ctx, "old.c", "/* d\xe9j\xe0 */\n")
+    assert (root / "old.c").read_bytes() == b"/* d\xe9j\xe0 */\n"
+    write_file(ctx, "old.c", "/* \u2603 */\n")
+    assert (root / "old.c").read_bytes() == "/* \u2603 */\n".encode()
+
+
+def test_write_over_fifo_is_refused(root: Path, ctx: ToolContext) -> None:
+    os.mkfifo(root / "pipe")
+    with pytest.raises(ToolError, match="not a regular file"):
+        write_file(ctx, "pipe", "x")
+
+
 def test_write_to_directory_or_through_file_fails_cleanly(root: Path, ctx: ToolContext) -> None:
     with pytest.raises(ToolError, match="src is a directory"):
         write_file(ctx, "src", "x")

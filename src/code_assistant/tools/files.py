@@ -131,7 +131,7 @@ def _encode(text: str, encoding: str, rel: str) -> bytes:
     except UnicodeEncodeError:
         raise ToolError(
             f"{rel} is Latin-1 encoded and the new text has characters Latin-1 cannot hold; "
-            "use only characters the file can store, or rewrite it as UTF-8 with write_file"
+            "use only characters the file can store, or rewrite the whole file with write_file"
         ) from None
 
 
@@ -159,6 +159,8 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     found = locate(ctx.root, path, must_exist=False)
     if found.path.is_dir():
         raise ToolError(f"{found.rel} is a directory; give the path of a file inside it")
+    if found.path.exists() and not found.path.is_file():
+        raise ToolError(f"{found.rel} exists and is not a regular file; choose another path")
     before = _read_bytes(found) if found.path.exists() else None
     before_text, encoding = None, "utf-8"
     if before is not None:
@@ -168,7 +170,10 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
             before_text = "(binary file)"
         if _uses_crlf(before) and "\r\n" not in content:
             content = content.replace("\n", "\r\n")  # keep the file's Windows line endings
-    after = _encode(content, encoding, found.rel)
+    try:
+        after = content.encode(encoding)
+    except UnicodeEncodeError:
+        after = content.encode("utf-8")  # a whole new content may change a Latin-1 file's encoding
     if after == before:
         return _with_note(found, f"{found.rel} already has exactly this content; nothing written")
     counts = _commit(ctx, "write_file", found, before, before_text, content, after)
