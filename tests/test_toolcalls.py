@@ -54,7 +54,7 @@ def test_bare_json_with_prose_around() -> None:
 
 
 def test_json_list_of_calls() -> None:
-    text = '[{"name": "read_file", "arguments": {"path": "a"}}, {"name": "list_dir", "arguments": {}}]'
+    text = '[{"name": "read_file", "arguments": {"path": "a"}},\n {"name": "list_dir"}]'
     assert calls(text) == [("read_file", {"path": "a"}), ("list_dir", {})]
 
 
@@ -354,6 +354,7 @@ NOT_CALLS = [
     'read_file(os.path.join("a", "b"))',
     'Example config:\n```json\n{"name": "my-app", "version": "1.0.0"}\n```',
     'The response looks like {"status": "ok", "items": [1, 2]} on success.',
+    'The listing gives entries like {"name": "ls", "size": 3}.',
     '```js\nread_file("a.js")\n```',
     "```bash\nls -la\n```",
     'Use `read_file("a.py")` in your own code.',

@@ -308,9 +308,9 @@ def _call_from_dict(obj: dict[str, Any], ctx: _Ctx) -> ToolCall | None:
     if tool is None:
         return None
     raw = next((obj[key] for key in _ARG_KEYS if key in obj and key != name_key), _MISSING)
-    if raw is _MISSING:
-        if "description" in obj:  # the model echoing a tool's spec, not calling it
-            return None
+    if raw is _MISSING:  # flat {"name": "read_file", "path": ...}: only for the exact name
+        if "description" in obj or normalize(obj[name_key]) != normalize(tool):
+            return None  # a spec echo, or data like {"name": "ls", "size": 3}
         raw = {k: v for k, v in obj.items() if k != name_key and k not in _META_KEYS}
     calls = _call_with(tool, raw, ctx)
     return calls[0] if calls else None
