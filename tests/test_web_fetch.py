@@ -137,7 +137,7 @@ def test_oversize_body_is_cut_without_being_read_into_memory(web: WebServer) -> 
 
 
 def test_gzip_bomb_is_capped_after_decompression(web: WebServer) -> None:
-    bomb = gzip.compress(b"a" * 50_000_000)
+    bomb = gzip.compress(b"a" * 20_000_000, compresslevel=1)
     web.page("/bomb.txt", bomb, "text/plain", headers={"Content-Encoding": "gzip"})
     page = fetch_page(web.url("/bomb.txt"), cfg(web_max_bytes=200_000))
     assert page.cut and len(page.body) == 200_000 and set(page.body) == {ord("a")}
