@@ -5,10 +5,13 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from code_assistant.backends.base import estimate_tokens
 from code_assistant.errors import ToolError
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 Kind = Literal["html", "json", "text", "pdf", "binary"]
 
@@ -19,6 +22,7 @@ _TEXT_TYPES = {
     "application/x-python", "application/x-httpd-php", "application/rss+xml",
     "application/atom+xml",
 }
+
 
 def classify(media_type: str, head: bytes = b"") -> Kind:
     """What to do with a body: by its Content-Type, or by sniffing when there is none."""
@@ -47,6 +51,7 @@ def classify(media_type: str, head: bytes = b"") -> Kind:
 
 
 def refusal(kind: Kind, url: str, media_type: str) -> ToolError:
+    """The error for a body fetch_url will not read, with what to fetch instead."""
     if kind == "pdf":
         return ToolError(
             f"{url} is a PDF document, which fetch_url cannot read; "
@@ -79,7 +84,7 @@ def _strict(body: bytes, codec: str, final: bool) -> str | None:
     # dropped instead of failing the whole decode.
     try:
         return codecs.getincrementaldecoder(codec)("strict").decode(body, final=final)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UTF-16 without a BOM raises plain UnicodeError
         return None
 
 
@@ -104,7 +109,6 @@ def decode_body(body: bytes, declared: str | None, *, html: bool = False, cut: b
         if text is not None:
             return text
     return body.decode("cp1252", errors="replace")
-
 
 
 # Below this much visible text a page is all "main content"; trafilatura's boilerplate
@@ -148,12 +152,12 @@ def _join(base: str, link: str) -> str:
         return link
 
 
-def _markdownify_main(soup: object) -> str:
+def _markdownify_main(soup: BeautifulSoup) -> str:
     from markdownify import markdownify
 
-    for tag in soup(_DROP_CHROME):  # type: ignore[operator]
+    for tag in soup(_DROP_CHROME):
         tag.decompose()
-    main = soup.find("main") or soup.find("article") or soup.body or soup  # type: ignore[attr-defined]
+    main = soup.find("main") or soup.find("article") or soup.body or soup
     return markdownify(str(main), heading_style="ATX", bullets="-", code_language="")
 
 

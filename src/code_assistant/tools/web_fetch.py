@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from code_assistant import __version__
 from code_assistant.backends.base import estimate_tokens
 from code_assistant.errors import ToolError
 from code_assistant.redact import redact
@@ -28,7 +29,7 @@ from code_assistant.tools.web_content import (
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
-USER_AGENT = "code-assistant (fetch_url; +https://github.com/)"
+USER_AGENT = f"code-assistant/{__version__} (fetch_url)"
 ACCEPT = "text/html,application/xhtml+xml,application/json,text/plain;q=0.9,*/*;q=0.5"
 
 _STATUS_HINTS = {
@@ -81,7 +82,7 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> t
 @contextmanager
 def _open(client: httpx.Client, target: Target) -> Iterator[httpx.Response]:
     """Stream a GET from the first checked address that accepts a connection."""
-    error: httpx.ConnectError | None = None
+    error = httpx.ConnectError(f"no address for {target.url.host}")
     for address in target.addresses:
         url, headers, extensions = pinned_request(target, address)
         request = client.build_request("GET", url, headers=headers, extensions=extensions)
@@ -95,7 +96,6 @@ def _open(client: httpx.Client, target: Target) -> Iterator[httpx.Response]:
         finally:
             response.close()
         return
-    assert error is not None
     raise error
 
 
