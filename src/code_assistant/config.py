@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_serializer
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from code_assistant.errors import ConfigError
@@ -24,17 +24,44 @@ LAYERS = ("default", "global", "project", "env", "cli")
 
 
 class McpServer(BaseModel):
-    """One MCP server: `command` + `args` (stdio) or `url` (streamable HTTP)."""
+    """One MCP server: `command` + `args` (stdio) or `url` (streamable HTTP).
 
+    Codex's key names (http_headers, enabled_tools, disabled_tools, startup_timeout_sec,
+    tool_timeout_sec) and Claude Code's `type` are accepted too, so a block can be copied.
+    Unknown keys are kept and reported by `ca mcp list` rather than refused.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: str = ""  # stdio | http (streamable HTTP); empty: from command / url
     command: str = ""
     args: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    cwd: str = ""  # stdio working directory; empty: the project root
     url: str = ""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, validation_alias=AliasChoices("headers", "http_headers")
+    )
+    bearer_token_env_var: str = ""  # sends `Authorization: Bearer $VAR` (HTTP)
     enabled: bool = True
-    allow: list[str] = Field(default_factory=list)
-    deny: list[str] = Field(default_factory=list)
-    timeout: float = 10.0
+    tools: list[str] = Field(  # offer only these tools (glob patterns); empty: all
+        default_factory=list, validation_alias=AliasChoices("tools", "enabled_tools")
+    )
+    allow: list[str] = Field(default_factory=list)  # tools that need no approval (globs)
+    deny: list[str] = Field(  # tools never offered (globs)
+        default_factory=list, validation_alias=AliasChoices("deny", "disabled_tools")
+    )
+    timeout: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("timeout", "startup_timeout_sec")
+    )
+    tool_timeout: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("tool_timeout", "tool_timeout_sec")
+    )
+
+    @field_serializer("env", "headers")
+    def _mask(self, values: dict[str, str]) -> dict[str, str]:
+        # Dumps feed `ca config show`: env values and headers often hold tokens.
+        return dict.fromkeys(values, "***")
 
 
 class McpConfig(BaseModel):
