@@ -1,0 +1,298 @@
+"""Incremental indexing: walk, skip what is unchanged (mtime/size, then hash), parse in parallel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from code_assistant.index.store import (
+    FileState,
+    IndexStore,
+    db_path_for,
+    is_damage,
+    open_store,
+    remove_db,
+)
+from code_assistant.index.walk import (
+    DEFAULT_MAX_BYTES,
+    FileEntry,
+    is_probably_binary,
+    is_probably_minified,
+    iter_project_entries,
+)
+
+# phase ("scan", "parse", "embed"), done, total
+ProgressFn = Callable[[str, int, int], None]
+PARALLEL_MIN_BYTES = 4_000_000  # below this a process pool costs more than it saves
+BATCH_FILES = 48
+
+
+@dataclass
+class IndexStats:
+    """What one update did and what the index now holds."""
+
+    root: str = ""
+    files: int = 0
+    symbols: int = 0
+    chunks: int = 0
+    vectors: int = 0
+    indexed: int = 0  # files parsed in this run
+    unchanged: int = 0
+    removed: int = 0
+    skipped: int = 0  # binary, minified or unreadable
+    parse_errors: int = 0  # files indexed despite syntax errors
+    embedded: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FileResult:
+    """A worker's verdict on one file: skip it, keep it (same hash), or its parsed rows."""
+
+    rel: str
+    size: int
+    mtime_ns: int
+    status: str  # "skip" | "same" | "parsed"
+    sha256: str = ""
+    language: str = ""
+    lines: int = 0
+    has_errors: bool = False
+    refs: bytes = b""
+    symbols: list[tuple[Any, ...]] = field(default_factory=list)
+    chunks: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def process_file(path: Path, rel: str, size: int, mtime_ns: int, known_sha: str) -> FileResult:
+    """Read, hash and (if the content changed) parse and chunk one file."""
+    from code_assistant.index.chunk import make_chunks
+    from code_assistant.index.parse import language_for, parse_source
+    from code_assistant.index.terms import compounds, expansion, identifiers, name_terms
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return FileResult(rel, size, mtime_ns, "skip")
+    if is_probably_binary(data) or is_probably_minified(data):
+        return FileResult(rel, size, mtime_ns, "skip")
+    sha = hashlib.sha256(data).hexdigest()
+    if sha == known_sha:
+        return FileResult(rel, size, mtime_ns, "same", sha)
+    language = language_for(rel) or ""
+    parsed = parse_source(data, language)
+    text = data.decode("utf-8", errors="replace")
+    pieces = make_chunks(text, parsed.symbols)
+    words = [identifiers(piece.text) for piece in pieces]
+    refs: Counter[str] = Counter()
+    for found in words:
+        refs.update(found)
+    word_sets = [set(found) for found in words]
+    known = compounds(set().union(*word_sets))
+    path_terms = name_terms(rel)
+    chunks = [
+        (c.start_line, c.end_line, c.symbol, c.kind, name_terms(c.symbol), path_terms, c.text,
+         expansion(found, known))
+        for c, found in zip(pieces, word_sets, strict=True)
+    ]  # fmt: skip
+    symbols = [
+        (s.name, s.kind, s.parent, s.line, s.start_line, s.end_line, s.signature, s.visibility)
+        for s in parsed.symbols
+    ]
+    return FileResult(
+        rel, size, mtime_ns, "parsed", sha, language, text.count("\n") + 1, parsed.has_errors,
+        zlib.compress(json.dumps(refs).encode(), 1), symbols, chunks,
+    )  # fmt: skip
+
+
+def process_batch(jobs: list[tuple[str, str, int, int, str]]) -> list[FileResult]:
+    """Worker entry point: process_file over a batch (fewer round trips to the pool)."""
+    return [process_file(Path(path), rel, size, mtime, sha) for path, rel, size, mtime, sha in jobs]
+
+
+def _write(store: IndexStore, results: list[FileResult], known: dict[str, FileState]) -> None:
+    conn = store.conn
+    with store.transaction():
+        next_chunk = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
+        for result in results:
+            state = known.get(result.rel)
+            if result.status == "skip":
+                if state is not None:
+                    conn.execute("DELETE FROM files WHERE id = ?", (state.id,))
+                continue
+            if result.status == "same":
+                conn.execute(
+                    "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
+                    (result.size, result.mtime_ns, state.id if state else -1),
+                )
+                continue
+            if state is not None:
+                conn.execute("DELETE FROM files WHERE id = ?", (state.id,))
+            file_id = conn.execute(
+                "INSERT INTO files(path, language, size, mtime_ns, sha256, lines, parse_errors,"
+                " refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.rel, result.language, result.size, result.mtime_ns, result.sha256,
+                 result.lines, int(result.has_errors), result.refs),
+            ).lastrowid  # fmt: skip
+            conn.executemany(
+                "INSERT INTO symbols(file_id, name, kind, parent, line, start_line, end_line,"
+                " signature, visibility) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(file_id, *row) for row in result.symbols],
+            )
+            ids = range(next_chunk, next_chunk + len(result.chunks))
+            next_chunk += len(result.chunks)
+            conn.executemany(
+                "INSERT INTO chunks(id, file_id, start_line, end_line, symbol, kind)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(cid, file_id, *row[:4]) for cid, row in zip(ids, result.chunks, strict=True)],
+            )
+            conn.executemany(
+                "INSERT INTO chunks_fts(rowid, name, path, text, terms) VALUES (?, ?, ?, ?, ?)",
+                [(cid, *row[4:]) for cid, row in zip(ids, result.chunks, strict=True)],
+            )
+
+
+def _batches(jobs: list[tuple[str, str, int, int, str]]) -> Iterator[list[Any]]:
+    for start in range(0, len(jobs), BATCH_FILES):
+        yield jobs[start : start + BATCH_FILES]
+
+
+def _run_jobs(
+    jobs: list[tuple[str, str, int, int, str]], workers: int
+) -> Iterator[list[FileResult]]:
+    """Results batch by batch: in this process for small work, else in a process pool."""
+    if workers <= 1 or sum(job[2] for job in jobs) < PARALLEL_MIN_BYTES:
+        for batch in _batches(jobs):
+            yield process_batch(batch)
+        return
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver/spawn, never fork: forking a process that runs threads can deadlock.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    pending: dict[Any, list[Any]] = {}
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    try:
+        pending = {pool.submit(process_batch, batch): batch for batch in _batches(jobs)}
+        for future in as_completed(list(pending)):
+            results = future.result()
+            del pending[future]
+            yield results
+    except BrokenProcessPool:
+        # A worker could not start (e.g. the main module cannot be re-imported) or died:
+        # finish here rather than fail the whole index.
+        for batch in pending.values():
+            yield process_batch(batch)
+    finally:
+        # On Ctrl-C or an error do not wait for the queued batches.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _scan(root: Path, config: Any) -> list[FileEntry]:
+    from code_assistant.index.parse import EXTENSIONS
+
+    entries = iter_project_entries(
+        root, config.index_exclude, max_bytes=DEFAULT_MAX_BYTES, text_only=False,
+        suffixes=EXTENSIONS,
+    )  # fmt: skip
+    return list(entries)
+
+
+def _update(
+    store: IndexStore,
+    root: Path,
+    config: Any,
+    stats: IndexStats,
+    progress: ProgressFn | None,
+    workers: int,
+) -> None:
+    entries = _scan(root, config)
+    known = store.file_states()
+    walked = {entry.rel for entry in entries}
+    gone = [state.id for rel, state in known.items() if rel not in walked]
+    if gone:
+        with store.transaction() as conn:
+            conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in gone])
+    stats.removed = len(gone)
+    jobs = []
+    for entry in entries:
+        state = known.get(entry.rel)
+        if state is not None and (state.size, state.mtime_ns) == (entry.size, entry.mtime_ns):
+            continue
+        jobs.append((entry.abspath, entry.rel, entry.size, entry.mtime_ns,
+                     state.sha256 if state else ""))  # fmt: skip
+    stats.unchanged = len(entries) - len(jobs)
+    if progress:
+        progress("parse", 0, len(jobs))
+    done = 0
+    for results in _run_jobs(jobs, workers):
+        _write(store, results, known)
+        for result in results:
+            stats.indexed += result.status == "parsed"
+            stats.unchanged += result.status == "same"
+            stats.skipped += result.status == "skip"
+            stats.parse_errors += result.has_errors
+        done += len(results)
+        if progress:
+            progress("parse", done, len(jobs))
+
+
+def update_index(
+    root: Path,
+    config: Any,
+    backend: Any = None,
+    progress: ProgressFn | None = None,
+    *,
+    workers: int | None = None,
+    db_path: Path | None = None,
+) -> IndexStats:
+    """Bring the index of `root` (`root`/.ca/index.db unless `db_path`) up to date; embed
+    when a backend is given and can embed. A damaged db is rebuilt, with a notice."""
+    started = time.perf_counter()
+    root = Path(root).resolve()
+    stats = IndexStats(root=str(root))
+    path = Path(db_path) if db_path else db_path_for(root)
+    for attempt in (1, 2):
+        store = open_store(path, stats.notices)
+        stats.rebuilt = stats.rebuilt or bool(stats.notices)
+        try:
+            _update(store, root, config, stats, progress, workers or default_workers())
+            if backend is not None:
+                from code_assistant.index.embed import embed_pending
+
+                stats.embedded = embed_pending(store, backend, config.embedding_model,
+                                               stats.notices, progress)  # fmt: skip
+            counts = store.counts()
+            stats.files, stats.symbols = counts["files"], counts["symbols"]
+            stats.chunks, stats.vectors = counts["chunks"], counts["vectors"]
+            break
+        except sqlite3.DatabaseError as exc:
+            if attempt == 2 or not is_damage(exc):
+                raise
+            stats.notices.append(f"the index {path} broke while updating ({exc}); rebuilding it")
+            stats.rebuilt = True
+            stats.indexed = stats.unchanged = stats.skipped = stats.parse_errors = 0
+            store.close()
+            remove_db(path)
+            continue
+        finally:
+            store.close()
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return stats

@@ -1,0 +1,39 @@
+; Definitions in TypeScript and TSX.
+(class_declaration name: (type_identifier) @name) @definition.class
+
+(abstract_class_declaration name: (type_identifier) @name) @definition.class
+
+(interface_declaration name: (type_identifier) @name) @definition.interface
+
+(enum_declaration name: (identifier) @name) @definition.enum
+
+(type_alias_declaration name: (type_identifier) @name) @definition.type
+
+(method_definition name: [(property_identifier) (private_property_identifier)] @name)
+  @definition.method
+
+(abstract_method_signature name: (property_identifier) @name) @definition.method
+
+(method_signature name: (property_identifier) @name) @definition.method
+
+(public_field_definition
+  name: [(property_identifier) (private_property_identifier)] @name
+  value: [(arrow_function) (function_expression)]) @definition.method
+
+(function_declaration name: (identifier) @name) @definition.function
+
+(generator_function_declaration name: (identifier) @name) @definition.function
+
+(variable_declarator
+  name: (identifier) @name
+  value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+
+; Top-level UPPER_CASE constants (a function value above takes precedence).
+(program
+  (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)
+  (#match? @name "^_*[A-Z][A-Z0-9_]*$"))
+
+(program
+  (export_statement
+    (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))
+  (#match? @name "^_*[A-Z][A-Z0-9_]*$"))

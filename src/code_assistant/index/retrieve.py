@@ -1,0 +1,241 @@
+"""Retrieval: FTS5 BM25 plus exact cosine over vectors, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from code_assistant.errors import BackendError, CAError
+from code_assistant.index.store import IndexStore, db_path_for, is_damage, open_readonly
+from code_assistant.index.terms import fts_query, query_terms
+
+RRF_K = 60
+CANDIDATES = 50
+# bm25 column weights: symbol name, path, code text, split parts of compound names.
+BM25_WEIGHTS = (8.0, 2.0, 1.0, 1.0)
+EmbedQuery = Callable[[str], Sequence[float]]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk. Lines are 1-based and inclusive; path is relative to the root."""
+
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str
+    kind: str
+    score: float
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The public `ca search --json` shape: keep it stable."""
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "symbol": self.symbol,
+            "kind": self.kind,
+            "score": self.score,
+        }
+
+
+class QueryEmbedder:
+    """Embeds queries with the model the index was embedded with."""
+
+    def __init__(self, backend: Any, model: str) -> None:
+        self.backend = backend
+        self.model = model
+
+    def __call__(self, query: str) -> Sequence[float]:
+        from code_assistant.index.embed import query_text
+
+        return self.backend.embed(self.model, [query_text(self.model, query)])[0]
+
+
+def _resolve(root_or_db: Path | str | IndexStore) -> tuple[IndexStore | None, bool]:
+    """(store, opened_here). A directory means its project index; a file, that db."""
+    if isinstance(root_or_db, IndexStore):
+        return root_or_db, False
+    path = Path(root_or_db)
+    return open_readonly(path if path.is_file() else db_path_for(path)), True
+
+
+def _lexical(store: IndexStore, terms: list[str]) -> list[int]:
+    if not terms:
+        return []
+    rows = store.conn.execute(
+        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?"
+        f" ORDER BY bm25(chunks_fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT ?",
+        (fts_query(terms), CANDIDATES),
+    )
+    return [row[0] for row in rows]
+
+
+def _symbol_matches(store: IndexStore, query: str) -> list[int]:
+    """Chunks of definitions whose name is a word of the query (exact case first)."""
+    import re
+
+    words = [w for w in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]{2,}", query))]
+    found: list[tuple[int, int]] = []
+    for word in words[:12]:
+        rows = store.conn.execute(
+            "SELECT c.id, s.name = ? FROM symbols s JOIN chunks c ON c.file_id = s.file_id"
+            " AND c.start_line <= s.line AND c.end_line >= s.line"
+            " WHERE s.name = ? COLLATE NOCASE LIMIT 20",
+            (word, word),
+        )
+        found.extend((0 if exact else 1, cid) for cid, exact in rows)
+    return list(dict.fromkeys(cid for _, cid in sorted(found, key=lambda f: f[0])))
+
+
+def _vector_matrix(store: IndexStore) -> tuple[Any, Any] | None:
+    import numpy as np
+
+    key = (store.data_version(), store.conn.total_changes)
+    if store.vector_cache is not None and store.vector_cache[0] == key:
+        return store.vector_cache[1]  # type: ignore[return-value]
+    rows = store.conn.execute("SELECT chunk_id, vector FROM vectors").fetchall()
+    data = None
+    if rows:
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        matrix = np.vstack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
+        data = (ids, matrix)
+    store.vector_cache = (key, data)  # type: ignore[assignment]
+    return data
+
+
+def _semantic(store: IndexStore, query: str, embed_query: EmbedQuery) -> list[int]:
+    import numpy as np
+
+    model = getattr(embed_query, "model", None)
+    if model is not None and store.get_meta("embedding_model") != model:
+        return []  # vectors of another model cannot be compared with this query
+    data = _vector_matrix(store)
+    if data is None:
+        return []
+    ids, matrix = data
+    vector = np.asarray(embed_query(query), dtype=np.float32)
+    if vector.shape != (matrix.shape[1],):
+        return []
+    norm = float(np.linalg.norm(vector))
+    sims = matrix @ (vector / norm if norm else vector)
+    count = min(CANDIDATES, len(sims))
+    top = np.argpartition(-sims, count - 1)[:count]
+    return [int(ids[i]) for i in top[np.argsort(-sims[top])]]
+
+
+def _fuse(rankings: list[list[int]]) -> list[tuple[int, float]]:
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def _load(store: IndexStore, fused: list[tuple[int, float]], top_k: int) -> list[Hit]:
+    hits: list[Hit] = []
+    for start in range(0, len(fused), 64):
+        part = dict(fused[start : start + 64])
+        marks = ",".join("?" * len(part))
+        rows = {
+            row[0]: row[1:]
+            for row in store.conn.execute(
+                "SELECT c.id, f.path, c.start_line, c.end_line, c.symbol, c.kind, t.text"
+                " FROM chunks c JOIN files f ON f.id = c.file_id"
+                f" JOIN chunks_fts t ON t.rowid = c.id WHERE c.id IN ({marks})",
+                list(part),
+            )
+        }
+        for cid, score in part.items():
+            if cid not in rows:
+                continue
+            path, first, last, symbol, kind, text = rows[cid]
+            # Overlapping windows of one body: the better-ranked one stands for both.
+            if any(h.path == path and h.start_line <= last and first <= h.end_line for h in hits):
+                continue
+            hits.append(Hit(path, first, last, symbol, kind, round(score, 6), text))
+            if len(hits) >= top_k:
+                return hits
+    return hits
+
+
+def search(
+    root_or_db: Path | str | IndexStore,
+    query: str,
+    top_k: int = 8,
+    embed_query: EmbedQuery | None = None,
+    notices: list[str] | None = None,
+) -> list[Hit]:
+    """The `top_k` chunks that best match `query`: BM25 over FTS5, cosine over vectors when
+    `embed_query` is given and the index has vectors, and symbol-name matches, fused by RRF.
+    No index (or an empty query) gives []."""
+    store, owned = _resolve(root_or_db)
+    if store is None or top_k <= 0:
+        return []
+    try:
+        rankings = [_lexical(store, query_terms(query)), _symbol_matches(store, query)]
+        if embed_query is not None:
+            try:
+                rankings.append(_semantic(store, query, embed_query))
+            except BackendError as exc:
+                if notices is not None:
+                    notices.append(f"query not embedded ({exc}); lexical results only")
+        return _load(store, _fuse(rankings), top_k)
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise
+        raise CAError(
+            f"the index {store.path} is damaged ({exc}); run `ca index` to rebuild it"
+        ) from None
+    finally:
+        if owned:
+            store.close()
+
+
+def _fence(path: str) -> str:
+    from code_assistant.index.parse import language_for
+
+    return {"tsx": "typescript"}.get(language_for(path) or "", language_for(path) or "")
+
+
+def format_hit(hit: Hit, max_chars: int | None = None) -> str:
+    """A hit as a fenced block headed by `path:first-last (symbol, kind)`."""
+    label = f" ({hit.symbol}, {hit.kind})" if hit.symbol else ""
+    text = hit.text if max_chars is None else hit.text[:max_chars]
+    return f"{hit.path}:{hit.start_line}-{hit.end_line}{label}\n```{_fence(hit.path)}\n{text}\n```"
+
+
+def context_block(root: Path, query: str, config: Any, backend: Any = None) -> str:
+    """The top chunks for `query` fitted to `config.retrieval_tokens`, ready to put in a
+    prompt; "" when there is no index, no budget or nothing matches."""
+    from code_assistant.backends.base import estimate_tokens
+
+    if config.retrieval_top_k <= 0 or config.retrieval_tokens <= 0:
+        return ""
+    store = open_readonly(db_path_for(Path(root)))
+    if store is None:
+        return ""
+    try:
+        has_vectors = store.conn.execute("SELECT 1 FROM vectors LIMIT 1").fetchone()
+        embed = QueryEmbedder(backend, config.embedding_model) if backend and has_vectors else None
+        hits = search(store, query, config.retrieval_top_k, embed)
+    finally:
+        store.close()
+    header = "Code from this project that may be relevant (from the index; verify before use):"
+    budget = config.retrieval_tokens - estimate_tokens(header)
+    blocks: list[str] = []
+    for hit in hits:
+        block = format_hit(hit)
+        cost = estimate_tokens(block) + 1
+        if cost > budget:
+            if budget < 80:
+                break
+            block = format_hit(hit, max_chars=max(0, (budget - 30) * 4 - len(hit.path)))
+            cost = estimate_tokens(block) + 1
+        blocks.append(block)
+        budget -= cost
+    return "\n\n".join([header, *blocks]) if blocks else ""

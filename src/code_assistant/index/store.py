@@ -1,0 +1,232 @@
+"""The index's one SQLite file (.ca/index.db): schema migrations, opening, rebuild when damaged."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DB_DIR = ".ca"
+DB_NAME = "index.db"
+
+# Numbered migrations, applied in order and recorded in `migrations`. Never edit one that
+# has shipped: add the next. The index is a cache, so a db from a newer `ca` is rebuilt.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "001_initial",
+        """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE files(
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            language TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            lines INTEGER NOT NULL DEFAULT 0,
+            parse_errors INTEGER NOT NULL DEFAULT 0,
+            refs BLOB
+        );
+        CREATE TABLE symbols(
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            parent TEXT NOT NULL DEFAULT '',
+            line INTEGER NOT NULL,
+            start_line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            signature TEXT NOT NULL DEFAULT '',
+            visibility TEXT NOT NULL DEFAULT 'public'
+        );
+        CREATE INDEX symbols_file ON symbols(file_id);
+        CREATE INDEX symbols_name ON symbols(name COLLATE NOCASE);
+        CREATE TABLE chunks(
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            start_line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            symbol TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'module'
+        );
+        CREATE INDEX chunks_file ON chunks(file_id);
+        -- The chunk text lives here once; `terms` holds the split parts of compound names.
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            name, path, text, terms, tokenize = "porter unicode61 tokenchars '_'"
+        );
+        CREATE TABLE vectors(
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL
+        );
+        CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            DELETE FROM chunks_fts WHERE rowid = old.id;
+        END;
+        """,
+    ),
+)
+EXPECTED_TABLES = frozenset({"meta", "files", "symbols", "chunks", "chunks_fts", "vectors"})
+
+
+def db_path_for(root: Path) -> Path:
+    """Where a project's index lives."""
+    return Path(root) / DB_DIR / DB_NAME
+
+
+class IndexDamaged(Exception):
+    """The db file cannot be used as it is (corrupt, truncated, foreign or newer schema)."""
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True for errors that mean the file is broken, not merely busy or locked."""
+    if isinstance(exc, IndexDamaged):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc)
+        return "no such table" in text or "no such column" in text or "malformed" in text
+    return isinstance(exc, sqlite3.DatabaseError)
+
+
+@dataclass
+class FileState:
+    id: int
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+class IndexStore:
+    """An open index db. Writers use `transaction()`; readers just query `conn`."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, isolation_level=None)
+        self.conn.execute("PRAGMA busy_timeout = 10000")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.vector_cache: tuple[int, object] | None = None  # (data_version, matrix): retrieve
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on error: a crash never leaves half a file."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def migrate(self) -> None:
+        """Apply the migrations this db lacks; refuse a db made by a newer schema."""
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations(name TEXT PRIMARY KEY, applied_at TEXT)"
+        )
+        done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
+        known = {name for name, _ in MIGRATIONS}
+        if done - known:
+            raise IndexDamaged(f"made by a newer version (migration {sorted(done - known)[-1]})")
+        for name, sql in MIGRATIONS:
+            if name not in done:
+                self.conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\n"
+                    f"INSERT INTO migrations VALUES ('{name}', datetime('now'));\nCOMMIT;"
+                )
+
+    def check(self) -> None:
+        """A cheap health check: the schema is all there and the files table reads."""
+        tables = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master")}
+        missing = EXPECTED_TABLES - tables
+        if missing:
+            raise IndexDamaged(f"table {sorted(missing)[0]!r} is missing")
+        self.conn.execute("SELECT count(*), max(id) FROM files").fetchone()
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def file_states(self) -> dict[str, FileState]:
+        rows = self.conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files")
+        return {path: FileState(fid, size, mtime, sha) for path, fid, size, mtime, sha in rows}
+
+    def counts(self) -> dict[str, int]:
+        def one(sql: str) -> int:
+            return int(self.conn.execute(sql).fetchone()[0])
+
+        return {
+            "files": one("SELECT count(*) FROM files"),
+            "symbols": one("SELECT count(*) FROM symbols"),
+            "chunks": one("SELECT count(*) FROM chunks"),
+            "vectors": one("SELECT count(*) FROM vectors"),
+        }
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap cache invalidation)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def remove_db(path: Path) -> None:
+    """Delete the db and its WAL side files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def open_store(path: Path, notices: list[str] | None = None) -> IndexStore:
+    """Open (creating or migrating) the index; a damaged file is deleted and started afresh."""
+    try:
+        store = IndexStore(path)
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise
+        return _rebuild(path, exc, notices)
+    try:
+        store.migrate()
+        store.check()
+    except (sqlite3.DatabaseError, IndexDamaged) as exc:
+        store.close()
+        if not is_damage(exc):
+            raise
+        return _rebuild(path, exc, notices)
+    return store
+
+
+def _rebuild(path: Path, exc: BaseException, notices: list[str] | None) -> IndexStore:
+    message = f"the index {path} was unusable ({exc}); rebuilding it from scratch"
+    if notices is not None:
+        notices.append(message)
+    remove_db(path)
+    store = IndexStore(path)
+    store.migrate()
+    return store
+
+
+def open_readonly(path: Path) -> IndexStore | None:
+    """Open an existing index for reading, or None when there is none (or it is unusable)."""
+    if not Path(path).exists():
+        return None
+    try:
+        store = IndexStore(path, readonly=True)
+        store.check()
+    except (sqlite3.DatabaseError, IndexDamaged):
+        return None
+    return store
