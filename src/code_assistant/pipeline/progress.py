@@ -65,7 +65,7 @@ class ConsoleProgress:
     def __init__(self, stream: TextIO | None = None, live: bool = True) -> None:
         from rich.console import Console
 
-        self.console = Console(file=stream or sys.stdout, highlight=False)
+        self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.line = _StatusLine()
         self._live = live and self.console.is_terminal
         self._status: Any = None

@@ -58,12 +58,13 @@ def read_requirement(path_text: str, base: Path) -> tuple[Path, str]:
 
 def start_run(loaded: Any, requirement_path: str, *, base: Path, json_out: bool) -> int:
     path, text = read_requirement(requirement_path, base)
+    ask = _ask(loaded, json_out)
     store = RunStore(Path(loaded.root))
     state = RunState(
         id=new_run_id(), root=str(loaded.root), requirement_path=str(path), requirement=text
     )
     store.save(state)
-    return execute(loaded, store, state, json_out=json_out)
+    return execute(loaded, store, state, ask, json_out=json_out)
 
 
 def resume_run(loaded: Any, run_id: str | None, *, json_out: bool) -> int:
@@ -76,11 +77,12 @@ def resume_run(loaded: Any, run_id: str | None, *, json_out: bool) -> int:
         raise UsageError(
             f"run {state.id} is finished; its report is {store.run_dir(state.id) / 'report.md'}"
         )
+    ask = _ask(loaded, json_out)
     state.resumes += 1
     state.status, state.error = "running", ""
     drop_unfixed_round(state, loaded.config.test_rounds)
     store.save(state)
-    return execute(loaded, store, state, json_out=json_out, resumed=True)
+    return execute(loaded, store, state, ask, json_out=json_out, resumed=True)
 
 
 def _progress(loaded: Any, json_out: bool) -> Any:
@@ -93,6 +95,7 @@ def _progress(loaded: Any, json_out: bool) -> Any:
 
 
 def _ask(loaded: Any, json_out: bool) -> Any:
+    """The approval prompt, or None when the policy needs none; unattended runs need --yes."""
     if loaded.config.approval != "ask":
         return None
     if json_out or not sys.stdin.isatty():
@@ -106,12 +109,17 @@ def _ask(loaded: Any, json_out: bool) -> Any:
 
 
 def execute(
-    loaded: Any, store: RunStore, state: RunState, *, json_out: bool, resumed: bool = False
+    loaded: Any,
+    store: RunStore,
+    state: RunState,
+    ask: Any,
+    *,
+    json_out: bool,
+    resumed: bool = False,
 ) -> int:
     """Run every unfinished phase; save the state and report however the run ends."""
     from code_assistant.backends import get_backend
 
-    ask = _ask(loaded, json_out)
     progress = _progress(loaded, json_out)
     rt = Runtime(loaded, MeteredBackend(get_backend(loaded.config)), store, progress, ask)
     with progress:
