@@ -5,6 +5,7 @@ from __future__ import annotations
 # Modules listed here are imported at CLI start-up: keep their top level to typer + stdlib.
 COMMAND_MODULES = (
     "code_assistant.commands.core",
+    "code_assistant.commands.index",
     "code_assistant.commands.agent",
     "code_assistant.commands.pipeline",
 )

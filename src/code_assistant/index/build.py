@@ -171,10 +171,17 @@ def _batches(jobs: list[tuple[str, str, int, int, str]]) -> Iterator[list[Any]]:
 
 
 def _run_jobs(
-    jobs: list[tuple[str, str, int, int, str]], workers: int
+    jobs: list[tuple[str, str, int, int, str]], workers: int | None
 ) -> Iterator[list[FileResult]]:
-    """Results batch by batch: in this process for small work, else in a process pool."""
-    if workers <= 1 or sum(job[2] for job in jobs) < PARALLEL_MIN_BYTES:
+    """Results batch by batch: in this process for small work, else in a process pool.
+
+    `workers` None: a pool of default_workers() once the work is big enough; 1: always here;
+    more: always a pool of that size.
+    """
+    if workers is None:
+        big = sum(job[2] for job in jobs) >= PARALLEL_MIN_BYTES
+        workers = default_workers() if big else 1
+    if workers <= 1 or not jobs:
         for batch in _batches(jobs):
             yield process_batch(batch)
         return
@@ -221,7 +228,7 @@ def _update(
     config: Any,
     stats: IndexStats,
     progress: ProgressFn | None,
-    workers: int,
+    workers: int | None,
 ) -> None:
     entries = _scan(root, config)
     known = store.file_states()
@@ -273,7 +280,7 @@ def update_index(
         store = open_store(path, stats.notices)
         stats.rebuilt = stats.rebuilt or bool(stats.notices)
         try:
-            _update(store, root, config, stats, progress, workers or default_workers())
+            _update(store, root, config, stats, progress, workers)
             if backend is not None:
                 from code_assistant.index.embed import embed_pending
 

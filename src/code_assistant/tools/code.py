@@ -1,0 +1,129 @@
+"""Code tools for the model: search_code and find_symbols over the project index."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from code_assistant.errors import ToolError
+from code_assistant.tools.registry import ToolContext, tool
+
+SEARCH_MAX_RESULTS = 10
+SYMBOLS_MAX_RESULTS = 60
+
+
+class ProjectIndex:
+    """The session's index handle: brought up to date on first use and after file changes."""
+
+    def __init__(self, root: Any, config: Any) -> None:
+        self.root = root
+        self.config = config
+        self.synced_changes: int | None = None
+
+    def ensure_fresh(self, ctx: ToolContext) -> None:
+        # The agent's own edits are the usual reason for staleness; a no-change update
+        # costs a directory walk, so it runs once per batch of changes, not per call.
+        if self.synced_changes == len(ctx.changes):
+            return
+        from code_assistant.index.build import update_index
+
+        update_index(self.root, self.config)
+        self.synced_changes = len(ctx.changes)
+
+
+def _index(ctx: ToolContext) -> ProjectIndex:
+    handle = ctx.extras.get("index")
+    if not isinstance(handle, ProjectIndex) or handle.root != ctx.root:
+        config = ctx.config
+        if config is None:
+            from code_assistant.config import Config
+
+            config = Config()
+        handle = ProjectIndex(ctx.root, config)
+        ctx.extras["index"] = handle
+    handle.ensure_fresh(ctx)
+    return handle
+
+
+@tool
+def search_code(ctx: ToolContext, query: str, top_k: int = 5) -> str:
+    """Search this project's code by keywords, identifiers or a description of what it does.
+
+    Returns the best matching code chunks with their file path and line range. Use it to find
+    where something is implemented before reading or editing files.
+
+    Args:
+        query: words, identifiers or a short description, e.g. "parse config file".
+        top_k: how many chunks to return (1 to 10).
+    """
+    from code_assistant.index.retrieve import QueryEmbedder, format_hit, search
+    from code_assistant.index.store import db_path_for
+
+    if not query.strip():
+        raise ToolError("query is empty; give words or identifiers to search for")
+    handle = _index(ctx)
+    backend = ctx.extras.get("backend")
+    embed = QueryEmbedder(backend, handle.config.embedding_model) if backend else None
+    top_k = max(1, min(SEARCH_MAX_RESULTS, top_k))
+    hits = search(db_path_for(ctx.root), query, top_k, embed)
+    if not hits:
+        return (
+            f"no code matches {query!r}. Try other words or an exact identifier, "
+            "or find_symbols with part of a name."
+        )
+    blocks = [format_hit(hit) for hit in hits]
+    return f"{len(hits)} result(s) for {query!r}, best first:\n\n" + "\n\n".join(blocks)
+
+
+def _suggest(ctx: ToolContext, name: str) -> str:
+    from code_assistant.index.store import db_path_for, open_readonly
+
+    store = open_readonly(db_path_for(ctx.root))
+    if store is None:
+        return ""
+    try:
+        names = [row[0] for row in store.conn.execute("SELECT DISTINCT name FROM symbols")]
+    finally:
+        store.close()
+    close = difflib.get_close_matches(name.rsplit(".", 1)[-1], names, n=5, cutoff=0.6)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+@tool
+def find_symbols(
+    ctx: ToolContext, name: str | None = None, kind: str | None = None, path: str | None = None
+) -> str:
+    """Find definitions (functions, methods, classes, structs, traits, constants...) by name.
+
+    Returns each match as `path:line kind name` with its signature line.
+
+    Args:
+        name: a name (case-insensitive), `Class.method`, a glob like `parse_*`, or part of one.
+        kind: function, method, class, struct, enum, trait, interface, impl, constant, type.
+        path: a file, a directory or a glob such as `src/*.py`.
+    """
+    from code_assistant.index.symbols import find_symbols as lookup
+
+    if not (name or kind or path):
+        raise ToolError("give at least one of name, kind or path")
+    _index(ctx)
+    found = lookup(ctx.root, name, kind, path, limit=SYMBOLS_MAX_RESULTS + 1)
+    if not found:
+        what = ", ".join(f"{k}={v!r}" for k, v in (("name", name), ("kind", kind),
+                                                     ("path", path)) if v)  # fmt: skip
+        hint = _suggest(ctx, name) if name else ""
+        return f"no symbols match {what}.{hint} Try search_code with words from the code."
+    lines = [
+        f"{s.path}:{s.line} {s.kind} {s.qualname}"
+        + (" (private)" if s.visibility == "private" else "")
+        + f"  {s.signature}"
+        for s in found[:SYMBOLS_MAX_RESULTS]
+    ]
+    if len(found) > SYMBOLS_MAX_RESULTS:
+        lines.append(f"... more than {SYMBOLS_MAX_RESULTS}; narrow with kind or path")
+    return "\n".join(lines)
+
+
+def code_tools() -> list[Any]:
+    """search_code and find_symbols."""
+    return [search_code, find_symbols]
