@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from code_assistant.agent.events import Event, OnEvent, Transcript
+from code_assistant.agent.grammar import (
+    constrain_every_call,
+    envelope_schema,
+    parse_envelope,
+    with_envelope_prompt,
+)
 from code_assistant.agent.toolcalls import extract_tool_calls
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
@@ -21,18 +25,6 @@ CORRECTIVE = (
     "Do not print code. Call a tool now: write_file(path, content) to create or replace a "
     "file, or edit_file(path, old, new) to change one. Reply with the tool call only."
 )
-
-
-def call_envelope_schema(tool_names: Sequence[str]) -> dict[str, object]:
-    """JSON schema of one tool call, used to constrain output when a model will not act."""
-    return {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "enum": list(tool_names)},
-            "arguments": {"type": "object"},
-        },
-        "required": ["name", "arguments"],
-    }
 
 
 @dataclass
@@ -49,6 +41,8 @@ class Agent:
     # The task asks for changes: code shown without a tool call is a failure to act.
     needs_action: bool = True
     stream: bool = True
+    # auto: every call on llamacpp, elsewhere only as a recovery; always; never (see grammar.py)
+    constrained_tool_calls: str = "auto"
 
     def emit(self, kind: str, **data: object) -> None:
         if self.on_event is not None:
@@ -72,7 +66,9 @@ class Agent:
                     self.emit("retry", strategy="explain_reprompt")
                     messages += [Message("assistant", result.text), Message("user", CORRECTIVE)]
                     continue
-                calls = self._constrained_call(transcript, messages)
+                calls = []
+                if self.constrained_tool_calls != "never":
+                    calls = self._constrained_call(transcript, messages)
                 if not calls:
                     transcript.recoveries.gave_up += 1
                     transcript.stop_reason = "no_action"
@@ -96,10 +92,16 @@ class Agent:
     def _chat(
         self, transcript: Transcript, messages: list[Message], options: ChatOptions | None = None
     ) -> ChatResult:
+        if options is None and constrain_every_call(
+            self.constrained_tool_calls, self.backend.name
+        ):
+            return self._enveloped_chat(transcript, messages)
         options = options or self.options
         tools = self.tools.specs if options.format is None else []
         self.emit("model_call", model=self.model, step=transcript.model_calls + 1)
-        on_token = (lambda token: self.emit("token", text=token)) if self.stream else None
+        # Constrained replies are JSON: their text is emitted once parsed, not token by token.
+        stream = self.stream and options.format is None
+        on_token = (lambda token: self.emit("token", text=token)) if stream else None
         result = self.backend.chat(
             self.model, messages, tools=tools, options=options, on_token=on_token
         )
@@ -121,18 +123,26 @@ class Agent:
         """Last resort: ask again with the output constrained to the tool-call envelope."""
         transcript.recoveries.constrained_retries += 1
         self.emit("retry", strategy="constrained_output")
-        options = ChatOptions(**{**self.options.__dict__})
-        options.format = call_envelope_schema(self.tools.names)
-        result = self._chat(transcript, messages, options)
-        try:
-            envelope = json.loads(result.text)
-        except json.JSONDecodeError:
+        specs = self.tools.specs
+        options = replace(self.options, format=envelope_schema(specs, allow_text=False))
+        prompted = with_envelope_prompt(messages, specs, allow_text=False)
+        result = self._chat(transcript, prompted, options)
+        reply = parse_envelope(result.text, self.tools.names)
+        if reply is None:
             return extract_tool_calls(result.text, self.tools.names)
-        if isinstance(envelope, dict) and envelope.get("name") in self.tools:
-            arguments = envelope.get("arguments")
-            if isinstance(arguments, dict):
-                return [ToolCall(envelope["name"], arguments, "call_constrained")]
-        return []
+        return reply.calls
+
+    def _enveloped_chat(self, transcript: Transcript, messages: list[Message]) -> ChatResult:
+        """Every call constrained: the reply is a text answer or one well-formed tool call."""
+        specs = self.tools.specs
+        options = replace(self.options, format=envelope_schema(specs))
+        result = self._chat(transcript, with_envelope_prompt(messages, specs), options)
+        reply = parse_envelope(result.text, self.tools.names)
+        if reply is None:  # cut short (max_tokens): the loop's text recovery still applies
+            return result
+        if reply.text:
+            self.emit("token", text=reply.text)
+        return replace(result, text=reply.text, tool_calls=reply.calls)
 
     def _run_tool(self, transcript: Transcript, call: ToolCall) -> Message:
         transcript.tool_calls += 1

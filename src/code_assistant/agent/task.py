@@ -42,6 +42,7 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
         options=chat_options(config),
         on_event=renderer,
         max_steps=config.max_steps,
+        constrained_tool_calls=config.constrained_tool_calls,
     )
     messages = [
         Message("system", system_prompt(IMPLEMENTER, loaded)),
