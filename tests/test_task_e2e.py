@@ -1,0 +1,108 @@
+"""One-shot task mode (`ca "TASK"`) as a real subprocess against the fake model server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.model_server import FakeModelServer
+from tests.helpers import run_ca
+
+BUGGY = "def add(a, b):\n    return a - b\n"
+TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+PYTEST = "python -m pytest -q -p no:cacheprovider"
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+@pytest.mark.parametrize("backend", ["ollama", "openai"])
+def test_task_writes_tests_fixes_and_passes(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path, backend: str
+) -> None:
+    fake_server.enqueue(
+        call("write_file", path="calc.py", content=BUGGY),
+        call("write_file", path="test_calc.py", content=TEST),
+        call("run_shell", command=PYTEST),
+        call("read_file", path="calc.py"),
+        call("edit_file", path="calc.py", old="return a - b", new="return a + b"),
+        call("run_shell", command=PYTEST),
+        {"text": "add() fixed; 1 test passes."},
+    )
+    result = run_ca(["--backend", backend, "--yes", "write calc.add with a test"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    assert "2 file(s) changed" in result.stdout
+    assert "calc.py  +2 -0" in result.stdout and "test_calc.py  +5 -0" in result.stdout
+    # The failing run's tail reached the model, and so did the passing one.
+    tool_results = [
+        m["content"] for m in fake_server.chat_requests[-1]["body"]["messages"]
+        if m["role"] == "tool"
+    ]
+    assert "assert -1 == 5" in tool_results[2]
+    assert "1 passed" in tool_results[5]
+    # The real tests pass afterwards, outside the agent too.
+    check = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    assert check.returncode == 0, check.stdout
+
+
+def test_markdown_only_reply_is_reprompted_then_written(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(
+        {"text": "Create greet.py:\n```python\nprint('hi')\n```"},
+        call("write_file", path="greet.py", content="print('hi')\n"),
+        {"text": "Wrote greet.py."},
+    )
+    result = run_ca(["--yes", "--json", "do", "create greet.py"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"event": "retry", "strategy": "explain_reprompt"} in events
+    final = events[-1]
+    assert final["event"] == "result"
+    assert final["recoveries"]["explain_reprompts"] == 1
+    assert final["files"] == [{"path": "greet.py", "added": 1, "removed": 0}]
+    assert (tmp_path / "greet.py").read_text() == "print('hi')\n"
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_written(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(call("write_file", path="a.txt", content="x"), {"text": "could not"})
+    result = run_ca(["write a.txt"], ca_env, tmp_path, input="")
+    assert result.returncode == 0, result.stderr
+    assert "rerun with --yes" in result.stdout
+    assert not (tmp_path / "a.txt").exists()
+
+
+def test_escape_attempts_leave_the_outside_untouched(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "link").symlink_to(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("safe")
+    fake_server.enqueue(
+        call("write_file", path="../outside.txt", content="owned"),
+        call("write_file", path="link/outside.txt", content="owned"),
+        {"text": "I could not write outside the project."},
+    )
+    result = run_ca(["--yes", "overwrite ../outside.txt"], ca_env, project)
+    assert result.returncode == 0, result.stderr
+    assert outside.read_text() == "safe"
+    assert "no files changed" in result.stdout
+
+
+def test_empty_task_is_a_usage_error(ca_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_ca(["do", "  "], ca_env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("ca: error: empty task")
