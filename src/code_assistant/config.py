@@ -220,6 +220,8 @@ class LoadedConfig:
     warnings: list[str] = field(default_factory=list)
     root: Path = field(default_factory=Path.cwd)
     home: Path = field(default_factory=ca_home)
+    # Resources shared by every agent of one invocation (the MCP connections), made on demand.
+    services: dict[str, Any] = field(default_factory=dict)
 
 
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:

@@ -13,14 +13,20 @@ from code_assistant.tools.registry import Tool, ToolContext, ToolRegistry
 
 
 def build_registry(loaded: Any, names: Iterable[str] | None = None) -> ToolRegistry:
-    """Built-in, code-index and web tools; restricted to `names` when given."""
+    """Built-in, code-index and web tools (restricted to `names` when given), then MCP tools."""
     from code_assistant.tools.builtin import builtin_tools
     from code_assistant.tools.code import code_tools
     from code_assistant.tools.web import web_tools
 
     tools: list[Tool] = [*builtin_tools(), *code_tools(), *web_tools(loaded.config)]
     wanted = set(names) if names is not None else None
-    return ToolRegistry(t for t in tools if wanted is None or t.name in wanted)
+    registry = ToolRegistry(t for t in tools if wanted is None or t.name in wanted)
+    # MCP tools are the user's own choice: every persona that uses tools gets them.
+    if loaded.config.mcp.servers and (wanted is None or wanted):
+        from code_assistant.mcp_client import add_mcp_tools
+
+        add_mcp_tools(registry, loaded)
+    return registry
 
 
 def build_context(loaded: Any, ask: AskFn | None = None) -> ToolContext:

@@ -7,5 +7,6 @@ COMMAND_MODULES = (
     "code_assistant.commands.core",
     "code_assistant.commands.index",
     "code_assistant.commands.agent",
+    "code_assistant.commands.mcp",
     "code_assistant.commands.pipeline",
 )

@@ -199,6 +199,8 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool] = ()) -> None:
         self._tools: dict[str, Tool] = {}
+        # Names kept from the model on purpose (an MCP deny list), with what to tell it.
+        self.refused: dict[str, str] = {}
         for item in tools:
             self.add(item)
 
@@ -252,6 +254,8 @@ class ToolRegistry:
     def dispatch(self, call: ToolCall, ctx: ToolContext) -> str:
         """Run one call; every failure the model can fix comes back as ToolError."""
         item = self._tools.get(call.name)
+        if item is None and call.name in self.refused:
+            raise ToolError(self.refused[call.name])
         if item is None:
             raise ToolError(
                 f"there is no tool {call.name!r}; available tools: {', '.join(self._tools)}"

@@ -1,0 +1,1 @@
+"""MCP servers the MCP client tests start as real subprocesses."""
