@@ -29,6 +29,10 @@ CALLABLES = frozenset({"function", "method"})
 METHOD_HOSTS = CONTAINERS - {"module"}
 # Nodes that wrap a definition and belong to its extent (decorators, `export`).
 _WRAPPERS = frozenset({"decorated_definition", "export_statement"})
+# Declarations that wrap a definition when they hold only it (`const x = () => 1`, Go `type`).
+_SINGLE_WRAPPERS = frozenset(
+    {"lexical_declaration", "variable_declaration", "type_declaration", "const_declaration"}
+)
 # Comments and attributes directly above a definition document it: they join its extent.
 _LEADING = frozenset({"comment", "line_comment", "block_comment", "attribute_item"})
 MAX_SIGNATURE = 200
@@ -183,18 +187,26 @@ def _symbol(
 
 def _start_row(node: Any) -> int:
     top = node
-    while top.parent is not None and top.parent.type in _WRAPPERS:
-        top = top.parent
-    if top.type == "variable_declarator" and top.parent is not None:
-        top = top.parent  # `const f = () => ...` starts at `const`
-        while top.parent is not None and top.parent.type in _WRAPPERS:
-            top = top.parent
+    while top.parent is not None:
+        outer = top.parent
+        single = outer.type in _SINGLE_WRAPPERS and outer.named_child_count == 1
+        if outer.type not in _WRAPPERS and not single:
+            break
+        top = outer
     row = top.start_point[0]
     sibling = top.prev_named_sibling
     while sibling is not None and sibling.type in _LEADING and sibling.end_point[0] >= row - 1:
         row = sibling.start_point[0]
         sibling = sibling.prev_named_sibling
     return row
+
+
+def _in_rust_api(container: tuple[int, str, Any, Any, Any] | None) -> bool:
+    """Items of a trait, or of `impl Trait for T`, are as visible as the trait itself."""
+    if container is None:
+        return False
+    kind, node = container[1], container[2]
+    return kind == "trait" or (kind == "impl" and node.child_by_field_name("trait") is not None)
 
 
 def _visibility(
@@ -210,12 +222,9 @@ def _visibility(
         private = name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
     elif language == "go":
         private = not name[:1].isupper()
-    elif language == "rust" and kind != "impl":
-        in_api = container is not None and (
-            container[1] == "trait"
-            or (container[1] == "impl" and container[2].child_by_field_name("trait") is not None)
-        )
-        private = not in_api and not any(c.type == "visibility_modifier" for c in node.children)
+    elif language == "rust":
+        declared = any(c.type == "visibility_modifier" for c in node.children)
+        private = not (declared or kind == "impl" or _in_rust_api(container))
     else:
         modifier = next((c for c in node.children if c.type == "accessibility_modifier"), None)
         if name.startswith(("_", "#")) or (modifier is not None and _text(modifier) != "public"):
