@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from code_assistant.errors import BackendError, CAError
-from code_assistant.index.store import IndexStore, db_path_for, is_damage, open_readonly
+from code_assistant.index.store import (
+    IndexStore,
+    damaged_error,
+    db_path_for,
+    is_damage,
+    open_readonly,
+)
 from code_assistant.index.terms import fts_query, query_terms
 
 RRF_K = 60
@@ -188,9 +194,7 @@ def search(
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
-        raise CAError(
-            f"the index {store.path} is damaged ({exc}); run `ca index` to rebuild it"
-        ) from None
+        raise damaged_error(store.path, exc) from None
     finally:
         if owned:
             store.close()
@@ -209,6 +213,18 @@ def format_hit(hit: Hit, max_chars: int | None = None) -> str:
     return f"{hit.path}:{hit.start_line}-{hit.end_line}{label}\n```{_fence(hit.path)}\n{text}\n```"
 
 
+def _context_hits(root: Path, query: str, config: Any, backend: Any) -> list[Hit]:
+    store = open_readonly(db_path_for(Path(root)))
+    if store is None:
+        return []
+    try:
+        has_vectors = store.conn.execute("SELECT 1 FROM vectors LIMIT 1").fetchone()
+        embed = QueryEmbedder(backend, config.embedding_model) if backend and has_vectors else None
+        return search(store, query, config.retrieval_top_k, embed)
+    finally:
+        store.close()
+
+
 def context_block(root: Path, query: str, config: Any, backend: Any = None) -> str:
     """The top chunks for `query` fitted to `config.retrieval_tokens`, ready to put in a
     prompt; "" when there is no index, no budget or nothing matches."""
@@ -216,15 +232,10 @@ def context_block(root: Path, query: str, config: Any, backend: Any = None) -> s
 
     if config.retrieval_top_k <= 0 or config.retrieval_tokens <= 0:
         return ""
-    store = open_readonly(db_path_for(Path(root)))
-    if store is None:
-        return ""
     try:
-        has_vectors = store.conn.execute("SELECT 1 FROM vectors LIMIT 1").fetchone()
-        embed = QueryEmbedder(backend, config.embedding_model) if backend and has_vectors else None
-        hits = search(store, query, config.retrieval_top_k, embed)
-    finally:
-        store.close()
+        hits = _context_hits(root, query, config, backend)
+    except CAError:
+        return ""  # a damaged index must not break the conversation; `ca index` repairs it
     header = "Code from this project that may be relevant (from the index; verify before use):"
     budget = config.retrieval_tokens - estimate_tokens(header)
     blocks: list[str] = []

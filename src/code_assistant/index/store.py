@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from code_assistant.errors import CAError
+
 DB_DIR = ".ca"
 DB_NAME = "index.db"
 
@@ -220,13 +222,22 @@ def _rebuild(path: Path, exc: BaseException, notices: list[str] | None) -> Index
     return store
 
 
+def damaged_error(path: Path, exc: BaseException) -> CAError:
+    return CAError(f"the index {path} is damaged ({exc}); run `ca index` to rebuild it")
+
+
 def open_readonly(path: Path) -> IndexStore | None:
-    """Open an existing index for reading, or None when there is none (or it is unusable)."""
+    """Open an existing index for reading; None when there is none, CAError when damaged."""
     if not Path(path).exists():
         return None
+    store = None
     try:
         store = IndexStore(path, readonly=True)
         store.check()
-    except (sqlite3.DatabaseError, IndexDamaged):
-        return None
+    except (sqlite3.DatabaseError, IndexDamaged) as exc:
+        if store is not None:
+            store.close()
+        if not is_damage(exc):
+            raise
+        raise damaged_error(path, exc) from None
     return store
