@@ -47,8 +47,11 @@ def chat_options(config: Any) -> ChatOptions:
     )
 
 
-def system_prompt(persona: Persona, loaded: Any, *, symbol_map: bool = True) -> str:
-    """The persona's prompt plus where it works, the project memory and the symbol map."""
+def system_prompt(
+    persona: Persona, loaded: Any, *, symbol_map: bool = True, task: str = ""
+) -> str:
+    """The persona's prompt plus where it works, the project memory, the symbol map and
+    lessons from earlier sessions most like `task`."""
     from code_assistant.session.memory import load_project_memory
 
     parts = [
@@ -62,7 +65,11 @@ def system_prompt(persona: Persona, loaded: Any, *, symbol_map: bool = True) -> 
         outline = _symbol_map(loaded)
         if outline:
             parts.append(f"# Symbol map of the project\n{outline}")
-    return "\n\n".join(parts)
+    if loaded.config.feedback_enabled:
+        from code_assistant.feedback.fewshot import examples_block
+
+        parts.append(examples_block(loaded, persona, task))
+    return "\n\n".join(part for part in parts if part)
 
 
 def _symbol_map(loaded: Any) -> str:

@@ -10,6 +10,7 @@ from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.backends import get_backend
 from code_assistant.backends.base import Message
 from code_assistant.errors import UsageError
+from code_assistant.feedback.capture import FeedbackRecorder, tee
 from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
 from code_assistant.workspace import build_context, build_registry, chat_options, system_prompt
 
@@ -34,21 +35,26 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
         ctx = build_context(loaded, ask=console.ask)
         console.changes = ctx.changes
         renderer = console
+    model = IMPLEMENTER.model(config)
+    recorder = FeedbackRecorder(loaded, IMPLEMENTER, model, task)
     agent = Agent(
         backend=get_backend(config),
-        model=IMPLEMENTER.model(config),
+        model=model,
         tools=build_registry(loaded, IMPLEMENTER.tools),
         ctx=ctx,
         options=chat_options(config),
-        on_event=renderer,
+        on_event=tee(renderer, recorder),
         max_steps=config.max_steps,
         constrained_tool_calls=config.constrained_tool_calls,
     )
     messages = [
-        Message("system", system_prompt(IMPLEMENTER, loaded)),
+        Message("system", system_prompt(IMPLEMENTER, loaded, task=task)),
         Message("user", task),
     ]
-    transcript = agent.run(messages)
+    try:
+        transcript = agent.run(messages)
+    finally:
+        recorder.flush()
     stats = diffstat(ctx.changes)
     if json_out:
         renderer.write({"event": "result", **transcript.summary(), "files": _files(stats)})

@@ -9,4 +9,5 @@ COMMAND_MODULES = (
     "code_assistant.commands.agent",
     "code_assistant.commands.mcp",
     "code_assistant.commands.pipeline",
+    "code_assistant.commands.feedback",
 )

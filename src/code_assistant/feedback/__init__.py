@@ -1,0 +1,1 @@
+"""Learning from mistakes: correction pairs captured from sessions, few-shot examples, export."""

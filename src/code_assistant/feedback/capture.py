@@ -1,0 +1,222 @@
+"""Turn the agent's recoveries into correction pairs by listening to its events (a tee)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from code_assistant.agent.events import Event, OnEvent
+from code_assistant.feedback.pairs import (
+    RESULT_CHARS,
+    TASK_CHARS,
+    TEXT_CHARS,
+    Call,
+    Category,
+    Pair,
+    Step,
+    clip,
+)
+from code_assistant.feedback.store import FeedbackStore, open_store
+
+log = logging.getLogger(__name__)
+
+# extract_tool_calls names the calls it recovers from text call_text_0, call_text_1, ...
+TEXT_CALL_PREFIX = "call_text_"
+RETRY_CATEGORIES: dict[str, Category] = {
+    "explain_reprompt": "explain_reprompts",
+    "constrained_output": "constrained_retries",
+}
+MAX_PAIRS = 12  # per session: a model stuck in a loop should not flood the store
+MAX_FIX_CALLS = 8  # calls kept between a failing command and its passing re-run
+
+
+def tee(*handlers: OnEvent | None) -> OnEvent:
+    """One `on_event` that passes each event to every handler, in order."""
+    active = [h for h in handlers if h is not None]
+
+    def handle(event: Event) -> None:
+        for handler in active:
+            handler(event)
+
+    return handle
+
+
+def command_failed(output: str) -> bool:
+    """The loop's own test for a failed run_shell: a non-zero exit or a timeout, first line."""
+    from code_assistant.agent.loop import EXIT_CODE
+
+    first = output.split("\n", 1)[0]
+    match = EXIT_CODE.search(first)
+    return bool(match and match.group(1) != "0") or "timed out" in first
+
+
+def _command_of(call: Call) -> str:
+    return " ".join(str(call.arguments.get("command", "")).split())
+
+
+@dataclass
+class _Attempt:
+    call: Call
+    text: str
+    from_text: bool
+
+
+@dataclass
+class _FailedCommand:
+    command: str
+    bad: Step
+    fixes: list[tuple[Call, str]] = field(default_factory=list)
+
+
+class FeedbackRecorder:
+    """Listens to one agent session and keeps a pair each time a mistake is followed by a fix:
+
+    - a tool error, then a successful call of the same tool (tool_errors);
+    - a failing run_shell, then the same command passing (failed_commands; the calls in
+      between are the fix);
+    - a corrective re-prompt or constrained retry, then a successful call;
+    - a call written as text and recovered (text_tool_calls; one per session).
+
+    Pairs are written by `flush()`, so the loop itself never waits on the disk.
+    """
+
+    def __init__(
+        self,
+        loaded: Any,
+        persona: Any,
+        model: str,
+        task: str,
+        *,
+        store: FeedbackStore | None = None,
+    ) -> None:
+        self.enabled = bool(loaded.config.feedback_enabled)
+        self.store = store
+        self._loaded = loaded
+        self.persona = getattr(persona, "name", str(persona))
+        self.tools = list(getattr(persona, "tools", ()) or ())
+        self.model = model
+        self.task = clip(task.strip(), TASK_CHARS)
+        self.project = Path(loaded.root).name
+        self.pairs: list[Pair] = []
+        self._seen: set[str] = set()
+        self._text = ""
+        self._retry: tuple[Category, str] | None = None
+        self._calls: dict[str, _Attempt] = {}
+        self._failed: dict[str, Step] = {}
+        self._command: _FailedCommand | None = None
+        self._texted = False
+
+    def __call__(self, event: Event) -> None:
+        handler: Callable[[dict[str, Any]], None] | None = getattr(
+            self, f"_on_{event.kind}", None
+        )
+        if handler is not None and self.enabled:
+            handler(event.data)
+
+    def new_task(self, task: str) -> None:
+        """A new user turn (REPL): pairs from now on carry this task; pending state is reset."""
+        self.task = clip(task.strip(), TASK_CHARS)
+        self._text = ""
+        self._retry = None
+        self._calls.clear()
+        self._failed.clear()
+        self._command = None
+
+    def flush(self) -> list[Pair]:
+        """Write the pairs captured so far; a disk problem is a warning, never a failure."""
+        if not self.pairs:
+            return []
+        store = self.store or open_store(self._loaded)
+        try:
+            stored = store.append(self.pairs)
+        except OSError as exc:
+            log.warning("could not save feedback pairs to %s: %s", store.dir, exc)
+            return []
+        self.pairs = []
+        return stored
+
+    def _on_model_call(self, data: dict[str, Any]) -> None:
+        self._text = ""
+
+    def _on_token(self, data: dict[str, Any]) -> None:
+        self._text += str(data.get("text", ""))
+
+    def _on_retry(self, data: dict[str, Any]) -> None:
+        category = RETRY_CATEGORIES.get(str(data.get("strategy")))
+        if category is None:
+            return
+        # The first bad reply is the mistake; later strategies only change the category.
+        bad = self._retry[1] if self._retry else self._text
+        self._retry = (category, bad)
+
+    def _on_tool_call(self, data: dict[str, Any]) -> None:
+        call_id = str(data.get("id", ""))
+        self._calls[call_id] = _Attempt(
+            Call.of(str(data.get("name", "")), data.get("arguments", {})),
+            clip(self._text, TEXT_CHARS),
+            call_id.startswith(TEXT_CALL_PREFIX),
+        )
+
+    def _on_tool_result(self, data: dict[str, Any]) -> None:
+        name = str(data.get("name", ""))
+        attempt = self._calls.pop(str(data.get("id", "")), None)
+        if attempt is None:
+            attempt = _Attempt(Call(name=name), "", False)
+        output = clip(str(data.get("output", "")), RESULT_CHARS)
+        step = Step(text=attempt.text, calls=[attempt.call], results=[output])
+        if not data.get("ok"):
+            self._failed.setdefault(name, step)
+            return
+        if name == "run_shell" and command_failed(output):
+            # The latest failure is the one the fix answers.
+            self._command = _FailedCommand(_command_of(attempt.call), step)
+            return
+        self._track_fix(attempt.call, output)
+        if name in self._failed:
+            self._add("tool_errors", self._failed.pop(name), step)
+            self._retry = None
+        elif self._retry is not None:
+            category, bad = self._retry
+            self._add(category, Step(text=bad), step)
+            self._retry = None
+        elif attempt.from_text and not self._texted:
+            self._texted = True
+            good = Step(calls=[attempt.call], results=[output])
+            self._add("text_tool_calls", Step(text=attempt.text), good)
+
+    def _track_fix(self, call: Call, output: str) -> None:
+        """Calls after a failing command are its fix, until the same command passes."""
+        failure = self._command
+        if failure is None:
+            return
+        if call.name != "run_shell" or _command_of(call) != failure.command:
+            if len(failure.fixes) < MAX_FIX_CALLS:
+                failure.fixes.append((call, output))
+            return
+        self._command = None
+        if not failure.fixes:
+            return  # passed on a plain re-run: flaky, nothing was fixed
+        fixes = [*failure.fixes, (call, output)]
+        good = Step(calls=[c for c, _ in fixes], results=[r for _, r in fixes])
+        self._add("failed_commands", failure.bad, good)
+
+    def _add(self, category: Category, bad: Step, good: Step) -> None:
+        if len(self._seen) >= MAX_PAIRS:
+            return
+        pair = Pair(
+            category=category,
+            persona=self.persona,
+            model=self.model,
+            project=self.project,
+            tools=self.tools,
+            task=self.task,
+            bad=bad,
+            good=good,
+        )
+        fingerprint = pair.fingerprint()
+        if fingerprint not in self._seen:
+            self._seen.add(fingerprint)
+            self.pairs.append(pair)
