@@ -122,6 +122,14 @@ def execute(
 
     progress = _progress(loaded, json_out)
     rt = Runtime(loaded, MeteredBackend(get_backend(loaded.config)), store, progress, ask)
+    try:
+        return _execute(rt, state, resumed)
+    finally:
+        rt.backend.close()
+
+
+def _execute(rt: Runtime, state: RunState, resumed: bool) -> int:
+    store, progress = rt.store, rt.progress
     with progress:
         progress.pipeline("run_start", run_id=state.id, resumed=resumed,
                           phase=state.next_phase(), run_dir=str(store.run_dir(state.id)))

@@ -76,6 +76,9 @@ class MeteredBackend:
     def loaded_models(self) -> list[str]:
         return self.inner.loaded_models()
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 @dataclass
 class Runtime:
