@@ -246,6 +246,8 @@ def test_agent_on_llamacpp_constrains_every_call(gguf: Path, tmp_path: Path) -> 
                 needs_action=False,
             )
             transcripts.append(agent.run([Message("user", "find TODO")]))
+            if made:  # random weights pick text or a call per seed; one call is enough
+                break
     finally:
         backend.unload("x")
     calls = sum(t.tool_calls for t in transcripts)
