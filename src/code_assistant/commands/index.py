@@ -49,6 +49,12 @@ def _embedding_backend(config: Any, notices: list[str]) -> Any:
         return None
 
 
+def _close(backend: Any) -> None:
+    close = getattr(backend, "close", None)
+    if close is not None:
+        close()
+
+
 def _progress_bar(enabled: bool) -> Any:
     """A rich progress bar on stderr, or a no-op context when output is for machines."""
     import contextlib
@@ -84,7 +90,10 @@ def _update(loaded: Any, *, embed: bool, show_progress: bool) -> Any:
                 tasks[phase] = bar.add_task(label, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        stats = update_index(loaded.root, loaded.config, backend, progress)
+        try:
+            stats = update_index(loaded.root, loaded.config, backend, progress)
+        finally:
+            _close(backend)
     stats.notices[:0] = notices
     for notice in stats.notices:
         print(f"ca: {notice}", file=sys.stderr)
@@ -131,11 +140,12 @@ def search_command(
     # Keep results current without waiting on a model: embedding new chunks is `ca index`'s job.
     stats = _update(loaded, embed=False, show_progress=False)
     notices: list[str] = []
-    embed = None
-    if stats.vectors:
-        backend = _embedding_backend(loaded.config, notices)
-        embed = QueryEmbedder(backend, loaded.config.embedding_model) if backend else None
-    hits = search(db_path_for(loaded.root), query, top_k, embed, notices)
+    backend = _embedding_backend(loaded.config, notices) if stats.vectors else None
+    embed = QueryEmbedder(backend, loaded.config.embedding_model) if backend else None
+    try:
+        hits = search(db_path_for(loaded.root), query, top_k, embed, notices)
+    finally:
+        _close(backend)
     for notice in notices:
         print(f"ca: {notice}", file=sys.stderr)
     if as_json:
