@@ -78,15 +78,11 @@ def list_pairs(
     if not pairs:
         print("no feedback pairs yet")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("id", "when", "category", "persona", "model", "task", "mistake -> fix", box=None)
     for p in pairs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(p.created))
-        task = " ".join(p.task.split())[:40]
-        table.add_row(p.id, when, p.category, p.persona, p.model, task, p.summary())
-    Console(highlight=False).print(table)
+        task = " ".join(p.task.split())
+        task = task if len(task) <= 50 else task[:47] + "..."
+        print(f"{p.id}  {when}  {p.category:<19} {p.persona:<11} {p.summary()}  | {task}")
 
 
 @feedback_app.command("show", help="One pair in full (an id or a unique prefix of it).")

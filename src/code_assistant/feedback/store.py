@@ -211,3 +211,37 @@ def add_user_feedback(
         note=note.strip(),
     )
     return open_store(loaded).append([pair])[0]
+
+
+def feedback_on_last_turn(
+    loaded: Any,
+    verdict: str,
+    note: str = "",
+    *,
+    persona: str,
+    model: str,
+    messages: Sequence[Any],
+    correction: str = "",
+) -> Pair:
+    """`/feedback good|bad [note]` in the REPL: judge the answer to the last user message of
+    `messages` (backend Messages): its final text, the tool calls and their results."""
+    from code_assistant.agent.loop import CORRECTIVE
+
+    asked = [
+        i for i, m in enumerate(messages) if m.role == "user" and m.content != CORRECTIVE
+    ]
+    if not asked:
+        raise UsageError("nothing to give feedback on yet: ask something first")
+    calls: list[tuple[str, dict[str, Any]]] = []
+    results: list[str] = []
+    output = ""
+    for message in messages[asked[-1] + 1 :]:
+        if message.role == "assistant":
+            output = message.content or output
+            calls += [(c.name, c.arguments) for c in message.tool_calls]
+        elif message.role == "tool":
+            results.append(message.content)
+    return add_user_feedback(
+        loaded, verdict, note, persona=persona, model=model, task=messages[asked[-1]].content,
+        output=output, calls=calls, results=results, correction=correction,
+    )

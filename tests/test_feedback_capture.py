@@ -1,0 +1,289 @@
+"""FeedbackRecorder on real agent runs: the real loop, tools and backend against the fake server."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from code_assistant.agent.events import Event
+from code_assistant.agent.loop import Agent
+from code_assistant.agent.personas import IMPLEMENTER
+from code_assistant.backends.base import ChatOptions, Message
+from code_assistant.backends.ollama import OllamaBackend
+from code_assistant.config import LoadedConfig, load_config
+from code_assistant.feedback.capture import MAX_PAIRS, FeedbackRecorder, command_failed, tee
+from code_assistant.feedback.pairs import Pair
+from code_assistant.feedback.store import FeedbackStore
+from code_assistant.tools.builtin import builtin_tools
+from code_assistant.tools.registry import ToolContext, ToolRegistry
+from tests.fakes.model_server import FakeModelServer
+
+MODEL = "qwen2.5-coder:14b"
+PYTHON_CHECK = 'python -c "import calc; assert calc.add(2, 3) == 5"'
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture(autouse=True)
+def main_py(project: Path) -> None:
+    (project / "src").mkdir()
+    (project / "src" / "main.py").write_text("print(1)\n")
+
+
+@pytest.fixture
+def loaded(project: Path, tmp_path: Path) -> LoadedConfig:
+    return load_config(project, env={"CA_HOME": str(tmp_path / "ca-home")})
+
+
+@pytest.fixture
+def backend(fake_server: FakeModelServer) -> Iterator[OllamaBackend]:
+    made = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
+    yield made
+    made.close()
+
+
+def run_session(
+    backend: OllamaBackend, loaded: LoadedConfig, task: str, recorder: FeedbackRecorder
+) -> None:
+    agent = Agent(
+        backend=backend,
+        model=MODEL,
+        tools=ToolRegistry(builtin_tools()),
+        ctx=ToolContext(root=loaded.root, config=loaded.config, approver=None),
+        options=ChatOptions(num_ctx=8192),
+        on_event=recorder,
+        max_steps=60,
+    )
+    agent.run([Message("system", "You are a coding agent."), Message("user", task)])
+
+
+def record(
+    fake_server: FakeModelServer,
+    backend: OllamaBackend,
+    loaded: LoadedConfig,
+    *replies: object,
+    task: str = "do it",
+) -> list[Pair]:
+    fake_server.enqueue(*replies)  # type: ignore[arg-type]
+    recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, task)
+    run_session(backend, loaded, task, recorder)
+    return recorder.pairs
+
+
+def test_failed_call_then_correct_call_of_the_same_tool(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    pairs = record(
+        fake_server, backend, loaded,
+        call("read_file", path="sorce/main.py"),
+        call("read_file", path="src/main.py"),
+        {"text": "It prints 1."},
+        task="what does src/main.py print?",
+    )
+    [pair] = pairs
+    assert pair.category == "tool_errors"
+    assert pair.bad.calls[0].arguments == {"path": "sorce/main.py"}
+    assert pair.bad.results[0].startswith("error: ") and "src/main.py" in pair.bad.results[0]
+    assert pair.good.calls[0].arguments == {"path": "src/main.py"}
+    assert "print(1)" in pair.good.results[0]
+    assert (pair.persona, pair.model, pair.project) == ("implementer", MODEL, "proj")
+    assert pair.task == "what does src/main.py print?"
+    assert "write_file" in pair.tools
+
+
+def test_a_failure_with_no_later_success_teaches_nothing(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    pairs = record(
+        fake_server, backend, loaded,
+        call("read_file", path="nope.py"),
+        call("list_dir", path="."),
+        {"text": "There is no nope.py."},
+    )
+    assert pairs == []
+
+
+def test_failing_command_fixed_keeps_the_fix_and_the_passing_run(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, project: Path
+) -> None:
+    (project / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    loaded.config.approval = "auto"
+    pairs = record(
+        fake_server, backend, loaded,
+        call("run_shell", command=PYTHON_CHECK),
+        call("read_file", path="calc.py"),
+        call("edit_file", path="calc.py", old="return a - b", new="return a + b"),
+        call("run_shell", command=PYTHON_CHECK + "  "),  # spacing differs: same command
+        {"text": "Fixed add()."},
+    )
+    [pair] = pairs
+    assert pair.category == "failed_commands"
+    assert pair.bad.calls[0].arguments == {"command": PYTHON_CHECK}
+    assert command_failed(pair.bad.results[0]) and "AssertionError" in pair.bad.results[0]
+    assert [c.name for c in pair.good.calls] == ["read_file", "edit_file", "run_shell"]
+    assert len(pair.good.results) == 3 and not command_failed(pair.good.results[-1])
+
+
+FLAKY = (
+    "python -c \"import pathlib, sys; p = pathlib.Path('runs'); "
+    "n = len(p.read_text()) if p.exists() else 0; p.write_text('x' * (n + 1)); "
+    "sys.exit(0 if n else 1)\""
+)
+
+
+def test_a_command_that_passes_on_a_plain_rerun_is_flaky_not_fixed(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, project: Path
+) -> None:
+    loaded.config.approval = "auto"
+    pairs = record(
+        fake_server, backend, loaded,
+        call("run_shell", command=FLAKY),
+        call("run_shell", command=FLAKY),
+        {"text": "ok"},
+    )
+    assert (project / "runs").read_text() == "xx"
+    assert pairs == []
+
+
+def test_code_shown_instead_of_a_call_then_the_call(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    shown = "Here it is:\n```python\nprint('hello')\n```"
+    [pair] = record(
+        fake_server, backend, loaded,
+        {"text": shown},
+        call("write_file", path="hello.py", content="print('hello')\n"),
+        {"text": "Wrote hello.py."},
+    )
+    assert pair.category == "explain_reprompts"
+    assert pair.bad.text == shown and pair.bad.calls == []
+    assert pair.good.calls[0].name == "write_file"
+    assert pair.good.results[0].startswith("wrote hello.py")
+
+
+def test_constrained_retry_keeps_the_first_bad_reply(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    envelope = {"name": "write_file", "arguments": {"path": "x.py", "content": "x = 1\n"}}
+    [pair] = record(
+        fake_server, backend, loaded,
+        {"text": "```python\nx = 1\n```"},
+        {"text": "Sure! ```python\nx = 2\n```"},
+        {"text": json.dumps(envelope)},
+        {"text": "done"},
+    )
+    assert pair.category == "constrained_retries"
+    assert pair.bad.text == "```python\nx = 1\n```"
+    assert pair.good.calls[0].arguments == envelope["arguments"]
+
+
+def test_calls_written_as_text_give_one_pair_per_session(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    first = '<tool_call>{"name": "list_dir", "arguments": {"path": "."}}</tool_call>'
+    second = '<tool_call>{"name": "read_file", "arguments": {"path": "src/main.py"}}</tool_call>'
+    [pair] = record(
+        fake_server, backend, loaded, {"text": first}, {"text": second}, {"text": "done"}
+    )
+    assert pair.category == "text_tool_calls"
+    assert pair.bad.text == first
+    assert [c.name for c in pair.good.calls] == ["list_dir"] and pair.good.text == ""
+
+
+def test_disabled_feedback_records_nothing(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    loaded.config.feedback_enabled = False
+    pairs = record(
+        fake_server, backend, loaded,
+        call("read_file", path="sorce/main.py"),
+        call("read_file", path="src/main.py"),
+        {"text": "ok"},
+    )
+    assert pairs == []
+
+
+def test_a_session_stores_at_most_max_pairs(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+) -> None:
+    replies: list[object] = []
+    for n in range(MAX_PAIRS + 5):
+        replies += [call("read_file", path=f"missing{n}.py"), call("read_file", path="src/main.py")]
+    pairs = record(fake_server, backend, loaded, *replies, {"text": "ok"})
+    assert len(pairs) == MAX_PAIRS
+    assert len({p.fingerprint() for p in pairs}) == MAX_PAIRS
+
+
+def test_new_task_forgets_a_pending_failure(loaded: LoadedConfig) -> None:
+    recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "first")
+    recorder(Event("tool_call", {"id": "c1", "name": "read_file", "arguments": {"path": "x"}}))
+    recorder(Event("tool_result", {"id": "c1", "name": "read_file", "ok": False, "output": "e"}))
+    recorder.new_task("second")
+    recorder(Event("tool_call", {"id": "c2", "name": "read_file", "arguments": {"path": "y"}}))
+    recorder(Event("tool_result", {"id": "c2", "name": "read_file", "ok": True, "output": "y"}))
+    assert recorder.pairs == [] and recorder.task == "second"
+
+
+def test_flush_writes_once_and_clears(loaded: LoadedConfig, tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb")
+    recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "t", store=store)
+    recorder(Event("tool_call", {"id": "a", "name": "read_file", "arguments": {"path": "x"}}))
+    recorder(Event("tool_result", {"id": "a", "name": "read_file", "ok": False, "output": "e"}))
+    recorder(Event("tool_call", {"id": "b", "name": "read_file", "arguments": {"path": "y"}}))
+    recorder(Event("tool_result", {"id": "b", "name": "read_file", "ok": True, "output": "y"}))
+    assert len(recorder.flush()) == 1
+    assert recorder.flush() == []
+    assert len(store.read()) == 1
+
+
+def test_flush_to_an_unwritable_place_warns_and_does_not_raise(
+    loaded: LoadedConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    recorder = FeedbackRecorder(
+        loaded, IMPLEMENTER, MODEL, "t", store=FeedbackStore(blocker / "feedback")
+    )
+    recorder(Event("tool_call", {"id": "a", "name": "read_file", "arguments": {"path": "x"}}))
+    recorder(Event("tool_result", {"id": "a", "name": "read_file", "ok": False, "output": "e"}))
+    recorder(Event("tool_call", {"id": "b", "name": "read_file", "arguments": {"path": "y"}}))
+    recorder(Event("tool_result", {"id": "b", "name": "read_file", "ok": True, "output": "y"}))
+    with caplog.at_level(logging.WARNING):
+        assert recorder.flush() == []
+    assert "could not save feedback pairs" in caplog.text
+    assert len(recorder.pairs) == 1
+
+
+def test_tee_passes_every_event_to_every_handler_in_order() -> None:
+    seen: list[tuple[str, str]] = []
+    handle = tee(lambda e: seen.append(("a", e.kind)), None, lambda e: seen.append(("b", e.kind)))
+    handle(Event("token", {"text": "x"}))
+    handle(Event("done", {}))
+    assert seen == [("a", "token"), ("b", "token"), ("a", "done"), ("b", "done")]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "failed"),
+    [
+        ("exit 0 (0.1s)", False),
+        ("exit 1 (0.1s)", True),
+        ("exit -9 (0.1s)", True),
+        ("timed out after 5s", True),
+        ("wrote a.py", False),
+    ],
+)
+def test_command_failed_reads_the_first_line(first_line: str, failed: bool) -> None:
+    assert command_failed(first_line + "\nexit 1 in the output body") is failed
