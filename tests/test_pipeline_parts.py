@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def test_checked_plan_paths_never_escape(parts: list[str]) -> None:
     assert not clean.startswith("/")
     assert ".." not in clean.split("/")
     assert "" not in clean.split("/")
-    assert (Path("/root") / clean).resolve().is_relative_to(Path("/root"))
+    assert os.path.normpath(os.path.join("/root", clean)).startswith("/root/")
 
 
 def test_findings_accept_lowercase_severity() -> None:

@@ -17,7 +17,7 @@ from code_assistant.config import load_config
 from code_assistant.pipeline.phases import implement_work, open_step
 from code_assistant.pipeline.progress import JsonProgress
 from code_assistant.pipeline.report import build_report
-from code_assistant.pipeline.run import run_phase
+from code_assistant.pipeline.run import execute, run_phase
 from code_assistant.pipeline.runtime import MeteredBackend, Runtime
 from code_assistant.pipeline.state import Finding, RunState, RunStore
 from tests.fakes.model_server import FakeModelServer
@@ -189,3 +189,43 @@ def test_fix_is_skipped_without_serious_findings(
     state = run_phase(rt, state, "fix")
     assert state.phases["fix"].status == "skipped"
     assert fake_server.chat_requests == []
+
+
+FAILING_TESTS = (
+    "echo 'FAILED tests/test_mod.py::test_value - assert 2 == 1'; "
+    "echo '1 failed, 2 passed in 0.01s'; exit 1"
+)
+
+
+def test_tests_that_keep_failing_stop_after_the_last_round_with_exit_1(
+    fake_server: FakeModelServer, tmp_path: Path, runtimes: list[Runtime],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rt, _ = runtime(runtimes, fake_server, tmp_path, test_rounds=2, test_command=FAILING_TESTS,
+                    tester_model=SMALL, docs_model=SMALL)
+    state = new_state(tmp_path)
+    for name in ("implement", "review", "fix"):
+        state.phases[name].status = "done"
+    rt.store.save(state)
+    fake_server.enqueue(
+        {"model": SMALL, "tool_calls": [{"name": "write_file", "arguments": {
+            "path": "tests/test_mod.py", "content": "def test_value():\n    assert 2 == 1\n"}}]},
+        {"model": SMALL, "text": "wrote tests"},
+        {"model": BIG, "text": "I could not find the cause."},  # the fix after round 1
+        {"model": SMALL, "text": "README is fine as it is."},  # docs
+    )
+    code = execute(rt.loaded, rt.store, state, None, json_out=True)
+    assert code == 1
+    assert fake_server.remaining == 0
+    saved = rt.store.load("r1")
+    assert saved.status == "done"
+    assert [(r.round, r.failed, r.passed, r.fixed) for r in saved.test_rounds] == [
+        (1, 1, 2, True), (2, 1, 2, False),
+    ]
+    fix_prompt = fake_server.chat_requests[2]["body"]["messages"][1]["content"]
+    assert "round 1 of 2" in fix_prompt
+    assert "FAILED tests/test_mod.py::test_value - assert 2 == 1" in fix_prompt
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[-1]["event"] == "run_end"
+    assert events[-1]["tests_passed"] is False
+    assert events[-1]["hint"] == "tests still fail after 2 rounds"

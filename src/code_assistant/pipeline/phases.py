@@ -13,7 +13,7 @@ from code_assistant.agent.events import Event, Transcript
 from code_assistant.agent.loop import Agent
 from code_assistant.agent.personas import IMPLEMENTER, IMPLEMENTER_TOOLS, Persona
 from code_assistant.agent.structured import structured_chat
-from code_assistant.backends.base import Message
+from code_assistant.backends.base import ChatResult, Message
 from code_assistant.pipeline.ask import ANSWERER, architect_answer, ask_architect
 from code_assistant.pipeline.runtime import Runtime
 from code_assistant.pipeline.state import PHASES, Finding, Review, RunState, TestRound
@@ -67,7 +67,9 @@ def open_step(rt: Runtime, name: str, root: Path | None = None) -> Step:
     return Step(rt, name, ctx)
 
 
-def run_agent(step: Step, state: RunState, persona: Persona, task: str, **kwargs: object) -> str:
+def run_agent(
+    step: Step, state: RunState, persona: Persona, task: str, max_steps: int | None = None
+) -> str:
     """Run one persona's agent loop on `task` in the step's root; its final text."""
     from code_assistant.workspace import build_registry, chat_options, system_prompt
 
@@ -86,7 +88,7 @@ def run_agent(step: Step, state: RunState, persona: Persona, task: str, **kwargs
         ctx=step.ctx,
         options=chat_options(rt.config),
         on_event=step.on_event,
-        max_steps=int(kwargs.get("max_steps") or rt.config.max_steps),
+        max_steps=max_steps or rt.config.max_steps,
         stream=False,
     )
     messages = [Message("system", system_prompt(persona, loaded)), Message("user", task)]
@@ -120,7 +122,7 @@ def architect(step: Step, state: RunState) -> RunState:
     model = rt.config.architect_model
     rt.use_model(state, model, step.name)
     files = list(itertools.islice(walk_files(step.root), PROJECT_LISTING))
-    calls: list = []
+    calls: list[ChatResult] = []
     try:
         options = chat_options(rt.config)
         plan = make_plan(rt.backend, model, state.requirement, files, options, calls)
@@ -191,7 +193,7 @@ def review(step: Step, state: RunState) -> RunState:
         Message("system", REVIEWER.prompt),
         Message("user", f"{_requirement(state)}\n\n# Files to review\n{listing}"),
     ]
-    calls: list = []
+    calls: list[ChatResult] = []
     try:
         result = structured_chat(rt.backend, model, messages, Review, chat_options(rt.config),
                                  calls=calls)
