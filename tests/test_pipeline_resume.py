@@ -219,3 +219,23 @@ def test_ask_architect_outside_the_pipeline_tells_the_model_to_decide(tmp_path: 
     assert ask_architect(ctx, question="  Which?  ") == "answer to Which?"
     with pytest.raises(ToolError, match="empty"):
         ask_architect(ctx, question="   ")
+
+
+def test_sigterm_saves_the_run_like_ctrl_c(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = make_project(tmp_path, git=False)
+    fake_server.enqueue({"model": ARCHITECT, "delay": 20, "text": json.dumps(PLAN)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "code_assistant", "--yes", "run", "req.md"],
+        cwd=project, env=env_for(ca_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: len(fake_server.chat_requests) == 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert_one_line_error(stderr, "interrupted in phase architect", "ca run --resume")
+    state = run_state(project)
+    assert state["status"] == "interrupted"
+    assert state["phases"]["architect"]["failed_calls"] == 1
