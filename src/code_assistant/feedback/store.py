@@ -73,10 +73,7 @@ class FeedbackStore:
     def read(self) -> list[Pair]:
         """Every valid pair, oldest first; unreadable lines are counted in `skipped`."""
         with self._locked(exclusive=False):
-            try:
-                lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except FileNotFoundError:
-                lines = []
+            lines = self._lines()
         pairs: list[Pair] = []
         self.skipped = 0
         for line in lines:
@@ -87,6 +84,15 @@ class FeedbackStore:
                 pairs.append(pair)
         return pairs
 
+    def _lines(self) -> list[str]:
+        # Only "\n" ends a record: str.splitlines() would also split inside strings holding
+        # U+0085 or U+2028, which JSON writes unescaped.
+        try:
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        return text.split("\n")
+
     def get(self, prefix: str) -> Pair:
         """The pair whose id starts with `prefix`."""
         return self._resolve([prefix], self.read())[0]
@@ -94,10 +100,7 @@ class FeedbackStore:
     def remove(self, prefixes: Sequence[str]) -> list[Pair]:
         """Delete the pairs with these ids (or unique id prefixes) from the file."""
         with self._locked(exclusive=True):
-            try:
-                lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except FileNotFoundError:
-                lines = []
+            lines = self._lines()
             parsed = [(line, _parse(line)) for line in lines]
             removed = self._resolve(prefixes, [p for _, p in parsed if p is not None])
             gone = {p.id for p in removed}
