@@ -241,7 +241,8 @@ def render_symbol_map(
     wanted = {str(p).removeprefix("./") for p in focus_files}
     focus = {fid for fid, (path, _) in files.items() if path in wanted}
     _rank(files, refs, symbols, focus)
-    entries = sorted(_entries(symbols), key=lambda s: -s.score)
+    # Files in focus come first; PageRank then orders what they (and the rest) depend on.
+    entries = sorted(_entries(symbols), key=lambda s: (s.file_id not in focus, -s.score))
     header = _header(files, symbols)
     # Binary search for the most entries whose rendering fits the budget.
     low, high, best = 1, len(entries), ""

@@ -1,0 +1,93 @@
+"""The model's code tools: search_code and find_symbols over a lazily updated index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from code_assistant.backends.base import ToolCall
+from code_assistant.config import Config
+from code_assistant.errors import ToolError
+from code_assistant.tools.code import ProjectIndex, code_tools, find_symbols, search_code
+from code_assistant.tools.registry import Change, ToolContext, ToolRegistry
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "store.py").write_text(
+        "class SessionStore:\n"
+        "    def save_session(self, session):\n"
+        "        return write_json(session)\n"
+        "\n"
+        "    def _compact(self):\n"
+        "        pass\n"
+        "\n\n"
+        "def write_json(data):\n"
+        "    return str(data)\n"
+    )
+    (tmp_path / "lib.rs").write_text("pub fn checksum(data: &[u8]) -> u32 { 0 }\n")
+    return tmp_path
+
+
+def call(ctx: ToolContext, tool_name: str, **arguments: object) -> str:
+    return ToolRegistry(code_tools()).dispatch(ToolCall(tool_name, dict(arguments)), ctx)
+
+
+def test_schemas() -> None:
+    assert search_code.parameters["required"] == ["query"]
+    assert set(search_code.parameters["properties"]) == {"query", "top_k"}
+    assert find_symbols.parameters["required"] == []
+    assert set(find_symbols.parameters["properties"]) == {"name", "kind", "path"}
+    assert search_code.kind == find_symbols.kind == "read"
+
+
+def test_search_code_returns_located_chunks(project: Path) -> None:
+    ctx = ToolContext(root=project, config=Config())
+    out = call(ctx, "search_code", query="save the session", top_k="2")
+    assert out.startswith("1 result(s) for 'save the session', best first:")
+    assert "pkg/store.py:1-6 (SessionStore, class)\n```python\nclass SessionStore:" in out
+    assert isinstance(ctx.extras["index"], ProjectIndex)
+    assert (project / ".ca" / "index.db").exists()
+    assert "no code matches" in call(ctx, "search_code", query="zebra giraffe")
+    with pytest.raises(ToolError, match="empty"):
+        call(ctx, "search_code", query="  ")
+
+
+def test_find_symbols_by_name_kind_and_path(project: Path) -> None:
+    ctx = ToolContext(root=project, config=None)  # defaults when the session has no config
+    assert call(ctx, "find_symbols", name="save_session") == (
+        "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):"
+    )
+    assert call(ctx, "find_symbols", kind="fn", path="lib.rs") == (
+        "lib.rs:1 function checksum  pub fn checksum(data: &[u8]) -> u32 { 0 }"
+    )
+    methods = call(ctx, "find_symbols", kind="method", path="pkg/")
+    assert methods.splitlines() == [
+        "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):",
+        "pkg/store.py:5 method SessionStore._compact (private)  def _compact(self):",
+    ]
+    assert call(ctx, "find_symbols", name="write_*").startswith(
+        "pkg/store.py:9 function write_json"
+    )
+    assert call(ctx, "find_symbols", name="store").startswith("pkg/store.py:1 class SessionStore")
+
+
+def test_find_symbols_misses_suggest_names(project: Path) -> None:
+    ctx = ToolContext(root=project, config=Config())
+    out = call(ctx, "find_symbols", name="save_sesion")
+    assert "no symbols match name='save_sesion'" in out
+    assert "Did you mean: save_session?" in out
+    with pytest.raises(ToolError, match="at least one"):
+        call(ctx, "find_symbols")
+
+
+def test_index_refreshes_after_the_agent_changes_files(project: Path) -> None:
+    ctx = ToolContext(root=project, config=Config())
+    assert "no symbols match" in call(ctx, "find_symbols", name="fresh_function")
+    (project / "pkg" / "new.py").write_text("def fresh_function():\n    return 1\n")
+    # Same change count: the handle trusts its index (no walk per call).
+    assert "no symbols match" in call(ctx, "find_symbols", name="fresh_function")
+    ctx.changes.append(Change("pkg/new.py", None, b"def fresh_function(): ..."))
+    assert call(ctx, "find_symbols", name="fresh_function").startswith("pkg/new.py:1 function")
