@@ -6,7 +6,7 @@
     python tests/mcp_servers/demo.py --silent         # reads requests, never answers
 
 Tools: add, echo, fail (raises), lines (many lines), picture (image content), sleep,
-secret (for deny lists), die (the process exits mid-call), whoami (a header or env value).
+secret (for deny lists), pid, die (the process exits mid-call), whoami (a header or env).
 """
 
 # No `from __future__ import annotations`: MCPServer reads the tools' annotations at run time,
@@ -58,6 +58,11 @@ def build_server():  # type: ignore[no-untyped-def]
     def secret() -> str:
         """A tool the tests deny."""
         return "the secret"
+
+    @server.tool()
+    def pid() -> int:
+        """The server's process id."""
+        return os.getpid()
 
     @server.tool()
     def die() -> str:

@@ -46,7 +46,10 @@ def parameters_of(schema: Any) -> dict[str, Any]:
     for prop in properties.values():
         if isinstance(prop, dict):
             prop.pop("title", None)  # pydantic noise ("title": "A") costs tokens, tells nothing
-    required = [r for r in schema.get("required") or [] if r in properties]
+    required = schema.get("required")
+    if not isinstance(required, list):
+        required = []
+    required = [r for r in required if isinstance(r, str) and r in properties]
     schema.pop("title", None)
     schema.update(type="object", properties=properties, required=required)
     return schema
