@@ -59,26 +59,27 @@ def _terms(pair: Pair) -> set[str]:
 
 
 def rank(pairs: Sequence[Pair], persona: str, task: str, *, model: str = "") -> list[Pair]:
-    """The persona's distinct, useful pairs, most similar to `task` first (IDF-weighted term
-    overlap), then the same model, then the newest."""
-    newest: dict[str, Pair] = {}
-    for pair in pairs:
-        if pair.persona == persona and _useful(pair):
-            key = pair.fingerprint()
-            if key not in newest or pair.created >= newest[key].created:
-                newest[key] = pair
-    candidates = list(newest.values())
-    terms = {pair.id: _terms(pair) for pair in candidates}
+    """The persona's useful pairs, most similar to `task` first (IDF-weighted term overlap),
+    then the same model, then the newest; of pairs teaching the same lesson, only the first."""
+    candidates = [p for p in pairs if p.persona == persona and _useful(p)]
+    terms = {id(pair): _terms(pair) for pair in candidates}
     frequency = Counter(term for found in terms.values() for term in found)
     wanted = set(query_terms(task))
     total = len(candidates)
 
     def score(pair: Pair) -> tuple[float, int, float]:
-        overlap = wanted & terms[pair.id]
+        overlap = wanted & terms[id(pair)]
         lexical = sum(math.log(1 + total / frequency[term]) for term in overlap)
         return (lexical, int(bool(model) and pair.model == model), pair.created)
 
-    return sorted(candidates, key=score, reverse=True)
+    ranked: list[Pair] = []
+    seen: set[str] = set()
+    for pair in sorted(candidates, key=score, reverse=True):
+        lesson = pair.fingerprint()
+        if lesson not in seen:
+            seen.add(lesson)
+            ranked.append(pair)
+    return ranked
 
 
 def render_block(pairs: Sequence[Pair], budget: int, limit: int = MAX_EXAMPLES) -> str:
