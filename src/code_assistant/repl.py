@@ -1,11 +1,392 @@
-"""Placeholder until the interactive REPL lands: says so instead of failing obscurely."""
+"""The interactive session (`ca`): intent routing, streamed answers, approvals, sessions."""
 
 from __future__ import annotations
 
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from code_assistant.errors import UsageError
+from rich.markup import escape
+
+from code_assistant.agent.personas import IMPLEMENTER, Persona
+from code_assistant.backends.base import Backend, Message
+from code_assistant.errors import CAError
+from code_assistant.repl_io import ReplCompleter, ReplIO, ReplRenderer, check_message
+from code_assistant.session.conversation import Conversation
+from code_assistant.session.store import SessionStore, Turn
+from code_assistant.session.undo import ChangeSet, GitSnapshot
+
+CONVERSATIONAL = Persona("conversational", "architect_model", "conversational")
+PLANNER = Persona("planner", "architect_model", "plan")
+STOP_NOTES = {
+    "max_steps": "(stopped at the step budget, max_steps: the task may be unfinished)",
+    "no_action": "(the model did not act on the request; try rephrasing it)",
+}
+_COMMAND = re.compile(r"^/[A-Za-z][\w-]*(?:\s|$)")
+PIN_LIMIT_CHARS = 200_000
+
+
+class Repl:
+    """One interactive session. Input, output and the backend are injected, for tests."""
+
+    def __init__(
+        self,
+        loaded: Any,
+        io: ReplIO,
+        store: SessionStore,
+        *,
+        backend: Backend | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        from code_assistant.repl_commands import SlashCommands
+        from code_assistant.repl_io import ProjectPaths
+        from code_assistant.workspace import build_context
+
+        self.loaded = loaded
+        self.io = io
+        self.console = io.console
+        self.store = store
+        if backend is None:
+            from code_assistant.backends import get_backend
+
+            backend = get_backend(loaded.config)
+        self.backend = backend
+        self.conversation = conversation or Conversation(store, loaded.root)
+        self.renderer = ReplRenderer(self.console)
+        self.ctx = build_context(loaded, ask=self.approve)
+        self.renderer.changes = self.ctx.changes
+        self.pinned: list[str] = []  # project-relative paths, read afresh for every message
+        self.notes: dict[str, str] = {}  # label -> text pinned by /web
+        self.change_sets: list[ChangeSet] = []
+        self.spec: Any = None  # spec.SpecInterview while in spec mode
+        self.pending_plan = ""  # the last complex request, for /pipeline without arguments
+        self.running = True
+        self.commands = SlashCommands(self)
+        self.paths = ProjectPaths(loaded.root, loaded.config.index_exclude)
+        io.set_completer(
+            ReplCompleter(self.commands.summaries, self.paths, self.commands.completions())
+        )
+
+    def close(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if callable(close):
+            close()
+
+    @property
+    def config(self) -> Any:
+        return self.loaded.config
+
+    @property
+    def root(self) -> Path:
+        return Path(self.loaded.root)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.greet()
+        while self.running:
+            try:
+                line = self.io.read("spec> " if self.spec else "ca> ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            self.handle(line)
+        self.console.print("[dim]bye[/]")
+        return 0
+
+    def greet(self) -> None:
+        config = self.config
+        self.console.print(
+            f"[bold]code-assistant[/] in {escape(str(self.root))} · architect "
+            f"{escape(config.architect_model)} · implementer {escape(config.implementer_model)}"
+        )
+        self.console.print(
+            "[dim]/help for commands · Esc-Enter for a new line · Ctrl-C cancels · Ctrl-D exits[/]"
+        )
+        conversation = self.conversation
+        if conversation.id is not None:
+            self.console.print(
+                f"resumed session {conversation.id}: {len(conversation.turns)} turn(s)"
+                + (" after a summary of earlier ones" if conversation.summary else "")
+            )
+            if conversation.dropped_turns:
+                self.console.print(
+                    f"[yellow]{conversation.dropped_turns} interrupted turn(s) were not "
+                    "restored (the answer never finished)[/]"
+                )
+
+    def handle(self, line: str) -> None:
+        """One line of input: a slash command or a message. Errors end the turn, not the REPL."""
+        text = line.strip()
+        if not text:
+            return
+        try:
+            if _COMMAND.match(text):
+                self.commands.dispatch(text)
+            else:
+                self.message(text)
+        except KeyboardInterrupt:
+            self.renderer.markdown.stop()
+            self.console.print("[yellow]cancelled[/]")
+        except CAError as exc:
+            from code_assistant.redact import redact
+
+            self.renderer.markdown.stop()
+            self.console.print(f"[red]error:[/] {escape(redact(str(exc)))}")
+        except Exception as exc:  # the REPL's outermost edge: log it and keep the session
+            self.renderer.markdown.stop()
+            self._internal_error(exc)
+
+    def _internal_error(self, exc: Exception) -> None:
+        log = Path(self.loaded.home) / "repl-errors.log"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as out:
+                out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                out.write("".join(traceback.format_exception(exc)))
+        except OSError:
+            pass
+        self.console.print(
+            f"[red]internal error:[/] {escape(repr(exc))}; the session goes on "
+            f"(traceback in {escape(str(log))})"
+        )
+
+    # --- messages ------------------------------------------------------------------------------
+
+    def message(self, text: str) -> None:
+        problem = check_message(text, self.config.num_ctx * 2)
+        if problem:
+            self.console.print(f"[yellow]{escape(problem)}[/]")
+            return
+        if self.spec is not None:
+            self.spec_turn(text)
+            return
+        self.compact()
+        intent = self.classify(text)
+        route: dict[str, Callable[[str], None]] = {
+            "conversational": self.answer,
+            "implementation": self.implement,
+            "complex": self.propose_plan,
+        }
+        route[intent](text)
+
+    def classify(self, text: str) -> str:
+        from code_assistant.agent.architect import classify_intent
+        from code_assistant.agent.structured import StructuredOutputError
+        from code_assistant.workspace import chat_options
+
+        try:
+            reply = classify_intent(
+                self.backend, self.config.architect_model, text, chat_options(self.config)
+            )
+        except StructuredOutputError:
+            self.console.print("[dim]→ could not classify the message; treating it as a task[/]")
+            return "implementation"
+        reason = f": {reply.reason}" if reply.reason else ""
+        self.console.print(f"[dim]→ {reply.intent}{escape(reason)}[/]")
+        return reply.intent
+
+    @contextmanager
+    def turn(self, text: str) -> Iterator[Turn]:
+        """A turn that is written as it goes; cancelled turns are closed, failed ones dropped."""
+        turn = self.conversation.begin(text)
+        try:
+            yield turn
+        except KeyboardInterrupt:
+            self.renderer.markdown.stop()
+            self.conversation.cancel(turn)
+            raise
+        except BaseException:
+            self.renderer.markdown.stop()
+            self.conversation.discard(turn)
+            raise
+
+    def answer(self, text: str) -> None:
+        """A direct answer, no tools."""
+        self.chat_turn(text, CONVERSATIONAL)
+
+    def propose_plan(self, text: str) -> None:
+        """The architect's plan for a larger request, and the offer to run it as a pipeline."""
+        self.chat_turn(text, PLANNER)
+        self.pending_plan = text
+        if self.confirm("Run this as a pipeline now (plan, implement, review, test)?"):
+            self.commands.run_pipeline(text)
+        else:
+            self.console.print("[dim]/pipeline runs it later; or ask for a smaller step.[/]")
+
+    def chat_turn(self, text: str, persona: Persona) -> None:
+        from code_assistant.workspace import chat_options
+
+        history = self.conversation.history()
+        messages = [self.system_message(persona, text), *history, Message("user", text)]
+        with self.turn(text) as turn:
+            result = self.backend.chat(
+                persona.model(self.config),
+                messages,
+                options=chat_options(self.config),
+                on_token=self.renderer.markdown.feed,
+            )
+            streamed = self.renderer.markdown.stop()
+            if not streamed and result.text:  # a backend that did not stream
+                self.renderer.markdown.feed(result.text)
+                self.renderer.markdown.stop()
+            self.conversation.record(turn, Message("assistant", result.text))
+
+    def implement(self, text: str) -> None:
+        """The implementer agent with tools; its changes become one /undo step."""
+        from code_assistant.agent.loop import Agent
+        from code_assistant.render import diffstat
+        from code_assistant.workspace import build_registry, chat_options
+
+        config = self.config
+        messages = [
+            self.system_message(IMPLEMENTER, text), *self.conversation.history(),
+            Message("user", text),
+        ]
+        start = len(messages) - 1
+        change_set = ChangeSet(self.conversation.next_turn, git=GitSnapshot.take(self.root))
+        offset = len(self.ctx.changes)
+        with self.turn(text) as turn:
+
+            def on_event(event: Any) -> None:
+                self.renderer(event)
+                if event.kind in ("model_call", "tool_call", "done"):
+                    self.conversation.sync(turn, messages, start)
+
+            agent = Agent(
+                backend=self.backend,
+                model=IMPLEMENTER.model(config),
+                tools=build_registry(self.loaded, IMPLEMENTER.tools),
+                ctx=self.ctx,
+                options=chat_options(config),
+                on_event=on_event,
+                max_steps=config.max_steps,
+            )
+            try:
+                transcript = agent.run(messages)
+            finally:
+                self.renderer.markdown.stop()
+                change_set.changes = self.ctx.changes[offset:]
+                if change_set.changes or (change_set.git and change_set.touched(self.root)):
+                    self.change_sets.append(change_set)
+            self.conversation.sync(turn, messages, start)
+            if transcript.stop_reason in STOP_NOTES:
+                note = STOP_NOTES[transcript.stop_reason]
+                self.console.print(f"[yellow]{note}[/]")
+                self.conversation.close(turn, f"{transcript.final_text}\n\n{note}".strip())
+        stats = diffstat(change_set.changes)
+        if stats:
+            changed = ", ".join(f"{p} +{a} -{r}" for p, a, r in stats)
+            self.console.print(f"[bold]changed:[/] {escape(changed)} [dim](/undo reverts)[/]")
+
+    def spec_turn(self, text: str) -> None:
+        with self.turn(text) as turn:
+            reply = self.spec.reply(text, on_token=self.renderer.markdown.feed)
+            self.renderer.markdown.stop()
+            self.conversation.record(turn, Message("assistant", reply))
+
+    def system_message(self, persona: Persona, query: str) -> Message:
+        """The persona's prompt with memory and symbol map, pinned files, retrieval, summary."""
+        from code_assistant.workspace import system_prompt
+
+        parts = [system_prompt(persona, self.loaded)]
+        pinned = self.pinned_block()
+        if pinned:
+            parts.append(pinned)
+        retrieved = self.retrieved(query)
+        if retrieved:
+            parts.append(retrieved)
+        if self.conversation.summary:
+            parts.append(f"# Summary of the earlier conversation\n{self.conversation.summary}")
+        return Message("system", "\n\n".join(parts))
+
+    def pinned_block(self) -> str:
+        blocks = []
+        for rel in self.pinned:
+            try:
+                text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                blocks.append(f"## {rel}\n(cannot read it now: {exc.strerror or exc})")
+                continue
+            blocks.append(f"## {rel}\n```\n{text[:PIN_LIMIT_CHARS]}\n```")
+        blocks += [f"## {label}\n{text}" for label, text in self.notes.items()]
+        return "# Files and pages the user pinned\n" + "\n\n".join(blocks) if blocks else ""
+
+    def retrieved(self, query: str) -> str:
+        """Code chunks from the index that match the message ("" without an index)."""
+        from code_assistant.index.retrieve import context_block
+
+        try:
+            return context_block(self.root, query, self.config, self.backend)
+        except CAError as exc:
+            self.console.print(f"[yellow]retrieval skipped: {escape(str(exc))}[/]")
+            return ""
+
+    def compact(self, *, force: bool = False) -> bool:
+        """Summarise old turns when the history is over budget (or when forced)."""
+        from code_assistant.session.compact import compact
+        from code_assistant.workspace import chat_options
+
+        conversation = self.conversation
+        done = compact(
+            self.backend, self.config.architect_model, chat_options(self.config),
+            conversation.summary, conversation.turns, self.config.history_tokens, force=force,
+        )
+        if done is None:
+            return False
+        conversation.apply(done)
+        self.console.print(
+            f"[dim]compacted {len(done.summarised)} older turn(s) into a summary; "
+            f"{len(done.kept)} recent turn(s) kept verbatim[/]"
+        )
+        return True
+
+    # --- approvals -----------------------------------------------------------------------------
+
+    def approve(self, tool: str, summary: str, detail: str) -> str:
+        """The approval prompt: the diff or command, then y / n / a (always for this tool)."""
+        self.renderer.markdown.stop()
+        if tool == "run_shell":
+            self.console.print(f"[bold]$[/] {escape(summary)}")
+        elif detail:
+            self.renderer.show_diff(detail)
+            self.renderer.diff_shown = True
+        try:
+            return self.io.answer(f"Allow {tool} {summary}? [y/n/a(lways)] ")
+        except EOFError:
+            return "n"
+
+    def confirm(self, question: str) -> bool:
+        try:
+            return self.io.answer(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+        except EOFError:
+            return False
 
 
 def start_repl(loaded: Any, *, resume: str | None = None, spec: bool = False) -> int:
-    raise UsageError('the interactive REPL is not built yet; use `ca -q "..."` or `ca "task"`')
+    """`ca` with no command: open (or resume) a session in this project."""
+    from code_assistant.config import default_sessions_dir
+
+    store = SessionStore.in_dir(default_sessions_dir(loaded))
+    try:
+        conversation = None
+        if resume is not None:
+            conversation = Conversation.resume(store, resume, loaded.root)
+        io = ReplIO(history_path=Path(loaded.home) / "history")
+        if not sys.stdin.isatty():
+            io.console.print("[dim]input is not a terminal: reading messages from stdin[/]")
+        repl = Repl(loaded, io, store, conversation=conversation)
+        if spec:
+            repl.commands.cmd_spec("")
+        try:
+            return repl.run()
+        finally:
+            repl.close()
+    finally:
+        store.close()
