@@ -10,4 +10,5 @@ COMMAND_MODULES = (
     "code_assistant.commands.mcp",
     "code_assistant.commands.pipeline",
     "code_assistant.commands.feedback",
+    "code_assistant.commands.session",
 )

@@ -1,0 +1,46 @@
+"""`ca sessions`: the saved interactive sessions (resume one with `ca --resume ID`)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sessions", help="List saved REPL sessions (resume one with ca --resume ID).")(
+        sessions
+    )
+
+
+def sessions(
+    ctx: typer.Context,
+    here: bool = typer.Option(False, "--here", help="Only sessions of this project."),
+    limit: int = typer.Option(30, "--limit", "-n", min=1, help="How many to list."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    import json
+    import time
+
+    from code_assistant.cli import options_of
+    from code_assistant.config import default_sessions_dir
+    from code_assistant.session.store import SessionStore
+
+    options = options_of(ctx)
+    loaded = options.load()
+    with SessionStore.in_dir(default_sessions_dir(loaded)) as store:
+        rows = store.list(loaded.root if here else None, limit=limit)
+    if json_out or options.json:
+        keys = ("id", "name", "project", "started", "updated", "turns", "first_message")
+        print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], indent=2))
+        return
+    if not rows:
+        print("no saved sessions yet; `ca` starts one")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "project", "started", "turns", "first message", box=None, pad_edge=False)
+    for row in rows:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))
+        label = f"{row.id} ({row.name})" if row.name else row.id
+        table.add_row(label, row.project, started, str(row.turns), row.first_message)
+    Console(highlight=False).print(table)
