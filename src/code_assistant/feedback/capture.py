@@ -100,6 +100,7 @@ class FeedbackRecorder:
         self.model = model
         self.task = clip(task.strip(), TASK_CHARS)
         self.project = Path(loaded.root).name
+        self._root = str(loaded.root)
         self.pairs: list[Pair] = []
         self._seen: set[str] = set()
         self._text = ""
@@ -165,7 +166,7 @@ class FeedbackRecorder:
         attempt = self._calls.pop(str(data.get("id", "")), None)
         if attempt is None:
             attempt = _Attempt(Call(name=name), "", False)
-        output = clip(str(data.get("output", "")), RESULT_CHARS)
+        output = clip(self._portable(str(data.get("output", ""))), RESULT_CHARS)
         step = Step(text=attempt.text, calls=[attempt.call], results=[output])
         if not data.get("ok"):
             self._failed.setdefault(name, step)
@@ -186,6 +187,13 @@ class FeedbackRecorder:
             self._texted = True
             good = Step(calls=[attempt.call], results=[output])
             self._add("text_tool_calls", Step(text=attempt.text), good)
+
+    def _portable(self, output: str) -> str:
+        # Paths relative to the project: pairs then teach across projects and exported
+        # training data carries no home directory.
+        if len(Path(self._root).parts) < 2:
+            return output
+        return output.replace(self._root + "/", "").replace(self._root, ".")
 
     def _track_fix(self, call: Call, output: str) -> None:
         """Calls after a failing command are its fix, until the same command passes."""

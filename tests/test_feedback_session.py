@@ -1,0 +1,153 @@
+"""Learning across sessions: `ca --yes TASK` as a real process against the scripted fake model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from code_assistant.feedback.fewshot import HEADER
+from code_assistant.feedback.pairs import Call, Pair, Step
+from code_assistant.feedback.store import FeedbackStore
+from tests.fakes.model_server import FakeModelServer
+from tests.helpers import run_ca
+
+MODEL = "qwen2.5-coder:14b"
+TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
+MALFORMED = json.dumps({"name": "write_file", "arguments": {"path": "a.py"}})
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def stored(ca_env: dict[str, str]) -> list[dict[str, Any]]:
+    path = Path(ca_env["CA_HOME"]) / "feedback" / "pairs.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def system_of(request: dict[str, Any]) -> str:
+    messages = request["body"]["messages"]
+    assert messages[0]["role"] == "system"
+    return str(messages[0]["content"])
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    return root
+
+
+def test_a_repaired_call_is_recorded_and_taught_in_the_next_session(
+    fake_server: FakeModelServer, ca_env: dict[str, str], project: Path
+) -> None:
+    fake_server.enqueue(
+        {"text": MALFORMED},  # recovered from text, but `content` is missing: a tool error
+        call("write_file", path="a.py", content="x = 1\n"),
+        {"text": "Wrote a.py."},
+    )
+    first = run_ca(["--yes", "create a.py setting x to 1"], ca_env, project)
+    assert first.returncode == 0, first.stderr
+    assert (project / "a.py").read_text() == "x = 1\n"
+    assert HEADER not in system_of(fake_server.chat_requests[0])
+
+    [pair] = stored(ca_env)
+    assert pair["category"] == "tool_errors" and pair["source"] == "recovery"
+    assert (pair["persona"], pair["model"]) == ("implementer", MODEL)
+    assert pair["task"] == "create a.py setting x to 1"
+    assert pair["bad"]["text"] == MALFORMED
+    assert pair["bad"]["calls"] == [{"name": "write_file", "arguments": {"path": "a.py"}}]
+    assert "needs the argument(s) 'content'" in pair["bad"]["results"][0]
+    assert pair["good"]["calls"] == [
+        {"name": "write_file", "arguments": {"path": "a.py", "content": "x = 1\n"}}
+    ]
+    assert pair["good"]["results"][0].startswith("wrote a.py")
+    assert sorted(p.name for p in project.rglob("*")) == ["a.py"]  # nothing in the project
+
+    fake_server.enqueue(call("write_file", path="b.py", content="y = 2\n"), {"text": "Done."})
+    second = run_ca(["--yes", "create b.py setting y to 2"], ca_env, project)
+    assert second.returncode == 0, second.stderr
+    system = system_of(fake_server.chat_requests[3])
+    lessons = system[system.index(HEADER):]
+    assert "Task: create a.py setting x to 1" in lessons
+    assert 'Wrong: write_file(path="a.py")' in lessons
+    assert "Result: error: write_file needs the argument(s) 'content'" in lessons
+    assert 'Right: write_file(path="a.py", content="x = 1\\n")' in lessons
+    assert len(stored(ca_env)) == 1  # a clean session adds no pair
+
+
+@pytest.mark.parametrize(
+    ("setting", "captured", "injected"),
+    [
+        ({"CA_FEEDBACK_ENABLED": "false"}, False, False),
+        ({"CA_FEEDBACK_TOKENS": "0"}, True, False),
+    ],
+    ids=["disabled", "no-budget"],
+)
+def test_config_switches_capture_and_injection(
+    fake_server: FakeModelServer, ca_env: dict[str, str], project: Path,
+    setting: dict[str, str], captured: bool, injected: bool,
+) -> None:
+    FeedbackStore(Path(ca_env["CA_HOME"]) / "feedback").append([
+        Pair(
+            category="tool_errors", persona="implementer", task="earlier",
+            bad=Step(calls=[Call(name="read_file", arguments={"path": "nope.py"})]),
+            good=Step(calls=[Call(name="read_file", arguments={"path": "yes.py"})]),
+        )
+    ])
+    fake_server.enqueue(
+        {"text": MALFORMED}, call("write_file", path="a.py", content="x\n"), {"text": "ok"}
+    )
+    result = run_ca(["--yes", "create a.py"], {**ca_env, **setting}, project)
+    assert result.returncode == 0, result.stderr
+    assert (HEADER in system_of(fake_server.chat_requests[0])) is injected
+    assert len(stored(ca_env)) == (2 if captured else 1)
+
+
+def test_a_key_in_a_tool_result_is_redacted_in_the_stored_pair(
+    fake_server: FakeModelServer, ca_env: dict[str, str], project: Path
+) -> None:
+    (project / "settings.txt").write_text(
+        f"github = {TOKEN}\nopenai = hunter2-not-a-pattern\n", encoding="utf-8"
+    )
+    env = {**ca_env, "CA_OPENAI_API_KEY": "hunter2-not-a-pattern"}
+    fake_server.enqueue(
+        call("read_file", path="setings.txt"),
+        call("read_file", path="settings.txt"),
+        {"text": "The file holds two keys."},
+    )
+    result = run_ca(["--yes", "what is in settings.txt?"], env, project)
+    assert result.returncode == 0, result.stderr
+    raw = (Path(ca_env["CA_HOME"]) / "feedback" / "pairs.jsonl").read_text(encoding="utf-8")
+    assert TOKEN not in raw and "hunter2-not-a-pattern" not in raw
+    [pair] = stored(ca_env)
+    assert pair["good"]["calls"][0]["arguments"] == {"path": "settings.txt"}
+    result_text = pair["good"]["results"][0]
+    assert "github = ***" in result_text and "openai = ***" in result_text
+
+
+def test_a_fixed_test_failure_is_recorded_from_a_real_session(
+    fake_server: FakeModelServer, ca_env: dict[str, str], project: Path
+) -> None:
+    (project / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    check = 'python -c "import calc; assert calc.add(2, 3) == 5"'
+    fake_server.enqueue(
+        call("run_shell", command=check),
+        call("edit_file", path="calc.py", old="return a - b", new="return a + b"),
+        call("run_shell", command=check),
+        {"text": "Fixed add()."},
+    )
+    result = run_ca(["--yes", "make add() correct"], ca_env, project)
+    assert result.returncode == 0, result.stderr
+    [pair] = stored(ca_env)
+    assert pair["category"] == "failed_commands"
+    first_line = pair["bad"]["results"][0].splitlines()[0]
+    assert "(cwd: ., exit 1," in first_line and str(project) not in json.dumps(pair)
+    assert [c["name"] for c in pair["good"]["calls"]] == ["edit_file", "run_shell"]
+    stats = run_ca(["feedback", "stats", "--json"], ca_env, project)
+    assert json.loads(stats.stdout)["by_category"]["failed_commands"] == 1
