@@ -95,7 +95,7 @@ def test_failures_give_clear_messages_and_the_session_goes_on(
     assert warnings[0].startswith("ca: warning: MCP server 'crash' failed: the server closed")
     assert "cannot open database /nonexistent/db.sqlite" in warnings[0]
     assert warnings[1] == (
-        "ca: warning: MCP server 'silent' failed: no answer within 1.5s during start-up; "
+        "ca: warning: MCP server 'silent' failed: no answer within 1.5s at start-up; "
         "continuing without it"
     )
     assert not [name for name in offered(fake_server) if name.startswith(("crash", "silent"))]
@@ -158,3 +158,20 @@ def test_mcp_list_without_servers_says_where_to_add_them(
     assert result.returncode == 0
     assert "ignored 'mcp'" in result.stderr and "machine-only" in result.stderr
     assert result.stdout.startswith("no MCP servers configured; add [mcp.servers.NAME] to ")
+
+
+def test_without_the_sdk_servers_fail_with_how_to_install_it(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    shadow = tmp_path / "shadow" / "mcp"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'mcp'\", name='mcp')\n"
+    )
+    configure(ca_env, {"demo": stdio()})
+    env = {**ca_env, "PYTHONPATH": str(shadow.parent)}
+    result = run_ca(["mcp", "list"], env, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.strip() == (
+        "demo  stdio  failed: the MCP SDK is not installed: pip install 'code-assistant[mcp]'"
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -274,7 +276,7 @@ def test_failing_servers_are_reported_and_do_not_block(
         status = {s.name: s for s in manager.status()}
         assert status["crash"].state == "failed"
         assert "cannot open database /nonexistent/db.sqlite" in status["crash"].error
-        assert status["silent"].error == "no answer within 1.5s during start-up"
+        assert status["silent"].error == "no answer within 1.5s at start-up"
         assert "command not found" in status["missing"].error
         assert status["bad"].state == "invalid" and "set command" in status["bad"].error
         assert status["off"].state == "disabled"
@@ -334,3 +336,40 @@ def test_results_render_every_content_kind() -> None:
     structured = types.CallToolResult(content=[], structured_content={"n": 1})
     assert render_result(structured) == '{\n "n": 1\n}'
     assert render_result(types.CallToolResult(content=[])) == "(the tool returned no output)"
+
+
+def test_closing_while_a_server_is_still_connecting_is_quick(tmp_path: Path) -> None:
+    manager = McpManager({"slow": stdio("--silent", timeout=30)}, root=tmp_path).start()
+    time.sleep(0.3)
+    started = time.perf_counter()
+    manager.close()
+    assert time.perf_counter() - started < 3
+    assert manager.status()[0].state == "closed"
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_http_server_that_refuses_is_reported_without_its_token(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/mcp?token=s3cr3t-value-42"
+    try:
+        with McpManager({"api": McpServer(url=url, timeout=5)}, root=tmp_path) as manager:
+            manager.wait()
+            error = manager.status()[0].error
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert error.startswith(f"http://127.0.0.1:{server.server_address[1]}/mcp?token=***")
+    assert error.endswith("answered with an error (Server returned an error response); "
+                          "check the url and headers")
+    assert "s3cr3t" not in error

@@ -21,6 +21,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 State = Literal["disabled", "invalid", "connecting", "ready", "failed", "closed"]
 MAX_TOOL_PAGES = 20  # a server whose tools/list never ends must not hang start-up
+MAX_LOG_BYTES = 1_000_000  # a server's stderr log starts over beyond this
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -134,7 +135,7 @@ class Connection:
             command=self.server.command,
             args=list(self.server.args),
             env=dict(self.server.env) or None,
-            cwd=str(Path(self.server.cwd).expanduser()) if self.server.cwd else str(self.root),
+            cwd=str(self.root / Path(self.server.cwd).expanduser()),  # absolute cwd wins
             encoding_error_handler="replace",
         )
         errlog = stack.enter_context(self._open_log())
@@ -146,7 +147,9 @@ class Connection:
         if self.log_path is None:
             return open(os.devnull, "w", encoding="utf-8")  # the stack closes it
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 (the stack closes it)
+        big = self.log_path.exists() and self.log_path.stat().st_size > MAX_LOG_BYTES
+        mode = "w" if big else "a"  # a chatty server must not fill the disk over the months
+        handle = open(self.log_path, mode, encoding="utf-8")  # noqa: SIM115 (the stack closes it)
         handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n")
         handle.flush()
         self._log_offset = handle.tell()
@@ -204,9 +207,11 @@ class Connection:
     def describe(self, exc: BaseException, during: str = "") -> str:
         """One line for a connection failure, with the server's own last words when it died."""
         leaf = _leaf(exc)
+        if isinstance(leaf, ModuleNotFoundError) and (leaf.name or "").split(".")[0] == "mcp":
+            return "the MCP SDK is not installed: pip install 'code-assistant[mcp]'"
         if isinstance(leaf, TimeoutError):
             limit = self.server.timeout if during else self.server.tool_timeout
-            text = f"no answer within {limit:g}s"
+            text = f"no answer within {limit:g}s" + (f" at {during}" if during else "")
         elif isinstance(leaf, FileNotFoundError) and self.transport == "stdio":
             text = f"cannot start {self.server.command!r}: command not found"
         elif isinstance(leaf, OSError) and self.transport == "stdio":
@@ -217,16 +222,18 @@ class Connection:
             text = "the server closed the connection" + (
                 " (it exited)" if self.transport == "stdio" else ""
             )
+        elif type(leaf).__name__ == "MCPError" and self.transport == "http" and during:
+            text = f"{self.server.url} answered with an error ({leaf}); check the url and headers"
         elif type(leaf).__name__.endswith(("ConnectError", "ConnectTimeout")):
             text = f"cannot connect to {self.server.url}"
         else:
             text = f"{type(leaf).__name__}: {leaf}".rstrip(": ")
-        if during:
-            text += f" during {during}"
         last = self.last_stderr()
         if last and not isinstance(leaf, TimeoutError):
             text += f"; its last stderr line: {last}"
         secrets = [*self.server.env.values(), *self.server.headers.values()]
+        if self.server.bearer_token_env_var:
+            secrets.append(self.environ.get(self.server.bearer_token_env_var, ""))
         return redact(text, [s for s in secrets if len(s) >= 4])
 
     def last_stderr(self) -> str:

@@ -88,7 +88,7 @@ class McpManager:
             limit = timeout if timeout is not None else connection.server.timeout + START_GRACE
             remaining = max(0.0, started + limit - time.monotonic())
             if not connection.settled.wait(remaining) and connection.state == "connecting":
-                connection.fail(f"no answer within {connection.server.timeout:g}s during start-up")
+                connection.fail(f"no answer within {connection.server.timeout:g}s at start-up")
                 task = self._tasks.get(connection.name)
                 if task is not None:
                     task.cancel()
@@ -199,6 +199,9 @@ class McpManager:
             return
         atexit.unregister(self.close)
         for connection in self.connections.values():
+            task = self._tasks.get(connection.name)
+            if task is not None and connection.state == "connecting":
+                task.cancel()  # still in its handshake: it is not waiting for stop()
             loop.loop.call_soon_threadsafe(connection.stop)
         concurrent.futures.wait(list(self._tasks.values()), timeout=CLOSE_TIMEOUT)
         loop.close()
