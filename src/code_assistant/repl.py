@@ -16,7 +16,13 @@ from rich.markup import escape
 from code_assistant.agent.personas import IMPLEMENTER, Persona
 from code_assistant.backends.base import Backend, Message
 from code_assistant.errors import CAError
-from code_assistant.repl_io import ReplCompleter, ReplIO, ReplRenderer, check_message
+from code_assistant.repl_io import (
+    PlainIO,
+    ReplCompleter,
+    ReplIO,
+    ReplRenderer,
+    check_message,
+)
 from code_assistant.session.conversation import Conversation
 from code_assistant.session.store import SessionStore, Turn
 from code_assistant.session.undo import ChangeSet, GitSnapshot
@@ -37,7 +43,7 @@ class Repl:
     def __init__(
         self,
         loaded: Any,
-        io: ReplIO,
+        io: ReplIO | PlainIO,
         store: SessionStore,
         *,
         backend: Backend | None = None,
@@ -378,9 +384,9 @@ def start_repl(loaded: Any, *, resume: str | None = None, spec: bool = False) ->
         conversation = None
         if resume is not None:
             conversation = Conversation.resume(store, resume, loaded.root)
-        io = ReplIO(history_path=Path(loaded.home) / "history")
+        io: Any = ReplIO(history_path=Path(loaded.home) / "history")
         if not sys.stdin.isatty():
-            io.console.print("[dim]input is not a terminal: reading messages from stdin[/]")
+            io = PlainIO(sys.stdin)
         repl = Repl(loaded, io, store, conversation=conversation)
         if spec:
             repl.commands.cmd_spec("")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import shlex
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,12 +312,7 @@ class SlashCommands:
             self.console.print("no saved sessions yet")
             return
         for info in rows:
-            label = f"{info.id} ({info.name})" if info.name else info.id
-            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started))
-            self.console.print(
-                f"  {escape(label):<24} {escape(info.project)}  {started}  "
-                f"{info.turns} turn(s)  {escape(info.first_message[:50])}"
-            )
+            self.console.print(f"  {escape(info.line())}", overflow="ellipsis", no_wrap=True)
 
     def cmd_compact(self, arg: str) -> None:
         """/compact  Summarise older turns now, keeping recent ones verbatim."""

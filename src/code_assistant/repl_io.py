@@ -155,6 +155,31 @@ class ReplIO:
         return str(self._answers.prompt(question))
 
 
+class PlainIO:
+    """Lines from a pipe (`echo question | ca`): no prompt, no completion, no warning."""
+
+    def __init__(self, stream: Any, console: Console | None = None) -> None:
+        self.stream = stream
+        self.console = console or Console(highlight=False)
+
+    def set_completer(self, completer: Completer) -> None:
+        pass
+
+    def read(self, prompt: str) -> str:
+        line = self.stream.readline()
+        if not line:
+            raise EOFError
+        return str(line).rstrip("\n")
+
+    def answer(self, question: str) -> str:
+        self.console.print(question, end="")
+        line = self.stream.readline()
+        if not line:
+            raise EOFError
+        self.console.print(line.strip())
+        return str(line)
+
+
 def _key_bindings() -> Any:
     from prompt_toolkit.key_binding import KeyBindings
 

@@ -18,7 +18,6 @@ def sessions(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     import json
-    import time
 
     from code_assistant.cli import options_of
     from code_assistant.config import default_sessions_dir
@@ -35,12 +34,5 @@ def sessions(
     if not rows:
         print("no saved sessions yet; `ca` starts one")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("id", "project", "started", "turns", "first message", box=None, pad_edge=False)
     for row in rows:
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started))
-        label = f"{row.id} ({row.name})" if row.name else row.id
-        table.add_row(label, row.project, started, str(row.turns), row.first_message)
-    Console(highlight=False).print(table)
+        print(row.line())

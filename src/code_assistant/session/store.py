@@ -69,6 +69,14 @@ class SessionInfo:
     compacted_through: int = 0
 
 
+    def line(self) -> str:
+        """One line for `ca sessions` and /sessions: id (name), project, started, turns, first."""
+        label = f"{self.id} ({self.name})" if self.name else self.id
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+        turns = f"{self.turns:>3} turn(s)"
+        return f"{label:<24} {self.project}  {started}  {turns}  {self.first_message}"
+
+
 @dataclass
 class Turn:
     """One exchange: the user's message and every assistant and tool message that followed."""

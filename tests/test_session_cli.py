@@ -1,0 +1,66 @@
+"""`ca sessions`, `ca --resume` and `ca` reading from a pipe, as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.fakes.model_server import FakeModelServer
+from tests.helpers import run_ca
+from tests.repl_harness import intent
+
+
+def _project(tmp_path: Path, name: str = "project") -> Path:
+    project = tmp_path / name
+    project.mkdir()
+    (project / "ca.config").write_text("")
+    return project
+
+
+def test_sessions_lists_what_the_repl_saved(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = _project(tmp_path)
+    empty = run_ca(["sessions"], ca_env, project)
+    assert empty.returncode == 0 and "no saved sessions yet" in empty.stdout
+    fake_server.enqueue(intent("conversational"), "Four.")
+    chat = run_ca([], ca_env, project, input="what is two plus two?\n/save arithmetic\n")
+    assert chat.returncode == 0, chat.stderr
+    assert "Four." in chat.stdout and "saved as arithmetic" in chat.stdout
+    listed = run_ca(["sessions"], ca_env, project)
+    assert "(arithmetic)" in listed.stdout and "what is two plus two?" in listed.stdout
+    rows = json.loads(run_ca(["sessions", "--json"], ca_env, project).stdout)
+    assert len(rows) == 1
+    assert rows[0]["name"] == "arithmetic" and rows[0]["turns"] == 1
+    assert rows[0]["project"] == str(project)
+    elsewhere = _project(tmp_path, "other")
+    assert json.loads(run_ca(["sessions", "--here", "--json"], ca_env, elsewhere).stdout) == []
+
+
+def test_resume_latest_sends_the_earlier_turns(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = _project(tmp_path)
+    fake_server.enqueue(intent("conversational"), "Blue.")
+    first = run_ca([], ca_env, project, input="my favourite colour is blue\n")
+    assert first.returncode == 0, first.stderr
+    fake_server.enqueue(intent("conversational"), "You said blue.")
+    second = run_ca(["--resume"], ca_env, project, input="which colour did I name?\n")
+    assert second.returncode == 0, second.stderr
+    assert "resumed session" in second.stdout and "1 turn(s)" in second.stdout
+    messages = fake_server.chat_requests[-1]["body"]["messages"]
+    assert [m["content"] for m in messages[1:]] == [
+        "my favourite colour is blue", "Blue.", "which colour did I name?"
+    ]
+
+
+def test_resume_of_an_unknown_id_is_a_clear_error(ca_env: dict[str, str], tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    result = run_ca(["--resume", "nosuchid"], ca_env, project, input="")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "ca: error: no session 'nosuchid'; `ca sessions` (or /sessions) lists the saved ones"
+    )
+    latest = run_ca(["--resume"], ca_env, project, input="")
+    assert latest.returncode == 2
+    assert "no saved session for" in latest.stderr and "Traceback" not in latest.stderr
