@@ -247,10 +247,13 @@ class Repl:
     def implement(self, text: str) -> None:
         """The implementer agent with tools; its changes become one /undo step."""
         from code_assistant.agent.loop import Agent
+        from code_assistant.feedback.capture import FeedbackRecorder
         from code_assistant.render import diffstat
         from code_assistant.workspace import build_registry, chat_options
 
         config = self.config
+        model = IMPLEMENTER.model(config)
+        recorder = FeedbackRecorder(self.loaded, IMPLEMENTER, model, text)
         messages = [
             self.system_message(IMPLEMENTER, text), *self.conversation.history(),
             Message("user", text),
@@ -262,21 +265,24 @@ class Repl:
 
             def on_event(event: Any) -> None:
                 self.renderer(event)
+                recorder(event)
                 if event.kind in ("model_call", "tool_call", "done"):
                     self.conversation.sync(turn, messages, start)
 
             agent = Agent(
                 backend=self.backend,
-                model=IMPLEMENTER.model(config),
+                model=model,
                 tools=build_registry(self.loaded, IMPLEMENTER.tools),
                 ctx=self.ctx,
                 options=chat_options(config),
                 on_event=on_event,
                 max_steps=config.max_steps,
+                constrained_tool_calls=config.constrained_tool_calls,
             )
             try:
                 transcript = agent.run(messages)
             finally:
+                recorder.flush()
                 self.renderer.markdown.stop()
                 change_set.changes = self.ctx.changes[offset:]
                 if change_set.changes or (change_set.git and change_set.touched(self.root)):
@@ -301,7 +307,7 @@ class Repl:
         """The persona's prompt with memory and symbol map, pinned files, retrieval, summary."""
         from code_assistant.workspace import system_prompt
 
-        parts = [system_prompt(persona, self.loaded)]
+        parts = [system_prompt(persona, self.loaded, task=query)]
         pinned = self.pinned_block()
         if pinned:
             parts.append(pinned)
