@@ -300,6 +300,7 @@ def test_a_server_that_dies_mid_call_and_a_closed_manager_give_tool_errors(
         with pytest.raises(ToolError, match=r"'dying' is not available.*Do not call its tools"):
             run(registry, "dying__add", ctx, a=1, b=2)
         assert manager.status()[0].state == "failed"
+        assert manager.tools() == []  # a new agent is not offered the dead server's tools
     with pytest.raises(ToolError, match="MCP server 'dying'"):
         run(registry, "dying__add", ToolContext(root=tmp_path), a=1, b=2)
 

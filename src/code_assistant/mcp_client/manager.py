@@ -117,8 +117,9 @@ class McpManager:
         return [t for name in self.connections for t in self.tools_of(name)]
 
     def tools_of(self, server: str) -> list[Tool]:
+        """A ready server's tools; none once it failed or closed (calls would only fail)."""
         connection = self.connections[server]
-        if connection.state != "ready" and server not in self._tools:
+        if connection.state != "ready":
             return []
         if server not in self._tools:
             self._tools[server] = self._build_tools(connection)
