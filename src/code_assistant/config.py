@@ -150,8 +150,12 @@ class Config(BaseSettings):
     )
     sessions_dir: str = Field("", description="Where sessions are stored (machine-only)")
     feedback_dir: str = Field("", description="Where feedback pairs are stored (machine-only)")
-    feedback_enabled: bool = Field(True, description="Inject learned examples into prompts")
-    feedback_tokens: int = Field(600, ge=0, description="Token budget of learned examples")
+    feedback_enabled: bool = Field(
+        True, description="Record corrections from sessions and inject them as examples"
+    )
+    feedback_tokens: int = Field(
+        600, ge=0, description="Token budget of injected examples (0: record only)"
+    )
 
     # Web
     web_search_enabled: bool = Field(False, description="Offer web_search to the model")
