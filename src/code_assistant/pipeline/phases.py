@@ -156,7 +156,10 @@ def implement_work(step: Step, state: RunState) -> str:
 
 
 def implement(step: Step, state: RunState) -> RunState:
-    # implementer_samples > 1 (best-of-n) will run implement_work on copies and keep the best.
+    if step.rt.config.implementer_samples > 1:
+        from code_assistant.pipeline.samples import best_of_n  # it imports this module
+
+        return best_of_n(step, state)
     implement_work(step, state)
     return state
 
@@ -235,7 +238,7 @@ def fix(step: Step, state: RunState) -> RunState:
 # --- test -----------------------------------------------------------------------------------
 
 
-def _write_tests(step: Step, state: RunState) -> None:
+def write_tests(step: Step, state: RunState) -> None:
     command = detect_test_command(step.root, step.rt.config.test_command)
     runner = f"`{command}`" if command else "the project's usual test runner"
     task = (
@@ -261,7 +264,7 @@ def testing(step: Step, state: RunState) -> RunState:
     """Tester writes tests once; then up to test_rounds runs, each failure fed back to a fix."""
     rt = step.rt
     if not state.tests_written:
-        _write_tests(step, state)
+        write_tests(step, state)
         rt.store.save(state)
     state.test_command = detect_test_command(step.root, rt.config.test_command)
     if not state.test_command:

@@ -149,6 +149,20 @@ class ConsoleProgress:
             f"({data['collected']} collected, exit {data['exit_code']})[/]"
         )
 
+    def _on_sample_start(self, data: dict[str, Any]) -> None:
+        self.print(f"  [bold]◆ sample {data['sample']} of {data['of']}[/]")
+
+    def _on_sample_score(self, data: dict[str, Any]) -> None:
+        outcome = (f"error: {_escape(data['error'])}" if data["error"] else
+                   f"{data['passed']} passed, {data['failed']} failed, {data['errors']} errors")
+        self.print(f"  sample {data['sample']}: {outcome} · {data['diff_lines']} diff lines")
+
+    def _on_sample_review(self, data: dict[str, Any]) -> None:
+        self.print(f"  sample {data['sample']}: {data['findings']} review findings")
+
+    def _on_samples_kept(self, data: dict[str, Any]) -> None:
+        self.print(f"  [green]kept sample {data['sample']} of {data['of']}[/]")
+
     def _on_warning(self, data: dict[str, Any]) -> None:
         self.print(f"  [yellow]warning: {_escape(str(data['message']))}[/]")
 

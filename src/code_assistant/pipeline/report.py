@@ -55,6 +55,7 @@ def build_report(state: RunState) -> dict[str, Any]:
         "recoveries": {**dict(recoveries), "total": sum(recoveries.values())},
         "architect_questions": [q.model_dump() for q in state.questions],
         "model_switches": [s.model_dump() for s in state.switches],
+        "samples": [s.model_dump() for s in state.samples],
         "files_touched": state.files_touched,
         "checkpoints": state.checkpoints,
     }
@@ -109,7 +110,27 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Models unloaded", ""]
         lines += [f"- {s['unloaded']} before {s['loading']} ({s['phase']})"
                   for s in report["model_switches"]]
+    if report["samples"]:
+        lines += ["", *_samples_table(report["samples"])]
     return "\n".join(lines) + "\n"
+
+
+def _samples_table(samples: list[dict[str, Any]]) -> list[str]:
+    """Best-of-n: every implementer sample's score, and which one was kept."""
+    lines = ["## Implementer samples", "",
+             "Ranked by tests passed, then reviewer findings (read only when tests tie: - means "
+             "not reviewed), then diff size.", "",
+             "| sample | tests passed | failed | errors | findings | diff lines | files | "
+             "time (s) | kept |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for s in samples:
+        findings = "-" if s["findings"] is None else s["findings"]
+        error = s["error"][:80].replace("|", "/")
+        kept = "**yes**" if s["kept"] else (f"no (error: {error})" if error else "no")
+        lines.append(f"| {s['sample']} | {s['passed']} | {s['failed']} | {s['errors']} | "
+                     f"{findings} | {s['diff_lines']} | {len(s['files'])} | "
+                     f"{s['seconds']:.1f} | {kept} |")
+    return lines
 
 
 def write_report(store: RunStore, state: RunState) -> Path:

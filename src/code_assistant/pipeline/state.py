@@ -99,6 +99,22 @@ class PhaseRecord(BaseModel):
         return self.status in ("done", "skipped")
 
 
+class SampleScore(BaseModel):
+    """One best-of-n implementer attempt, scored in its own copy of the workspace."""
+
+    sample: int
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    exit_code: int | None = None  # None: no test command was found
+    findings: int | None = None  # None: not reviewed (only samples tied on tests are)
+    diff_lines: int = 0
+    files: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+    kept: bool = False
+    error: str = ""
+
+
 class ModelSwitch(BaseModel):
     unloaded: str
     loading: str
@@ -126,6 +142,7 @@ class RunState(BaseModel):
     files_touched: list[str] = Field(default_factory=list)
     loaded_model: str = ""  # the model this run last used, unloaded before a different one
     switches: list[ModelSwitch] = Field(default_factory=list)
+    samples: list[SampleScore] = Field(default_factory=list)  # best-of-n implementer attempts
     checkpoints: dict[str, str] = Field(default_factory=dict)  # "start" or phase -> commit
     phases: dict[str, PhaseRecord] = Field(
         default_factory=lambda: {name: PhaseRecord(name=name) for name in PHASES}
