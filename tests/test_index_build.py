@@ -15,7 +15,7 @@ import pytest
 
 from code_assistant.config import Config
 from code_assistant.errors import CAError
-from code_assistant.index.build import update_index
+from code_assistant.index.build import COMMIT_FILES, update_index
 from code_assistant.index.retrieve import search
 from code_assistant.index.store import db_path_for
 
@@ -281,11 +281,11 @@ CRASHER = """
 import os, sys
 from pathlib import Path
 from code_assistant.config import Config
-from code_assistant.index.build import update_index
+from code_assistant.index.build import COMMIT_FILES, update_index
 
 def progress(phase, done, total):
-    if phase == "parse" and done > 0:
-        os._exit(9)  # die right after the first batch was committed
+    if phase == "parse" and done >= COMMIT_FILES:
+        os._exit(9)  # die right after the first commit
 
 update_index(Path(sys.argv[1]), Config(), progress=progress, workers=1)
 """
@@ -294,22 +294,23 @@ update_index(Path(sys.argv[1]), Config(), progress=progress, workers=1)
 def _many_files(root: Path, count: int) -> None:
     write_tree(
         root,
-        {f"m{i:03}.py": f"def func_{i}(a, b):\n    return a + b + {i}\n" for i in range(count)},
+        {f"m{i:04}.py": f"def func_{i}(a, b):\n    return a + b + {i}\n" for i in range(count)},
     )
 
 
 def test_crash_after_a_batch_leaves_a_usable_index(tmp_path: Path) -> None:
+    total = 2 * COMMIT_FILES + 100
     root = tmp_path / "crash"
-    _many_files(root, 150)
+    _many_files(root, total)
     result = subprocess.run([sys.executable, "-c", CRASHER, str(root)], timeout=120)
     assert result.returncode == 9
     partial = rows(root, "SELECT count(*) FROM files")[0][0]
-    assert 0 < partial < 150
+    assert COMMIT_FILES <= partial < total
     assert [h.symbol for h in search(root, "func_0")][:1] == ["func_0"]
     stats = update_index(root, Config())
-    assert (stats.files, stats.indexed, stats.rebuilt) == (150, 150 - partial, False)
+    assert (stats.files, stats.indexed, stats.rebuilt) == (total, total - partial, False)
     reference = tmp_path / "reference"
-    _many_files(reference, 150)
+    _many_files(reference, total)
     update_index(reference, Config())
     assert snapshot(root) == snapshot(reference)
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -35,6 +33,8 @@ from code_assistant.index.walk import (
 ProgressFn = Callable[[str, int, int], None]
 PARALLEL_MIN_BYTES = 4_000_000  # below this a process pool costs more than it saves
 BATCH_FILES = 48
+COMMIT_FILES = 300
+COMMIT_BYTES = 4_000_000
 
 
 @dataclass
@@ -72,7 +72,7 @@ class FileResult:
     language: str = ""
     lines: int = 0
     has_errors: bool = False
-    refs: bytes = b""
+    refs: bytes = b""  # zlib of the space-separated identifiers the file uses
     symbols: list[tuple[Any, ...]] = field(default_factory=list)
     chunks: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -96,12 +96,9 @@ def process_file(path: Path, rel: str, size: int, mtime_ns: int, known_sha: str)
     parsed = parse_source(data, language)
     text = data.decode("utf-8", errors="replace")
     pieces = make_chunks(text, parsed.symbols)
-    words = [identifiers(piece.text) for piece in pieces]
-    refs: Counter[str] = Counter()
-    for found in words:
-        refs.update(found)
-    word_sets = [set(found) for found in words]
-    known = compounds(set().union(*word_sets))
+    word_sets = [set(identifiers(piece.text)) for piece in pieces]
+    used = set().union(*word_sets)
+    known = compounds(used)
     path_terms = name_terms(rel)
     chunks = [
         (c.start_line, c.end_line, c.symbol, c.kind, name_terms(c.symbol), path_terms, c.text,
@@ -114,7 +111,7 @@ def process_file(path: Path, rel: str, size: int, mtime_ns: int, known_sha: str)
     ]
     return FileResult(
         rel, size, mtime_ns, "parsed", sha, language, text.count("\n") + 1, parsed.has_errors,
-        zlib.compress(json.dumps(refs).encode(), 1), symbols, chunks,
+        zlib.compress(" ".join(used).encode(), 1), symbols, chunks,
     )  # fmt: skip
 
 
@@ -249,8 +246,13 @@ def _update(
     if progress:
         progress("parse", 0, len(jobs))
     done = 0
+    pending: list[FileResult] = []
     for results in _run_jobs(jobs, workers):
-        _write(store, results, known)
+        pending.extend(results)
+        # Fewer, larger transactions: FTS5 writes one segment per commit and merges them.
+        if len(pending) >= COMMIT_FILES or sum(r.size for r in pending) >= COMMIT_BYTES:
+            _write(store, pending, known)
+            pending = []
         for result in results:
             stats.indexed += result.status == "parsed"
             stats.unchanged += result.status == "same"
@@ -259,6 +261,8 @@ def _update(
         done += len(results)
         if progress:
             progress("parse", done, len(jobs))
+    if pending:
+        _write(store, pending, known)
 
 
 def update_index(

@@ -6,8 +6,6 @@ defines), personalised towards the files in focus, as aider's repo map does.
 
 from __future__ import annotations
 
-import json
-import math
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -44,19 +42,18 @@ class _Sym:
     members: list[_Sym] = field(default_factory=list)
 
 
-def _decode_refs(blob: bytes | None) -> dict[str, int]:
+def _decode_refs(blob: bytes | None) -> set[str]:
     try:
-        refs = json.loads(zlib.decompress(blob)) if blob else {}
-    except (zlib.error, ValueError):
-        return {}  # unreadable refs only cost this file its ranking
-    return refs if isinstance(refs, dict) else {}
+        return set(zlib.decompress(blob).decode("utf-8").split()) if blob else set()
+    except (zlib.error, UnicodeDecodeError):
+        return set()  # unreadable refs only cost this file its ranking
 
 
 def _load(
     store: IndexStore,
-) -> tuple[dict[int, tuple[str, str]], dict[int, dict[str, int]], list[_Sym]]:
+) -> tuple[dict[int, tuple[str, str]], dict[int, set[str]], list[_Sym]]:
     files: dict[int, tuple[str, str]] = {}
-    refs: dict[int, dict[str, int]] = {}
+    refs: dict[int, set[str]] = {}
     for fid, path, language, blob in store.conn.execute(
         "SELECT id, path, language, refs FROM files"
     ):
@@ -103,7 +100,7 @@ def _pagerank(
 
 
 def _rank(
-    files: dict[int, tuple[str, str]], refs: dict[int, dict[str, int]], symbols: list[_Sym],
+    files: dict[int, tuple[str, str]], refs: dict[int, set[str]], symbols: list[_Sym],
     focus: set[int],
 ) -> None:  # fmt: skip
     """Score every symbol: the rank its file passes along references to its name."""
@@ -111,25 +108,21 @@ def _rank(
     for sym in symbols:
         definers[sym.name].add(sym.file_id)
     edges: dict[tuple[int, int], float] = defaultdict(float)
-    uses = [
-        (r, name, counts[name])
-        for r, counts in refs.items()
-        for name in counts.keys() & definers.keys()
-    ]
-    for referrer, name, count in uses:
+    uses = [(r, name) for r, names in refs.items() for name in names & definers.keys()]
+    for referrer, name in uses:
         owners = definers[name]
         # Names defined all over (run, get, __init__) say little about who uses whom.
-        weight = math.sqrt(count) * (0.1 if name.startswith("_") else 1.0)
+        weight = 0.1 if name.startswith("_") else 1.0
         weight *= 0.1 if len(owners) > 5 else 1.0
         for owner in owners:
             if owner != referrer:
                 edges[(referrer, owner)] += weight / len(owners)
     rank = _pagerank(list(files), edges, focus)
     used: dict[tuple[int, str], float] = defaultdict(float)
-    for referrer, name, count in uses:
+    for referrer, name in uses:
         for owner in definers[name]:
             if owner != referrer:
-                used[(owner, name)] += rank[referrer] * math.sqrt(count)
+                used[(owner, name)] += rank[referrer]
     for sym in symbols:
         prior = rank[sym.file_id] * (1.5 if sym.kind in CONTAINERS else 1.0)
         score = used.get((sym.file_id, sym.name), 0.0) + 0.05 * prior

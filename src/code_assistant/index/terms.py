@@ -8,6 +8,8 @@ from collections.abc import Iterable
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
 _WORD = re.compile(r"\w+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Where camelCase and acronyms change into words: parseHTTPResponse -> parse HTTP Response.
+_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # One identifier per line; matched only when it joins words by case change or underscore.
 _COMPOUND = re.compile(
     r"^\w*(?:[a-z0-9][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z0-9]_[A-Za-z0-9])\w*$", re.M | re.ASCII
@@ -35,15 +37,22 @@ def identifiers(text: str) -> list[str]:
     return _IDENT.findall(text)
 
 
-def compounds(words: Iterable[str]) -> dict[str, list[str]]:
-    """The compound identifiers (camelCase, snake_case) among `words`, with their parts."""
-    return {word: split_identifier(word) for word in _COMPOUND.findall("\n".join(words))}
+def compounds(words: Iterable[str]) -> dict[str, str]:
+    """The compound identifiers (camelCase, snake_case) among `words` -> their parts.
+
+    Done for all of a file's words at once with C-level string operations: this runs on
+    every indexed file, and a per-word Python loop dominated the indexing time.
+    """
+    found = _COMPOUND.findall("\n".join(words))
+    if not found:
+        return {}
+    split = _BOUNDARY.sub(" ", "\n".join(found)).replace("_", " ").lower().split("\n")
+    return dict(zip(found, split, strict=True))
 
 
-def expansion(words: set[str], known: dict[str, list[str]]) -> str:
-    """The parts of the compounds among `words` (with `known` = compounds of the whole file)."""
-    found = known.keys() & words
-    return " ".join({part for word in found for part in known[word]})
+def expansion(words: set[str], known: dict[str, str]) -> str:
+    """The parts of the compounds among `words` (`known` = compounds() of the whole file)."""
+    return " ".join(map(known.__getitem__, known.keys() & words))
 
 
 def name_terms(name: str) -> str:
