@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from code_assistant.agent.toolcalls import extract_tool_calls
-from code_assistant.feedback.export import export_pairs, turns
+from code_assistant.feedback.export import DEFAULT_SYSTEM, export_pairs, system_prompt_for, turns
 from code_assistant.feedback.pairs import Call, Pair, Step
 from code_assistant.feedback.store import FeedbackStore
 from tests.helpers import run_ca
@@ -213,3 +213,9 @@ def test_an_empty_store_exports_an_empty_file(
     result = run_ca(["feedback", "export", "--format", fmt, "--out", str(out)], ca_env, tmp_path)
     assert result.returncode == 0 and out.read_text() == ""
     assert "wrote 0 example(s)" in result.stdout
+
+
+@pytest.mark.parametrize("persona", ["", "no_such_persona", "../../README", "Implementer"])
+def test_an_unknown_persona_gets_the_default_system_prompt(persona: str) -> None:
+    assert system_prompt_for(persona) == DEFAULT_SYSTEM
+    assert system_prompt_for("tester").startswith("You are")

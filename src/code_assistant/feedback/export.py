@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -137,9 +138,11 @@ def system_prompt_for(persona: str) -> str:
     """The persona's own prompt (the one it ran with, minus project context), else a default."""
     from code_assistant.agent.personas import load_prompt
 
+    if not re.fullmatch(r"[a-z][a-z_]*", persona):  # a name from the store, never a path
+        return DEFAULT_SYSTEM
     try:
-        return load_prompt(persona).strip() if persona else DEFAULT_SYSTEM
-    except (FileNotFoundError, OSError, ValueError):
+        return load_prompt(persona).strip()
+    except OSError:
         return DEFAULT_SYSTEM
 
 
