@@ -312,7 +312,7 @@ class SlashCommands:
             self.console.print("no saved sessions yet")
             return
         for info in rows:
-            self.console.print(f"  {escape(info.line())}", overflow="ellipsis", no_wrap=True)
+            self.console.print(f"  {escape(info.line(self.repl.root))}", soft_wrap=True)
 
     def cmd_compact(self, arg: str) -> None:
         """/compact  Summarise older turns now, keeping recent ones verbatim."""

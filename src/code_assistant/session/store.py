@@ -69,12 +69,16 @@ class SessionInfo:
     compacted_through: int = 0
 
 
-    def line(self) -> str:
-        """One line for `ca sessions` and /sessions: id (name), project, started, turns, first."""
+    def line(self, here: Path | str | None = None) -> str:
+        """One line for `ca sessions` and /sessions: id (name), project, started, turns, first.
+
+        The project is shown as "(here)" when it is `here`.
+        """
         label = f"{self.id} ({self.name})" if self.name else self.id
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
         turns = f"{self.turns:>3} turn(s)"
-        return f"{label:<24} {self.project}  {started}  {turns}  {self.first_message}"
+        project = "(here)" if here is not None and self.project == str(here) else self.project
+        return f"{label:<24} {project}  {started}  {turns}  {self.first_message}"
 
 
 @dataclass
