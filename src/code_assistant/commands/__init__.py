@@ -9,6 +9,7 @@ COMMAND_MODULES = (
     "code_assistant.commands.agent",
     "code_assistant.commands.mcp",
     "code_assistant.commands.pipeline",
+    "code_assistant.commands.bench",
     "code_assistant.commands.feedback",
     "code_assistant.commands.session",
 )

@@ -1,0 +1,241 @@
+"""`ca bench run`: every requirement doc x runner x sample in a fresh workspace, then scored."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from code_assistant.bench.proc import ProcResult, run_process
+from code_assistant.bench.runners import Runner, command, read_metrics
+from code_assistant.bench.scoring import score_workspace
+from code_assistant.errors import UsageError
+
+DOC_SUFFIXES = (".md", ".txt")
+HELDOUT_SUFFIX = ".tests.py"
+RESULTS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Task:
+    """One requirement document and, when it has one, its held-out test file."""
+
+    name: str
+    path: Path
+    text: str
+    heldout: Path | None
+
+
+@dataclass
+class BenchOptions:
+    runners: list[Runner]
+    samples: int = 1
+    jobs: int = 1
+    timeout: float = 1800.0  # seconds per runner attempt
+    test_timeout: float = 300.0  # seconds per test run of the harness
+    keep: bool = False  # keep workspaces under the results directory
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass(frozen=True)
+class Job:
+    index: int
+    task: Task
+    runner: Runner
+    sample: int
+
+    @property
+    def slug(self) -> str:
+        return f"{self.task.name}--{self.runner.slug}--{self.sample}"
+
+
+def discover_tasks(suite: Path) -> list[Task]:
+    """The suite's *.md / *.txt documents (README excepted), each with NAME.tests.py if any."""
+    from code_assistant.pipeline.run import read_requirement
+
+    if not suite.is_dir():
+        raise UsageError(f"suite {str(suite)!r} is not a directory of requirement documents")
+    docs = sorted(
+        p for p in suite.iterdir()
+        if p.is_file() and p.suffix.lower() in DOC_SUFFIXES
+        and not p.name.lower().startswith("readme")
+    )
+    if not docs:
+        raise UsageError(f"no requirement documents (*.md, *.txt) in {suite}")
+    tasks: list[Task] = []
+    for doc in docs:
+        if any(t.name == doc.stem for t in tasks):
+            raise UsageError(f"two requirement documents are named {doc.stem!r} in {suite}")
+        path, text = read_requirement(str(doc), suite)
+        heldout = doc.with_name(doc.stem + HELDOUT_SUFFIX)
+        tasks.append(Task(doc.stem, path.resolve(), text,
+                          heldout.resolve() if heldout.is_file() else None))
+    return tasks
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    if hasattr(value, "model_dump_json"):
+        return str(value.model_dump_json())
+    return str(value)
+
+
+def child_env(loaded: Any, base: dict[str, str]) -> dict[str, str]:
+    """The environment of each runner: the workspace has no ca.config, so the settings this
+    project and command line chose travel as CA_* variables (machine-only keys never do)."""
+    from code_assistant.config import is_machine_only
+
+    env = dict(base)
+    for key, source in loaded.sources.items():
+        if source.startswith(("project", "cli")) and not is_machine_only(key):
+            env[f"CA_{key.upper()}"] = _env_value(getattr(loaded.config, key))
+    return env
+
+
+def _git_init(workspace: Path, env: dict[str, str]) -> None:
+    """A repository per workspace: pipeline checkpoints work, and the root is found here."""
+    git = shutil.which("git")
+    if git:
+        subprocess.run([git, "init", "-q"], cwd=workspace, env=env, check=False,
+                       capture_output=True, timeout=60)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:500] if lines else ""
+
+
+def _status(proc: ProcResult, metrics: dict[str, Any] | None, stderr: Path,
+            timeout: float) -> tuple[str, str]:
+    if proc.stopped:
+        return "cancelled", "stopped by the user"
+    if proc.timed_out:
+        return "timeout", f"stopped after the {timeout:g}s timeout"
+    error = _last_line(stderr) if proc.exit_code not in (0, 1) else ""
+    if metrics is None:
+        return "error", error or f"the runner exited {proc.exit_code} without a result"
+    return metrics["run_status"], error
+
+
+def run_job(job: Job, options: BenchOptions, out: Path, stop: threading.Event) -> dict[str, Any]:
+    """Do one task with one runner in a new workspace, then score what is there."""
+    logs = out / "logs" / job.slug
+    logs.mkdir(parents=True, exist_ok=True)
+    workspace = Path(tempfile.mkdtemp(prefix=f"ca-bench-{job.task.name}-"))
+    try:
+        _git_init(workspace, options.env)
+        argv = command(job.runner, job.task.path, job.task.text)
+        proc = run_process(argv, cwd=workspace, env=options.env, timeout=options.timeout,
+                           stdout=logs / "stdout.jsonl", stderr=logs / "stderr.txt", stop=stop)
+        stdout = (logs / "stdout.jsonl").read_text(encoding="utf-8", errors="replace")
+        metrics = read_metrics(job.runner, workspace, stdout)
+        status, error = _status(proc, metrics, logs / "stderr.txt", options.timeout)
+        score = score_workspace(workspace, logs, heldout=job.task.heldout,
+                                test_timeout=options.test_timeout, tests=not proc.stopped)
+        kept = ""
+        if options.keep:
+            target = out / "workspaces" / job.slug
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(workspace), target)
+            kept = str(target.relative_to(out))
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    return {
+        "task": job.task.name, "runner": job.runner.label, "kind": job.runner.kind,
+        "backend": job.runner.backend, "model": job.runner.model, "sample": job.sample,
+        "status": status, "error": error, "exit_code": proc.exit_code,
+        "seconds": round(proc.seconds, 3),
+        **_cost(metrics),
+        **score,
+        "log": str(logs.relative_to(out)), "workspace": kept,
+    }
+
+
+def _cost(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    from code_assistant.bench.runners import RECOVERY_KEYS
+
+    metrics = metrics or {}
+    return {
+        "model_calls": metrics.get("model_calls", 0),
+        "tool_calls": metrics.get("tool_calls", 0),
+        "prompt_tokens": metrics.get("prompt_tokens", 0),
+        "completion_tokens": metrics.get("completion_tokens", 0),
+        "recoveries": metrics.get("recoveries") or dict.fromkeys(RECOVERY_KEYS, 0),
+        "stop_reason": metrics.get("stop_reason", ""),
+        "final_text": metrics.get("final_text", ""),
+    }
+
+
+def run_suite(
+    loaded: Any,
+    suite: Path,
+    options: BenchOptions,
+    out: Path,
+    on_result: Callable[[dict[str, Any], int, int], None] | None = None,
+) -> dict[str, Any]:
+    """All jobs: one lane for local backends (one model in memory), `jobs` lanes for remote."""
+    tasks = discover_tasks(suite)
+    options.env = child_env(loaded, options.env)
+    jobs = [
+        Job(0, task, runner, sample)
+        for task in tasks for runner in options.runners
+        for sample in range(1, options.samples + 1)
+    ]
+    jobs = [Job(n, j.task, j.runner, j.sample) for n, j in enumerate(jobs)]
+    results: list[dict[str, Any] | None] = [None] * len(jobs)
+    stop = threading.Event()
+    interrupted = False
+    started = time.time()
+    futures: dict[Future[dict[str, Any]], Job] = {}
+    serial = ThreadPoolExecutor(1, thread_name_prefix="bench-serial")
+    pool = ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="bench")
+    try:
+        for job in jobs:
+            lane = pool if job.runner.concurrent else serial
+            futures[lane.submit(run_job, job, options, out, stop)] = job
+        for done, future in enumerate(as_completed(futures), 1):
+            job = futures[future]
+            results[job.index] = future.result()
+            if on_result:
+                on_result(results[job.index] or {}, done, len(jobs))
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+    finally:
+        for executor in (serial, pool):
+            executor.shutdown(wait=True, cancel_futures=True)
+    if interrupted:  # the jobs that ended while shutting down still count
+        for future, job in futures.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results[job.index] = future.result()
+    return {
+        "kind": "suite",
+        "version": RESULTS_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        "seconds": round(time.time() - started, 3),
+        "suite": str(suite.resolve()),
+        "suite_name": suite.resolve().name,
+        "tasks": [{"name": t.name, "path": str(t.path), "heldout": str(t.heldout or "")}
+                  for t in tasks],
+        "runners": [r.to_dict() for r in options.runners],
+        "options": {"samples": options.samples, "jobs": options.jobs,
+                    "timeout": options.timeout, "test_timeout": options.test_timeout},
+        "interrupted": interrupted,
+        "results": [r for r in results if r is not None],
+    }
