@@ -20,6 +20,7 @@ from code_assistant.feedback.pairs import Pair
 from code_assistant.feedback.store import FeedbackStore
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
+from code_assistant.tools.shell import ShellResult
 from tests.fakes.model_server import FakeModelServer
 
 MODEL = "qwen2.5-coder:14b"
@@ -276,14 +277,14 @@ def test_tee_passes_every_event_to_every_handler_in_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("first_line", "failed"),
+    ("result", "failed"),
     [
-        ("exit 0 (0.1s)", False),
-        ("exit 1 (0.1s)", True),
-        ("exit -9 (0.1s)", True),
-        ("timed out after 5s", True),
-        ("wrote a.py", False),
+        (ShellResult("pytest", Path("/p, exit 0, 1s)"), 0, 0.1, "exit 1 in the body"), False),
+        (ShellResult("pytest", Path("/p"), 1, 0.1, "ok"), True),
+        (ShellResult("pytest", Path("/p"), -9, 0.1, ""), True),
+        (ShellResult("sleep 9", Path("/p"), -15, 5.0, "", timed_out=True, timeout=5), True),
     ],
 )
-def test_command_failed_reads_the_first_line(first_line: str, failed: bool) -> None:
-    assert command_failed(first_line + "\nexit 1 in the output body") is failed
+def test_command_failed_reads_the_rendered_header(result: ShellResult, failed: bool) -> None:
+    assert command_failed(result.render()) is failed
+    assert not command_failed("wrote a.py\n$ x  (cwd: /p, exit 1, 0.1s)")

@@ -17,9 +17,9 @@ from code_assistant.agent.toolcalls import extract_tool_calls
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext, ToolRegistry
+from code_assistant.tools.shell import rendered_failed
 
 CODE_BLOCK = re.compile(r"```[\w+-]*\n.*?```", re.S)
-EXIT_CODE = re.compile(r"\bexit (-?\d+)\b")
 CORRECTIVE = (
     "You showed code but did not call a tool, so nothing was changed on disk. "
     "Do not print code. Call a tool now: write_file(path, content) to create or replace a "
@@ -155,16 +155,15 @@ class Agent:
             ok = False
             transcript.recoveries.tool_errors += 1
             output = f"error: {exc}"
-        if ok and call.name == "run_shell":
-            first = output.split("\n", 1)[0]
-            match = EXIT_CODE.search(first)
-            if (match and match.group(1) != "0") or "timed out" in first:
-                transcript.recoveries.failed_commands += 1
+        failed = not ok or (call.name == "run_shell" and rendered_failed(output))
+        if ok and failed:
+            transcript.recoveries.failed_commands += 1
         self.emit(
             "tool_result",
             id=call.id,
             name=call.name,
             ok=ok,
+            failed=failed,  # a tool error, or a command that ran and failed
             output=output,
             seconds=round(time.perf_counter() - started, 3),
         )

@@ -20,6 +20,7 @@ from code_assistant.feedback.pairs import (
     clip,
 )
 from code_assistant.feedback.store import FeedbackStore, open_store
+from code_assistant.tools.shell import rendered_failed
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,8 @@ def tee(*handlers: OnEvent | None) -> OnEvent:
 
 
 def command_failed(output: str) -> bool:
-    """The loop's own test for a failed run_shell: a non-zero exit or a timeout, first line."""
-    from code_assistant.agent.loop import EXIT_CODE
-
-    first = output.split("\n", 1)[0]
-    match = EXIT_CODE.search(first)
-    return bool(match and match.group(1) != "0") or "timed out" in first
+    """The loop's own test for a failed run_shell (shared with tools/shell.py)."""
+    return rendered_failed(output)
 
 
 def _command_of(call: Call) -> str:

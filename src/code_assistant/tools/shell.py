@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -48,6 +49,15 @@ class ShellResult:
         else:
             status = f"exit {self.exit_code}, {self.seconds:.1f}s"
         return f"$ {shown}  (cwd: {self.cwd}, {status})\n{self.output or '(no output)'}"
+
+
+_SUCCESS = re.compile(r", exit 0, \d+(?:\.\d+)?s\)$")
+
+
+def rendered_failed(text: str) -> bool:
+    """Whether a rendered run_shell result reports failure: non-zero exit, timeout or kill."""
+    first = text.split("\n", 1)[0]
+    return first.startswith("$ ") and "(cwd: " in first and not _SUCCESS.search(first)
 
 
 def _signal_name(number: int) -> str:
