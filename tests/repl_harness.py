@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -105,3 +115,80 @@ def make_harness(server: FakeModelServer, tmp_path: Path, **settings: Any) -> Ha
     project.mkdir()
     (project / "ca.config").write_text("", encoding="utf-8")
     return Harness(server, project, tmp_path / "ca-home", dict(settings))
+
+
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, links
+    r"|\x1b[()][A-Za-z0-9]|\x1b[=>78]"
+)
+
+
+def screen_text(raw: bytes) -> str:
+    """Terminal output without escape sequences and carriage returns."""
+    return _ANSI.sub("", raw.decode("utf-8", "replace")).replace("\r", "")
+
+
+LAUNCHER = (
+    "import os, sys, fcntl, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'code_assistant', *sys.argv[1:]])"
+)
+
+
+class PtyCa:
+    """`ca` on a pseudo-terminal it controls, as a user runs it: keys in, terminal text out."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+        # No terminal emulator answers cursor-position requests here.
+        env = {**env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+        # The launcher makes the pty the controlling terminal, so Ctrl-C becomes SIGINT.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, *args],
+            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, close_fds=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.raw = b""
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return True
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return False
+        self.raw += data
+        return bool(data)
+
+    @property
+    def text(self) -> str:
+        return screen_text(self.raw)
+
+    def expect(self, needle: str, timeout: float = 30.0, after: int = 0) -> int:
+        """Wait until `needle` shows (after text offset `after`); its end offset."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.text.find(needle, after)
+            if found >= 0:
+                return found + len(needle)
+            if not self._read(0.1) and self.proc.poll() is not None:
+                break
+        raise AssertionError(f"{needle!r} did not show; the terminal had:\n{self.text[-3000:]}")
+
+    def wait(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        return self.proc.wait(timeout=1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        os.close(self.master)

@@ -205,8 +205,7 @@ class Repl:
         try:
             yield turn
         except KeyboardInterrupt:
-            self.renderer.markdown.stop()
-            self.conversation.cancel(turn)
+            self.conversation.cancel(turn, partial=self.renderer.markdown.stop())
             raise
         except BaseException:
             self.renderer.markdown.stop()

@@ -66,9 +66,9 @@ class Conversation:
         for message in messages[start + len(turn.messages) :]:
             self.record(turn, message)
 
-    def cancel(self, turn: Turn) -> None:
-        """Close a turn cut short: answer pending tool calls, then say it was cancelled."""
-        self.close(turn, CANCELLED)
+    def cancel(self, turn: Turn, partial: str = "") -> None:
+        """Close a turn cut short: answer pending tool calls, keep what was said, note it."""
+        self.close(turn, f"{partial.rstrip()}\n\n{CANCELLED}".strip())
 
     def cancel_calls(self, turn: Turn) -> None:
         for call in _unanswered(turn.messages):
