@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from code_assistant.errors import CAError, ToolError
+from code_assistant.errors import CAError, Cancelled, ToolError
 from code_assistant.pipeline.checkpoint import _git, _ok, is_git_repo, snapshot
 from code_assistant.pipeline.phases import (
     Step,
@@ -184,6 +184,8 @@ def _attempt(rt: Runtime, state: RunState, sample: Sample) -> None:
     sample.step = open_step(rt, sample.name, root=sample.root)
     try:
         implement_work(sample.step, state)
+    except Cancelled:
+        raise
     except CAError as exc:
         sample.score.error = str(exc) or type(exc).__name__
     finally:
