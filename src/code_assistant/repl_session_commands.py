@@ -1,0 +1,100 @@
+"""Slash commands about the session itself: save, resume, list, compact, clear, undo, diff."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+
+from code_assistant.errors import UsageError
+
+if TYPE_CHECKING:
+    from code_assistant.repl import Repl
+
+
+class SessionCommands:
+    """Mixed into SlashCommands; each `cmd_<name>` is one command, as there."""
+
+    repl: Repl
+    console: Any
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def cmd_save(self, arg: str) -> None:
+        """/save NAME  Name this session, to resume it with `ca --resume NAME`."""
+        if not arg:
+            raise UsageError("/save needs a name, e.g. /save fix-parser")
+        session_id = self.repl.conversation.save_as(arg)
+        self.console.print(f"session {session_id} saved as {escape(arg)}")
+
+    def cmd_resume(self, arg: str) -> None:
+        """/resume [ID|NAME]  Continue a saved session (the latest of this project by default)."""
+        from code_assistant.session.conversation import Conversation
+
+        repl = self.repl
+        conversation = Conversation.resume(repl.store, arg or "latest", repl.root)
+        repl.conversation = conversation
+        self.console.print(
+            f"resumed session {conversation.id}: {len(conversation.turns)} turn(s)"
+            + (" and a summary of earlier ones" if conversation.summary else "")
+        )
+        for turn in conversation.turns[-3:]:
+            first = " ".join(turn.messages[0].content.split())[:70]
+            self.console.print(f"  [dim]> {escape(first)}[/]")
+
+    def cmd_sessions(self, arg: str) -> None:
+        """/sessions  List saved sessions: id, project, started, turns, first message."""
+        rows = self.repl.store.list(limit=30)
+        if not rows:
+            self.console.print("no saved sessions yet")
+            return
+        for info in rows:
+            self.console.print(f"  {escape(info.line(self.repl.root))}", soft_wrap=True)
+
+    def cmd_compact(self, arg: str) -> None:
+        """/compact  Summarise older turns now, keeping recent ones verbatim."""
+        if not self.repl.conversation.turns:
+            self.console.print("nothing to compact yet")
+        elif not self.repl.compact(force=True):
+            self.console.print("nothing to compact")
+
+    def cmd_clear(self, arg: str) -> None:
+        """/clear  Start a fresh session (pinned files stay pinned)."""
+        from code_assistant.session.conversation import Conversation
+
+        self.repl.conversation = Conversation(self.repl.store, self.repl.root)
+        self.repl.pending_plan = ""
+        self.console.print("started a fresh session; the old one can be resumed")
+
+    # --- changes -------------------------------------------------------------------------------
+
+    def cmd_undo(self, arg: str) -> None:
+        """/undo  Revert the files changed by the last task (one step per /undo)."""
+        if not self.repl.change_sets:
+            self.console.print("nothing to undo in this session")
+            return
+        change_set = self.repl.change_sets.pop()
+        for line in change_set.revert(self.repl.root):
+            self.console.print(f"  {escape(line)}")
+        self.repl.ctx.changes[:] = [c for c in self.repl.ctx.changes if c not in change_set.changes]
+        left = len(self.repl.change_sets)
+        self.console.print(f"undone; {left} earlier change set(s) can still be undone")
+
+    def cmd_diff(self, arg: str) -> None:
+        """/diff  Show what this session changed (every change set not undone)."""
+        from code_assistant.render import unified_diff
+
+        first: dict[str, bytes | None] = {}
+        for change in self.repl.ctx.changes:
+            first.setdefault(change.path, change.before)
+        if not first:
+            self.console.print("no changes in this session")
+            return
+        for rel, before in first.items():
+            path = self.repl.root / rel
+            now = path.read_bytes() if path.is_file() else None
+            diff = unified_diff(rel, before, now)
+            if diff.strip():
+                self.repl.renderer.show_diff(diff)
+            else:
+                self.console.print(f"[dim]{escape(rel)}: unchanged now[/]")
