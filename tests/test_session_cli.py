@@ -64,3 +64,30 @@ def test_resume_of_an_unknown_id_is_a_clear_error(ca_env: dict[str, str], tmp_pa
     latest = run_ca(["--resume"], ca_env, project, input="")
     assert latest.returncode == 2
     assert "no saved session for" in latest.stderr and "Traceback" not in latest.stderr
+
+
+def test_ca_spec_interviews_and_writes_the_document(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = _project(tmp_path)
+    fake_server.enqueue("Which units?", "# Unit Converter\n\n## Goal\nLength units.")
+    result = run_ca(
+        ["--spec"], ca_env, project, input="a unit converter\n/finalize\nn\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "spec mode" in result.stdout and "Which units?" in result.stdout
+    assert "run it later with: ca run specs/unit-converter.md" in result.stdout
+    assert (project / "specs" / "unit-converter.md").read_text().startswith("# Unit Converter")
+
+
+def test_resume_by_name_from_the_command_line(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = _project(tmp_path)
+    fake_server.enqueue(intent("conversational"), "Noted.")
+    run_ca([], ca_env, project, input="the answer is 42\n/save answer\n")
+    fake_server.enqueue(intent("conversational"), "42.")
+    result = run_ca(["--resume", "answer"], ca_env, project, input="what was it?\n")
+    assert result.returncode == 0, result.stderr
+    contents = [m["content"] for m in fake_server.chat_requests[-1]["body"]["messages"][1:]]
+    assert contents == ["the answer is 42", "Noted.", "what was it?"]
