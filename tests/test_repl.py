@@ -12,12 +12,14 @@ from prompt_toolkit.document import Document
 from code_assistant.repl_io import ReplCompleter
 from tests.fakes.model_server import FakeModelServer
 from tests.repl_harness import (
+    ENTER,
     ESC_ENTER,
     Harness,
     call,
     chat_bodies,
     intent,
     make_harness,
+    paste,
     system_of,
 )
 
@@ -155,6 +157,12 @@ def test_multi_line_input_with_escape_enter(harness: Harness) -> None:
     harness.server.enqueue(intent("conversational"), "ok")
     harness.run(f"first line{ESC_ENTER}second line")
     assert chat_bodies(harness.server)[-1]["messages"][-1]["content"] == "first line\nsecond line"
+
+
+def test_a_multi_line_paste_is_one_message(harness: Harness) -> None:
+    harness.server.enqueue(intent("conversational"), "ok")
+    harness.run(paste("def f():\r\n    return 1\n") + ENTER)
+    assert chat_bodies(harness.server)[-1]["messages"][-1]["content"] == "def f():\n    return 1"
 
 
 def test_history_goes_to_the_model_and_to_the_history_file(harness: Harness) -> None:
