@@ -246,6 +246,7 @@ class SlashCommands(SessionCommands):
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise UsageError(f"the backend has no model {name!r}{hint}")
         self.repl.loaded.config = config.model_copy(update=dict.fromkeys(keys, name))
+        self.repl.ctx.config = self.repl.loaded.config
         for key in keys:
             self.repl.loaded.sources[key] = "session (/model)"
             self.console.print(f"{key.removesuffix('_model')} model is now {escape(name)}")
