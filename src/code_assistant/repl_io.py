@@ -202,18 +202,28 @@ def _key_bindings() -> Any:
 
 
 class MarkdownStream:
-    """Streams an answer into a rich Live view of its Markdown; a file gets the final render."""
+    """Streams an answer into a rich Live view of its Markdown; a file gets the final render.
+
+    Re-rendering parses the whole answer, so a terminal is refreshed at most every
+    REFRESH_SECONDS: per token, a long answer would cost quadratic time.
+    """
+
+    REFRESH_SECONDS = 0.08
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.text = ""
         self._live: Any = None
+        self._shown = 0.0
 
     def feed(self, token: str) -> None:
         from rich.live import Live
         from rich.markdown import Markdown
 
         self.text += token
+        if not self.console.is_terminal:
+            return
+        now = time.monotonic()
         if self._live is None:
             self._live = Live(
                 Markdown(self.text), console=self.console, auto_refresh=False,
@@ -221,16 +231,22 @@ class MarkdownStream:
                 vertical_overflow="ellipsis",
             )
             self._live.start()
+        elif now - self._shown < self.REFRESH_SECONDS:
+            return
         self._live.update(Markdown(self.text), refresh=True)
+        self._shown = now
 
     def stop(self) -> str:
-        """End the live view; returns the text streamed since the last stop."""
+        """Show the final render; returns the text streamed since the last stop."""
+        from rich.markdown import Markdown
+
         text, self.text = self.text, ""
         if self._live is not None:
+            self._live.update(Markdown(text))
             self._live.stop()
             self._live = None
-            if not self.console.is_terminal:  # Live ends a terminal's last line, not a file's
-                self.console.line()
+        elif text:
+            self.console.print(Markdown(text))
         return text
 
 
