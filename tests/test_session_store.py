@@ -233,3 +233,10 @@ def test_any_text_and_arguments_round_trip(
         for message in messages:
             store.append(session, 1, message)
         assert store.load(session).turns[0].messages == messages
+
+
+def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(UsageError, match=r"cannot open the sessions database.*sessions_dir"):
+        SessionStore.in_dir(blocker / "sessions")

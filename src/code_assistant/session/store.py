@@ -129,11 +129,17 @@ class SessionStore:
     """The sessions database in the machine-only sessions directory."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # Autocommit: each append is its own transaction, so a killed process loses nothing
-        # that was already written.
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit: each append is its own transaction, so a killed process loses
+            # nothing that was already written.
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise UsageError(
+                f"cannot open the sessions database {path} ({exc}); set sessions_dir "
+                "(or CA_SESSIONS_DIR) to a writable directory"
+            ) from None
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
