@@ -218,11 +218,14 @@ def test_wire_merges_tool_results_and_following_text() -> None:
         Message("user", "now fix it"),
         Message("assistant", "   "),
         Message("user", "again"),
+        Message("assistant", "ok"),
+        Message("user", " "),
     ]
     wire = to_wire(messages)
-    assert [m["role"] for m in wire] == ["user", "assistant", "user"]
+    assert [m["role"] for m in wire] == ["user", "assistant", "user", "assistant", "user"]
     assert [b["type"] for b in wire[2]["content"]] == ["tool_result", "tool_result", "text",
                                                        "text"]
+    assert wire[4]["content"] == [{"type": "text", "text": "(empty message)"}]
     assert wire[2]["content"][1]["content"] == "(no output)"
     assert check_request({"max_tokens": 1, "messages": wire}) == ""
 
@@ -230,7 +233,7 @@ def test_wire_merges_tool_results_and_following_text() -> None:
 @st.composite
 def conversations(draw: st.DrawFn) -> list[Message]:
     """Shapes the agent loop produces: tasks, replies, tool calls each answered by a result."""
-    messages = [Message("user", draw(st.text(min_size=1)))]
+    messages = [Message("user", draw(st.text()))]
     for turn in range(draw(st.integers(0, 6))):
         text = draw(st.sampled_from(["", " ", "ok", "Let me look."]))
         calls = [ToolCall("t", {"n": n}, f"id{turn}_{n}") for n in range(draw(st.integers(0, 3)))]

@@ -186,10 +186,11 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
             "tool_use_id": message.tool_call_id or "call_0",
             "content": message.content or "(no output)",
         }]
-    # The API refuses empty text blocks.
-    blocks: list[dict[str, Any]] = (
-        [{"type": "text", "text": message.content}] if message.content.strip() else []
-    )
+    # The API refuses empty text blocks; a blank user turn keeps its place with a placeholder.
+    text = message.content if message.content.strip() else ""
+    if not text and message.role == "user":
+        text = "(empty message)"
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     for n, call in enumerate(message.tool_calls):
         blocks.append({"type": "tool_use", "id": call.id or f"call_{n}", "name": call.name,
                        "input": call.arguments})
