@@ -99,7 +99,8 @@ def process_file(path: Path, rel: str, size: int, mtime_ns: int, known_sha: str)
     word_sets = [set(identifiers(piece.text)) for piece in pieces]
     used = set().union(*word_sets)
     known = compounds(used)
-    path_terms = name_terms(rel)
+    # Without the extension: ".py" on every chunk of a Python tree would match every query.
+    path_terms = name_terms(os.path.splitext(rel)[0])
     chunks = [
         (c.start_line, c.end_line, c.symbol, c.kind, name_terms(c.symbol), path_terms, c.text,
          expansion(found, known))
@@ -209,7 +210,8 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _scan(root: Path, config: Any) -> list[FileEntry]:
+def scan_sources(root: Path, config: Any) -> list[FileEntry]:
+    """The files the index covers: walked with the config's excludes, known languages only."""
     from code_assistant.index.parse import EXTENSIONS
 
     entries = iter_project_entries(
@@ -227,7 +229,7 @@ def _update(
     progress: ProgressFn | None,
     workers: int | None,
 ) -> None:
-    entries = _scan(root, config)
+    entries = scan_sources(root, config)
     known = store.file_states()
     walked = {entry.rel for entry in entries}
     gone = [state.id for rel, state in known.items() if rel not in walked]

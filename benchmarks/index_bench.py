@@ -1,0 +1,182 @@
+"""Index benchmark: full index vs `ctags -R`, no-change re-index, db size, search latency.
+
+    python benchmarks/index_bench.py [PATH] [--workers N] [--queries N] [--json]
+
+PATH defaults to this interpreter's site-packages. The index is written to a temp dir,
+never into PATH. Numbers depend on the machine's load: ctags runs right before ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from code_assistant.config import Config
+from code_assistant.index.build import scan_sources, update_index
+from code_assistant.index.parse import language_for, parse_source
+from code_assistant.index.retrieve import search
+from code_assistant.index.store import IndexStore
+
+CTAGS_LANGUAGES = "Python,JavaScript,TypeScript,Rust,Go"
+
+
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def run_ctags(args: list[str]) -> tuple[float, int]:
+    """Wall time of one ctags run and the number of tags it wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tags = Path(tmp) / "tags"
+        seconds, _ = timed(
+            subprocess.run, ["ctags", "-f", str(tags), *args], check=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        lines = sum(1 for line in tags.open(errors="replace") if not line.startswith("!_"))
+    return seconds, lines
+
+
+def _symbols_of(paths: list[str]) -> int:
+    count = 0
+    for path in paths:
+        data = Path(path).read_bytes()
+        count += len(parse_source(data, language_for(path) or "python").symbols)
+    return count
+
+
+def symbols_only(files: list[str], workers: int) -> tuple[float, int]:
+    """tree-sitter parse + queries over all files in a process pool, nothing stored."""
+    batches = [files[i : i + 64] for i in range(0, len(files), 64)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        total = sum(pool.map(_symbols_of, batches))
+    return time.perf_counter() - start, total
+
+
+def copy_subset(root: Path, files: list[str], count: int, target: Path) -> None:
+    for rel in files[:count]:
+        destination = target / rel
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, destination)
+
+
+def median_no_change(root: Path, config: Config, db: Path | None, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        seconds, stats = timed(update_index, root, config, db_path=db)
+        assert stats.indexed == 0, "the tree changed while benchmarking"
+        times.append(seconds)
+    return statistics.median(times)
+
+
+def make_queries(store: IndexStore, count: int, seed: int = 7) -> list[str]:
+    """Half exact identifiers, half their words as a phrase ("parse headers")."""
+    from code_assistant.index.terms import split_identifier
+
+    names = [
+        row[0]
+        for row in store.conn.execute(
+            "SELECT DISTINCT name FROM symbols WHERE length(name) > 5 ORDER BY name"
+        )
+    ]
+    rng = random.Random(seed)
+    picked = rng.sample(names, min(count, len(names)))
+    queries = []
+    for i, name in enumerate(picked):
+        words = split_identifier(name)
+        queries.append(name if i % 2 == 0 or len(words) < 2 else " ".join(words))
+    return queries
+
+
+def latency(db: Path, queries: list[str]) -> dict[str, float]:
+    store = IndexStore(db)
+    try:
+        search(store, "warm up the page cache")
+        held = [timed(search, store, q, 8)[0] * 1000 for q in queries]
+    finally:
+        store.close()
+    opened = [timed(search, db, q, 8)[0] * 1000 for q in queries[:50]]
+    quantiles = statistics.quantiles(held, n=20)
+    return {
+        "p50_ms": round(statistics.median(held), 2),
+        "p95_ms": round(quantiles[18], 2),
+        "max_ms": round(max(held), 2),
+        "p50_ms_open_per_query": round(statistics.median(opened), 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("path", nargs="?", default=sysconfig.get_paths()["purelib"])
+    parser.add_argument("--workers", type=int, default=None, help="default: 2 for big trees")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    root = Path(args.path).resolve()
+    config = Config()
+    entries = scan_sources(root, config)
+    files = [entry.rel for entry in entries]
+    source_bytes = sum(entry.size for entry in entries)
+    report: dict[str, Any] = {
+        "path": str(root), "files": len(files), "source_mb": round(source_bytes / 1e6, 1),
+        "workers": args.workers, "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0],
+    }  # fmt: skip
+    if shutil.which("ctags"):
+        seconds, tags = run_ctags(["-R", str(root)])
+        report["ctags_R_s"], report["ctags_R_tags"] = round(seconds, 2), tags
+        with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
+            listing.write("\n".join(str(root / rel) for rel in files))
+            listing.flush()
+            seconds, tags = run_ctags(["-L", listing.name])
+        report["ctags_same_files_s"], report["ctags_same_files_tags"] = round(seconds, 2), tags
+    seconds, count = symbols_only([str(root / rel) for rel in files], args.workers or 2)
+    report["symbols_only_s"], report["symbols_only_count"] = round(seconds, 2), count
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "index.db"
+        seconds, stats = timed(update_index, root, config, workers=args.workers, db_path=db)
+        report.update(
+            full_index_s=round(seconds, 2), symbols=stats.symbols, chunks=stats.chunks,
+            symbols_per_s=round(stats.symbols / seconds), parse_errors=stats.parse_errors,
+        )  # fmt: skip
+        report["no_change_s"] = round(median_no_change(root, config, db), 3)
+        size = sum(p.stat().st_size for p in Path(tmp).iterdir())
+        report["db_mb"] = round(size / 1e6, 1)
+        report["db_mb_per_source_mb"] = round(size / source_bytes, 2)
+        store = IndexStore(db)
+        queries = make_queries(store, args.queries)
+        store.close()
+        report["search"] = latency(db, queries)
+        subset = Path(tmp) / "subset"
+        copy_subset(root, files, 1000, subset)
+        update_index(subset, config, workers=args.workers)
+        report["no_change_1000_files_s"] = round(median_no_change(subset, config, None), 3)
+    if "ctags_R_s" in report:
+        report["full_vs_ctags_R"] = round(report["full_index_s"] / report["ctags_R_s"], 2)
+        report["symbols_only_vs_ctags_R"] = round(report["symbols_only_s"] / report["ctags_R_s"], 2)
+        report["full_vs_ctags_same_files"] = round(
+            report["full_index_s"] / report["ctags_same_files_s"], 2
+        )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key:28s} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
