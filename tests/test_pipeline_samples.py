@@ -6,9 +6,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,8 @@ from tests.test_pipeline_e2e import (
     only_run,
     pipeline_env,
 )
+from tests.test_pipeline_resume import DOCS, HELLO, TEST_HELLO, env_for, run_state, wait_for, write
+from tests.test_pipeline_resume import PLAN as HELLO_PLAN
 from tests.test_pipeline_runtime import BIG, SMALL, new_state, runtime, runtimes  # noqa: F401
 
 GOOD_PARSER = PARSER.replace(BUGGY_EXPR, FIXED_EXPR).replace(NO_UNARY_PLUS, UNARY_PLUS)
@@ -262,6 +267,27 @@ def test_concurrent_samples_on_a_remote_server(
     assert not any(root.exists() for root in sample_roots(fake_server))
 
 
+def test_ctrl_c_during_concurrent_samples_does_not_wait_for_them(
+    fake_server: FakeModelServer, tmp_path: Path, runtimes: list[Runtime]  # noqa: F811
+) -> None:
+    rt, _ = runtime(runtimes, fake_server, tmp_path, implementer_samples=3, backend="openai",
+                    openai_base_url=fake_server.openai_url, test_command=PYTEST)
+
+    def interrupt(request: dict[str, Any]) -> dict[str, Any]:
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        return {"text": "done"}
+
+    slow = {"text": "done", "delay": 30}
+    fake_server.enqueue(interrupt, slow, slow)
+    state = _ready(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_phase(rt, state, "implement")
+    assert time.monotonic() - started < 15
+    assert state.phases["implement"].status == "failed"
+    assert not any(root.exists() for root in sample_roots(fake_server))
+
+
 def git(root: Path, *args: str) -> str:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "t",
            "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -401,3 +427,54 @@ def test_adopting_a_sample_makes_the_workspace_equal_to_its_copy(
         adopt(root, copy, changes)
         assert manifest(root) == manifest(copy)
         assert {rel: (root / rel).read_bytes() for rel in manifest(root)} == final
+
+
+def test_ctrl_c_during_sampling_then_resume_redoes_the_samples(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = make_project(tmp_path)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = env_for(ca_env)
+    env.update(CA_IMPLEMENTER_SAMPLES="2", TMPDIR=str(temp))
+    wrong = 'def greet(name):\n    return "hi"\n'
+    fake_server.enqueue(
+        {"model": ARCHITECT, "text": json.dumps(HELLO_PLAN)},
+        {"model": TESTER, **write("tests/test_hello.py", TEST_HELLO)},
+        {"model": TESTER, "text": "Wrote tests/test_hello.py."},
+        *sample_writes(("hello.py", wrong)),
+        {"model": IMPLEMENTER, "delay": 20, **write("hello.py", "never written")},
+        # resume: both samples again, the second passes; review; docs
+        *sample_writes(("hello.py", wrong)),
+        *sample_writes(("hello.py", HELLO)),
+        {"model": IMPLEMENTER, "text": '{"findings": []}'},
+        {"model": DOCS, **write("README.md", "# hello\n")},
+        {"model": DOCS, "text": "Wrote README.md."},
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "code_assistant", "--yes", "run", "req.md"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    wait_for(lambda: len(fake_server.chat_requests) == 6, proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    state = run_state(project)
+    assert state["phases"]["implement"]["status"] == "failed"
+    assert state["tests_written"] is True
+    assert not (project / "hello.py").exists()
+    assert list(temp.iterdir()) == []
+
+    resumed = run_ca(["--yes", "run", "--resume"], env, project, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert fake_server.remaining == 0  # the tester was not asked again
+    state = run_state(project)
+    assert state["phases"]["implement"]["attempts"] == 2
+    assert [(s["sample"], s["passed"], s["failed"], s["kept"]) for s in state["samples"]] == [
+        (1, 0, 1, False), (2, 1, 0, True),
+    ]
+    assert (project / "hello.py").read_text(encoding="utf-8") == HELLO
+    assert list(temp.iterdir()) == []
+    worktrees = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=project,
+                               capture_output=True, text=True, check=True).stdout
+    assert worktrees.count("worktree ") == 1

@@ -198,9 +198,14 @@ def _run_concurrently(rt: Runtime, state: RunState, samples: list[Sample]) -> No
 
     own = [(dataclasses.replace(rt, backend=MeteredBackend(rt.backend.inner)),
             state.model_copy(deep=True), sample) for sample in samples]
-    with ThreadPoolExecutor(max_workers=len(samples)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(samples))
+    try:
         for future in [pool.submit(_attempt, *args) for args in own]:
             future.result()
+    finally:
+        # On Ctrl-C, do not wait for samples still talking to the model: the run closes the
+        # backend on its way out, which ends their calls.
+        pool.shutdown(wait=False, cancel_futures=True)
     questions, switches = len(state.questions), len(state.switches)
     for sample_rt, sample_state, _ in own:
         _add_meter(rt.backend.meter, sample_rt.backend.meter)
