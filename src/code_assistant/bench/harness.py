@@ -10,11 +10,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from code_assistant.bench.lanes import run_in_lanes
 from code_assistant.bench.proc import ProcResult, run_process
 from code_assistant.bench.runners import Runner, command, read_metrics
 from code_assistant.bench.scoring import score_workspace
@@ -48,7 +48,6 @@ class BenchOptions:
 
 @dataclass(frozen=True)
 class Job:
-    index: int
     task: Task
     runner: Runner
     sample: int
@@ -189,41 +188,16 @@ def run_suite(
     out: Path,
     on_result: Callable[[dict[str, Any], int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """All jobs: one lane for local backends (one model in memory), `jobs` lanes for remote."""
+    """Every task x runner x sample, each in its own workspace; the results as JSON data."""
     tasks = discover_tasks(suite)
     options.env = child_env(loaded, options.env)
-    jobs = [
-        Job(0, task, runner, sample)
-        for task in tasks for runner in options.runners
-        for sample in range(1, options.samples + 1)
-    ]
-    jobs = [Job(n, j.task, j.runner, j.sample) for n, j in enumerate(jobs)]
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
-    stop = threading.Event()
-    interrupted = False
+    jobs = [Job(task, runner, sample) for task in tasks for runner in options.runners
+            for sample in range(1, options.samples + 1)]
     started = time.time()
-    futures: dict[Future[dict[str, Any]], Job] = {}
-    serial = ThreadPoolExecutor(1, thread_name_prefix="bench-serial")
-    pool = ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="bench")
-    try:
-        for job in jobs:
-            lane = pool if job.runner.concurrent else serial
-            futures[lane.submit(run_job, job, options, out, stop)] = job
-        for done, future in enumerate(as_completed(futures), 1):
-            job = futures[future]
-            results[job.index] = future.result()
-            if on_result:
-                on_result(results[job.index] or {}, done, len(jobs))
-    except KeyboardInterrupt:
-        interrupted = True
-        stop.set()
-    finally:
-        for executor in (serial, pool):
-            executor.shutdown(wait=True, cancel_futures=True)
-    if interrupted:  # the jobs that ended while shutting down still count
-        for future, job in futures.items():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                results[job.index] = future.result()
+    results, interrupted = run_in_lanes(
+        jobs, lambda job: job.runner.concurrent,
+        lambda job, stop: run_job(job, options, out, stop), options.jobs, on_result,
+    )
     return {
         "kind": "suite",
         "version": RESULTS_VERSION,

@@ -13,12 +13,12 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from code_assistant.backends.base import Backend, ChatOptions, Message, Usage
+from code_assistant.bench.lanes import run_in_lanes
 from code_assistant.bench.passk import mean_pass_at_k
 from code_assistant.bench.proc import run_process
 from code_assistant.bench.runners import Runner
@@ -195,39 +195,21 @@ def run_humaneval(
     backends = {r.label: get_backend(config, r.backend) for r in runners}
     jobs = [(problem, runner, sample) for problem in problems for runner in runners
             for sample in range(1, options.samples + 1)]
-    results: list[dict[str, Any]] = []
-    stop = threading.Event()
     started = time.time()
-    interrupted = False
 
-    def job(problem: dict[str, Any], runner: Runner, sample: int) -> dict[str, Any] | None:
+    def work(job: tuple[dict[str, Any], Runner, int], stop: threading.Event) -> Any:
+        problem, runner, sample = job
         if stop.is_set():
             return None
         return run_sample(backends[runner.label], runner, problem, sample, options, chat)
 
-    serial = ThreadPoolExecutor(1, thread_name_prefix="humaneval-serial")
-    pool = ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="humaneval")
-    futures: list[Future[dict[str, Any] | None]] = []
     try:
-        for problem, runner, sample in jobs:
-            lane = pool if runner.concurrent else serial
-            futures.append(lane.submit(job, problem, runner, sample))
-        for done, future in enumerate(as_completed(futures), 1):
-            result = future.result()
-            if result is not None:
-                results.append(result)
-                if on_result:
-                    on_result(result, done, len(jobs))
-    except KeyboardInterrupt:
-        interrupted = True
+        outcome, interrupted = run_in_lanes(jobs, lambda job: job[1].concurrent, work,
+                                            options.jobs, on_result)
     finally:
-        stop.set()
-        for executor in (serial, pool):
-            executor.shutdown(wait=True, cancel_futures=True)
         for built in backends.values():
             built.close()
-    order = {(p["task_id"], r.label, s): n for n, (p, r, s) in enumerate(jobs)}
-    results.sort(key=lambda r: order[(r["task"], r["runner"], r["sample"])])
+    results = [r for r in outcome if r is not None]
     return {
         "kind": "humaneval",
         "version": 1,
