@@ -355,6 +355,9 @@ def test_failed_samples_rank_last_and_sampling_is_redone_after_a_failure(
     with pytest.raises(CAError, match=r"every implementer sample failed.*model exploded"):
         run_phase(rt, state, "implement")
     assert state.phases["implement"].status == "failed"
+    assert [(s.sample, s.kept) for s in state.samples] == [(1, False), (2, False)]
+    assert all("model exploded" in s.error for s in state.samples)
+    assert state.phases["implement"].failed_calls == 2
     assert not (tmp_path / "mod.py").exists()
     assert list(Path(tempfile.gettempdir()).glob("ca-samples-*")) == leftovers
 

@@ -153,13 +153,20 @@ def best_of_n(step: Step, state: RunState) -> RunState:
         for number in range(1, rt.config.implementer_samples + 1):
             copy = copies.make(number)
             samples.append(Sample(copy, manifest(copy), SampleScore(sample=number)))
-        if rt.config.backend in CONCURRENT_BACKENDS and rt.ask is None:
-            _run_concurrently(rt, state, samples)
-        else:
+        try:
+            if rt.config.backend in CONCURRENT_BACKENDS and rt.ask is None:
+                _run_concurrently(rt, state, samples)
+            else:
+                for sample in samples:
+                    _attempt(rt, state, sample)
+        finally:  # the phase's numbers include interrupted samples too
             for sample in samples:
-                _attempt(rt, state, sample)
+                if sample.step is not None:
+                    step.transcripts += sample.step.transcripts
+                    step.tool_calls += sample.step.tool_calls
         for sample in samples:
             _score(step, sample, command, protected)
+        state.samples = [s.score for s in samples]
         _review_leaders(rt, state, samples)
         winner = min(samples, key=_rank)
         if winner.score.error:
@@ -167,12 +174,7 @@ def best_of_n(step: Step, state: RunState) -> RunState:
         winner.score.kept = True
         adopt(step.root, winner.root, winner.changes)
     step.ctx.changes += winner.changes
-    for sample in samples:
-        if sample.step is not None:
-            step.transcripts += sample.step.transcripts
-            step.tool_calls += sample.step.tool_calls
-    state.samples = [s.score for s in samples]
-    step.rt.progress.pipeline("samples_kept", sample=winner.score.sample, of=len(samples))
+    rt.progress.pipeline("samples_kept", sample=winner.score.sample, of=len(samples))
     return state
 
 
