@@ -31,7 +31,7 @@ def test_help_lists_every_command_with_one_line(harness: Harness) -> None:
     output = harness.run("/help")
     for name in ("help", "add", "drop", "files", "index", "search", "symbols", "model", "config",
                  "pipeline", "spec", "finalize", "web", "save", "resume", "sessions", "compact",
-                 "clear", "undo", "diff", "memory", "exit"):
+                 "clear", "undo", "diff", "memory", "exit", "feedback", "mcp"):
         line = next((x for x in output.splitlines() if x.strip().startswith(f"/{name}")), "")
         assert len(line.split()) > 2, f"/{name} has no help line"
 
@@ -229,3 +229,21 @@ def test_undo_steps_back_one_task_at_a_time(harness: Harness) -> None:
     harness_output = harness.outputs[-1]
     assert "1 earlier change set(s) can still be undone" in harness_output
     assert os.access(path, os.R_OK)
+
+
+def test_feedback_records_a_verdict_on_the_last_answer(harness: Harness) -> None:
+    from code_assistant.feedback.store import open_store
+
+    harness.server.enqueue(intent("conversational"), "Use a dict comprehension.")
+    output = harness.run("/feedback good", "how do I invert a dict?", "/feedback bad too terse")
+    assert "nothing to give feedback on yet" in output
+    assert "recorded user_bad feedback" in output
+    pairs = open_store(harness.loaded()).read()
+    assert [(p.category, p.source) for p in pairs] == [("user_bad", "user")]
+    assert "too terse" in pairs[0].model_dump_json()
+    assert "Use a dict comprehension." in pairs[0].model_dump_json()
+
+
+def test_mcp_lists_servers_or_says_there_are_none(harness: Harness) -> None:
+    output = harness.run("/mcp")
+    assert "no MCP servers configured" in output

@@ -1,4 +1,4 @@
-"""Slash commands about the session itself: save, resume, list, compact, clear, undo, diff."""
+"""Slash commands about the session: save, resume, sessions, compact, undo, feedback, mcp."""
 
 from __future__ import annotations
 
@@ -98,3 +98,31 @@ class SessionCommands:
                 self.repl.renderer.show_diff(diff)
             else:
                 self.console.print(f"[dim]{escape(rel)}: unchanged now[/]")
+
+    # --- feedback and MCP ----------------------------------------------------------------------
+
+    def cmd_feedback(self, arg: str) -> None:
+        """/feedback good|bad [NOTE]  Judge the last answer; lessons reach later sessions."""
+        from code_assistant.agent.personas import IMPLEMENTER
+        from code_assistant.feedback.store import feedback_on_last_turn
+
+        verdict, _, note = arg.partition(" ")
+        turns = self.repl.conversation.turns
+        if not turns:
+            raise UsageError("nothing to give feedback on yet: ask something first")
+        pair = feedback_on_last_turn(
+            self.repl.loaded,
+            verdict.lower(),
+            note.strip(),
+            persona=IMPLEMENTER.name,
+            model=IMPLEMENTER.model(self.repl.config),
+            messages=turns[-1].messages,
+        )
+        self.console.print(f"recorded {escape(pair.category)} feedback {pair.id[:8]}")
+
+    def cmd_mcp(self, arg: str) -> None:
+        """/mcp  MCP servers of the machine config: state and tools."""
+        from code_assistant.mcp_client import manager_for, status_lines
+
+        for line in status_lines(manager_for(self.repl.loaded), verbose=True):
+            self.console.print(f"  {escape(line)}", soft_wrap=True)
