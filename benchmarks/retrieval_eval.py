@@ -8,7 +8,9 @@ its docstring becomes a query; the docstrings are blanked in a copy (line number
 the copy is indexed, and `search` must return a chunk holding the definition's line.
 Reports hit@1, hit@5 and MRR@10, lexical only and hybrid (when embeddings are available).
 `--fake-embeddings` uses the test suite's fake server (hashed bag of words over real HTTP):
-it exercises the hybrid path but is no semantic model.
+it exercises the hybrid path but is no semantic model. `--wordllama` uses the static
+embeddings bundled in the `wordllama` wheel (`pip install wordllama`; no download), a small
+real model that runs here without a model server.
 """
 
 from __future__ import annotations
@@ -116,9 +118,25 @@ def evaluate(db_root: Path, cases: list[Case], embed: Any = None) -> dict[str, f
     }
 
 
+class WordLlamaEmbedder:
+    """The embed() half of the Backend protocol over WordLlama's bundled weights."""
+
+    def __init__(self) -> None:
+        import wordllama
+
+        # The weights and tokenizer ship inside the wheel; never reach for the hub.
+        here = Path(wordllama.__file__).parent
+        self.model = wordllama.WordLlama.load(cache_dir=here, disable_download=True)
+
+    def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        return self.model.embed(list(texts), norm=True).tolist()
+
+
 def _backend(args: argparse.Namespace, stack: ExitStack) -> Any:
     from code_assistant.backends.ollama import OllamaBackend
 
+    if args.wordllama:
+        return WordLlamaEmbedder()
     if args.fake_embeddings:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.fakes.model_server import FakeModelServer
@@ -158,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("repos", nargs="*", type=Path, default=[DEFAULT_REPO])
     parser.add_argument("--max-queries", type=int, default=400)
     parser.add_argument("--fake-embeddings", action="store_true")
+    parser.add_argument("--wordllama", action="store_true", help="bundled static embeddings")
     parser.add_argument("--ollama", default="", help="Ollama URL for real embeddings")
     parser.add_argument("--embedding-model", default="nomic-embed-text")
     parser.add_argument("--json", action="store_true")
