@@ -292,20 +292,34 @@ def test_compare_two_result_sets(suite_run: dict[str, Any], tmp_path: Path) -> N
     assert (tmp_path / "cmp.md").read_text(encoding="utf-8") == result.stdout
 
 
-def test_compare_refuses_what_it_cannot_read(tmp_path: Path) -> None:
-    env = isolated_env(tmp_path)
+def run_in_process(
+    args: list[str], cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    """`ca ARGS` in this process (fast, for input errors); the exit code and stderr."""
+    from code_assistant.cli import run
+
+    monkeypatch.setenv("CA_HOME", str(cwd / "ca-home"))
+    code = run(["--cwd", str(cwd), *args])
+    return code, capsys.readouterr().err
+
+
+def test_compare_refuses_what_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "x.json").write_text('{"kind": "other"}')
     (tmp_path / "h.json").write_text(json.dumps({"kind": "humaneval"}))
     (tmp_path / "s.json").write_text(json.dumps({"kind": "suite"}))
     for args, message in (
-        (["missing", "x.json"], "no bench results at 'missing'"),
+        (["missing", "x.json"], "no bench results at"),
         (["x.json", "x.json"], "is not a results.json written by `ca bench`"),
         (["h.json", "s.json"], "cannot compare a humaneval result set with a suite one"),
     ):
-        result = run_ca(["bench", "compare", *args], env, tmp_path)
-        assert result.returncode == 2, result.stderr
-        assert message in result.stderr
-        assert "Traceback" not in result.stderr
+        paths = [str(tmp_path / name) for name in args]
+        code, stderr = run_in_process(["bench", "compare", *paths], tmp_path, capsys,
+                                      monkeypatch)
+        assert code == 2, stderr
+        assert message in stderr
+        assert len(stderr.strip().splitlines()) == 1
 
 
 def test_claude_runner_against_a_fake_messages_api(tmp_path: Path) -> None:
@@ -393,12 +407,17 @@ def test_local_runner_runs_the_pipeline_with_the_command_line_model(tmp_path: Pa
     (["bench", "run", "empty", "-r", "openai:m", "-r", "openai:m"], "is given twice"),
     (["bench", "run", "empty", "--samples", "0"], "Invalid value for '--samples'"),
     (["bench", "humaneval", "--runner", "ollama"], "unknown runner 'ollama'"),
+    (["bench", "humaneval", "--repair-rounds", "-1"], "Invalid value for '--repair-rounds'"),
 ])
-def test_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_input_is_one_line(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "blank").mkdir()
     (tmp_path / "blank" / "blank.md").write_text("  \n")
-    result = run_ca(args, isolated_env(tmp_path), tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    code, stderr = run_in_process(args, tmp_path, capsys, monkeypatch)
+    assert code == 2, stderr
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bench").exists()
