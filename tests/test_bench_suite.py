@@ -34,6 +34,7 @@ DOCS = {
     "broken.md": "# BROKEN-TASK\n\nWrite `broken.py` with `main()`.\n",
     "broken.tests.py": "from broken import main\n\n\ndef test_main():\n    assert main() == 0\n",
     "slow.txt": "SLOW-TASK: write partial.py and then think for a long time.\n",
+    "refused.md": "# REFUSED-TASK\n\nThe model server refuses this one.\n",
     "README.md": "This suite's README is not a task.\n",
 }
 
@@ -61,6 +62,7 @@ SCRIPTS: dict[str, list[Any]] = {
         {"tool_calls": [call("write_file", path="partial.py", content="x = 1\n")]},
         {"text": "still thinking", "delay": 60},
     ],
+    "REFUSED-TASK": [{"error": {"status": 400, "message": "context length exceeded"}}],
 }
 
 
@@ -109,10 +111,10 @@ def make_suite(root: Path, names: tuple[str, ...]) -> Path:
 
 @pytest.fixture(scope="module")
 def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """One `ca bench run` of three tasks, three jobs at once, against the scripted server."""
+    """One `ca bench run` of four tasks, three jobs at once, against the scripted server."""
     base = tmp_path_factory.mktemp("bench")
     make_suite(base / "suite", ("good.md", "good.tests.py", "broken.md",
-                              "broken.tests.py", "slow.txt", "README.md"))
+                                "broken.tests.py", "slow.txt", "refused.md", "README.md"))
     with FakeModelServer(Script(default=scripted)) as server:
         env = isolated_env(base, CA_OPENAI_BASE_URL=server.openai_url)
         result = run_ca(["bench", "run", "suite", "--runner", RUNNER, "--jobs", "3",
@@ -139,11 +141,11 @@ def test_run_writes_one_result_per_task_in_a_timestamped_directory(
     assert len(suite_run["out_dirs"]) == 1
     data = load(suite_run["out"])
     assert data["kind"] == "suite" and data["suite_name"] == "suite"
-    assert [t["name"] for t in data["tasks"]] == ["broken", "good", "slow"]
-    assert [r["task"] for r in data["results"]] == ["broken", "good", "slow"]
+    assert [t["name"] for t in data["tasks"]] == ["broken", "good", "refused", "slow"]
+    assert [r["task"] for r in data["results"]] == ["broken", "good", "refused", "slow"]
     assert data["runners"] == [{"label": RUNNER, "kind": "agent", "backend": "openai",
                                 "model": MODEL}]
-    assert "[3/3]" in result.stderr and "report.html" in result.stderr
+    assert "[4/4]" in result.stderr and "report.html" in result.stderr
     tools = {t["function"]["name"] for t in suite_run["requests"][0]["body"]["tools"]}
     assert {"write_file", "edit_file", "run_shell", "read_file"} <= tools
 
@@ -185,6 +187,14 @@ def test_a_runner_that_hangs_is_recorded_as_a_timeout(suite_run: dict[str, Any])
     assert slow["paths"] == ["partial.py"]  # what it wrote before it hung is still scored
     assert slow["model_calls"] == 2  # seen in its event stream; tokens unknown
     assert slow["heldout"] is None and slow["tests"] is None
+
+
+def test_a_runner_that_fails_is_an_error_with_its_message(suite_run: dict[str, Any]) -> None:
+    refused = by_task(load(suite_run["out"]))["refused"]
+    assert (refused["status"], refused["exit_code"]) == ("error", 3)
+    assert refused["error"].startswith("ca: error: the server at http://127.0.0.1:")
+    assert refused["error"].endswith("(HTTP 400): context length exceeded")
+    assert refused["model_calls"] == 1 and refused["files"] == 0
 
 
 def test_markdown_report_has_the_articles_table(suite_run: dict[str, Any]) -> None:
@@ -244,8 +254,8 @@ def test_html_report_rows_match_results_and_images_exist(suite_run: dict[str, An
     page = _Page()
     page.feed((out / "report.html").read_text(encoding="utf-8"))
     assert page.tables["results"] == suite_rows(data["results"])
-    assert [row[0] for row in page.tables["results"]] == ["broken", "good", "slow"]
-    assert page.tables["runners"][0][:6] == [RUNNER, MODEL, "3", "2", "1", "0"]
+    assert [row[0] for row in page.tables["results"]] == ["broken", "good", "refused", "slow"]
+    assert page.tables["runners"][0][:6] == [RUNNER, MODEL, "4", "2", "1", "1"]
     assert len(page.images) == 5
     for image in page.images:
         png = out / image["data-file"]

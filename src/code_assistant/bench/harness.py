@@ -126,8 +126,9 @@ def _status(proc: ProcResult, metrics: dict[str, Any] | None, stderr: Path,
         return "cancelled", "stopped by the user"
     if proc.timed_out:
         return "timeout", f"stopped after the {timeout:g}s timeout"
-    error = _last_line(stderr) if proc.exit_code not in (0, 1) else ""
-    if metrics is None:
+    failed = proc.exit_code not in (0, 1)  # 0 done, 1 unfinished; others: `ca` gave up
+    error = _last_line(stderr) if failed else ""
+    if metrics is None or (failed and not metrics["stop_reason"]):
         return "error", error or f"the runner exited {proc.exit_code} without a result"
     return metrics["run_status"], error
 
