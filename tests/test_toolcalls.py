@@ -479,6 +479,11 @@ ADVERSARIAL = {
     "half_calls": '{"name": "read_file", "arguments": {"path": "' * 400,
     "unknown_call_lines": "\n".join(f"w{i}(" for i in range(3_000)),
     "backslashes": '{"a": "' + "\\" * 20_000,
+    "fence_then_blanks": "```json" + " " * 20_000,
+    "tag_then_newlines": "<tool_call>" + "\n" * 20_000,
+    "python_tag_then_blanks": "<|python_tag|>" + " " * 20_000,
+    "function_tag_then_blanks": "<function=read_file>" + " \t" * 10_000,
+    "string_then_blanks": '{"a": "' + '" ' * 10_000,
 }
 
 

@@ -33,14 +33,14 @@ _OPENER = re.compile(
     r"(?=[`~<\[f])(?:"
     r"(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)"
     r"|<(?P<tag>(?i:tool_?calls?|function_?calls?|tool_?code))>"
-    r"|<function=(?P<fn>[^>\s]+)>"
+    r"|<function=(?P<fn>[^<>\s]{1,100})>"
     r"|(?P<py><\|python_tag\|>)"
     r"|(?P<mistral>\[TOOL_CALLS\])"
     r"|(?P<functools>functools)(?=\s*\[)"
-    r"|<[|｜]tool[▁_]call[▁_]begin[|｜]>\w*<[|｜]tool[▁_]sep[|｜]>(?P<ds>[^\s<]+))"
+    r"|<[|｜]tool[▁_]call[▁_]begin[|｜]>\w*<[|｜]tool[▁_]sep[|｜]>(?P<ds>[^\s<]{1,100}))"
 )
 # Bare JSON worth parsing starts like an object with a key: {"name": ... or [{"name": ...
-_KEY = r"""(?:\s|//[^\n]*)*(?:"[^"\\\n]{1,100}"|'[^'\\\n]{1,100}'|[A-Za-z_][\w-]{0,100})\s*:"""
+_KEY = r"""\s*(?://|(?:"[^"\\\n]{1,100}"|'[^'\\\n]{1,100}'|[A-Za-z_][\w-]{0,100})\s*:)"""
 _JSON_START = re.compile(r"(?=[{\[])(?:\{" + _KEY + r"|\[\s*\{" + _KEY + ")")
 _CALL_LINE = re.compile(r"^[ \t]*(?P<list>\[[ \t]*)?(?P<name>[A-Za-z_][\w.-]*)[ \t]*\(", re.M)
 _LINE_END = re.compile(r"[ \t;]*(?:\r?\n|\Z)")
@@ -198,7 +198,7 @@ def _read_block(
     elif match.group("py"):
         closer = r"<\|eom_id\|>|<\|eot_id\|>|(?=<\|python_tag\|>)"
     elif match.group("ds"):
-        closer = r"<[|｜]tool[▁_]call[▁_]end[|｜]>"
+        closer = r"<[|｜]tool[▁_]call[▁_](?:end[|｜]>|(?=begin))"
     else:  # [TOOL_CALLS] and functools: the payload is exactly one JSON value
         return _read_value_block(text, start, ctx)
     pay_end, end = _payload_bounds(text, start, closer, ctx)
@@ -222,7 +222,9 @@ def _read_value_block(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolC
 def _payload_bounds(text: str, start: int, closer: str, ctx: _Ctx) -> tuple[int, int]:
     """(end of payload, end of block). JSON is measured first, so a closer inside a string
     (a fence in a README's content) does not cut the call short."""
-    close_re = re.compile(r"\s*(?:" + closer + ")", re.IGNORECASE)
+    # No leading \s* in the searched pattern: searched from every position of a long blank
+    # run, it would rescan the run each time (quadratic).
+    close_re = re.compile(closer, re.IGNORECASE)
     pos = _WS.match(text, start).end()  # type: ignore[union-attr]
     if text.startswith(("{", "["), pos):
         try:
@@ -230,7 +232,8 @@ def _payload_bounds(text: str, start: int, closer: str, ctx: _Ctx) -> tuple[int,
         except ValueError:
             json_end = -1
         if json_end >= 0:
-            right_after = close_re.match(text, json_end)
+            blank_end = _WS.match(text, json_end).end()  # type: ignore[union-attr]
+            right_after = close_re.match(text, blank_end)
             if right_after:
                 return json_end, right_after.end()
             if close_re.search(text, json_end) is None:  # an unterminated tag
