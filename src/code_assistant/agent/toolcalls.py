@@ -31,7 +31,7 @@ _TURN_END = r"<\|(?:im_end|eot_id|eom_id|end)\|>"
 # The lookahead lets the regex engine skip ahead by first character: 10x faster on prose.
 _OPENER = re.compile(
     r"(?=[`~<\[f])(?:"
-    r"(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)"
+    r"(?P<fence>`{3,10}|~{3,10})[ \t]*(?P<lang>[\w+#.-]*)"
     r"|<(?P<tag>(?i:tool_?calls?|function_?calls?|tool_?code))>"
     r"|<function=(?P<fn>[^<>\s]{1,100})>"
     r"|(?P<py><\|python_tag\|>)"
