@@ -286,7 +286,7 @@ def test_llama_pythonic_list_of_calls() -> None:
 
 
 def test_several_call_lines_and_functions_prefix() -> None:
-    text = "read_file(path='a')\nfunctions.read_file(path='b');\n"
+    text = "read_file(path='a')  # first\nfunctions.read_file(path='b');\n"
     assert calls(text) == [("read_file", {"path": "a"}), ("read_file", {"path": "b"})]
 
 

@@ -43,7 +43,7 @@ _OPENER = re.compile(
 _KEY = r"""\s*(?://|(?:"[^"\\\n]{1,100}"|'[^'\\\n]{1,100}'|[A-Za-z_][\w-]{0,100})\s*:)"""
 _JSON_START = re.compile(r"(?=[{\[])(?:\{" + _KEY + r"|\[\s*\{" + _KEY + ")")
 _CALL_LINE = re.compile(r"^[ \t]*(?P<list>\[[ \t]*)?(?P<name>[A-Za-z_][\w.-]*)[ \t]*\(", re.M)
-_LINE_END = re.compile(r"[ \t;]*(?:\r?\n|\Z)")
+_LINE_END = re.compile(r"[ \t;]*(?:#[^\n]*)?(?:\r?\n|\Z)")
 _CODE_LINE = re.compile(r"^[ \t]*(?:(?:async )?def|class|import|from [\w.]+ import) ", re.M)
 _MISTRAL_NAME = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*(?:\[CALL_ID\][\w-]*)?(?:\[ARGS\])?\s*(?=\{)")
 _WS = re.compile(r"\s*")
@@ -56,8 +56,12 @@ def extract_tool_calls(
 ) -> list[ToolCall]:
     """Tool calls written as text in `text`, in order, with ids call_text_0, call_text_1, ...
 
+    Found: JSON calls (bare, in ```json/```tool_call/``` fences, <tool_call> tags,
+    [TOOL_CALLS], <|python_tag|>, <function=name>, functools[...]) whose name key names a
+    tool; and `tool(arg="literal")` when it is a whole fence or tag, or a line of its own
+    outside code fences. Names are mapped by resolve_tool_name; unknown ones are dropped.
     `params` gives each tool's parameter names in order, so positional arguments
-    (`read_file("a.py")`) can be named; without it such calls are dropped.
+    (`read_file("a.py")`) can be named; without it such calls are dropped. Never raises.
     """
     calls = [call for span in _safe_spans(text, tools, params) for call in span.calls]
     for index, call in enumerate(calls):
@@ -137,38 +141,32 @@ def _extract_spans(
 
 
 def _scan(text: str, ctx: _Ctx, nested: bool) -> list[_Span]:
-    """One pass left to right: tags and fences, bare JSON, and standalone call lines."""
+    """One pass left to right over tags and fences, bare JSON and standalone call lines."""
     # Code shown without fences (def/class/import lines) makes its call lines examples.
     lines_ok = not any(_CODE_LINE.search(part) for part in text.split("```")[::2])
     finders = [_OPENER, _JSON_START] + ([_CALL_LINE] if lines_ok else [])
-    ahead: list[re.Match[str] | None] = [None] * len(finders)
+    ahead = [finder.search(text) for finder in finders]  # the next match of each, cached
     spans: list[_Span] = []
     pos = 0
-    while pos < len(text):
-        for index, finder in enumerate(finders):
-            found = ahead[index]
-            if found is None or found.start() < pos:
-                ahead[index] = finder.search(text, pos) or _END.match(text, len(text))
-        index = min(range(len(finders)), key=lambda i: ahead[i].start())  # type: ignore[union-attr]
-        match = ahead[index]
-        assert match is not None
-        if match.start() >= len(text):
-            break
-        if index == 0:
+    while True:
+        for index, found in enumerate(ahead):
+            if found is not None and found.start() < pos:
+                ahead[index] = finders[index].search(text, pos)
+        live = [found for found in ahead if found is not None]
+        if not live:
+            return spans
+        match = min(live, key=lambda found: found.start())  # an opener wins a tie
+        if match.re is _OPENER:
             end, calls = _read_block(text, match, ctx, nested)
         elif ctx.budget <= 0:
             end, calls = match.end(), []
-        elif index == 1:
+        elif match.re is _JSON_START:
             end, calls = _read_json(text, match.start(), ctx)
         else:
             end, calls = _read_call_line(text, match, ctx)
         if calls:
             spans.append(_Span(match.start(), end, calls))
         pos = max(end, match.end(), pos + 1)
-    return spans
-
-
-_END = re.compile(r"\Z")
 
 
 def _read_json(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolCall]]:
