@@ -270,3 +270,23 @@ def test_step_budget_stops_the_loop(fake_server: FakeModelServer, tmp_path: Path
         backend.close()
     assert transcript.stop_reason == "max_steps"
     assert transcript.model_calls == 4
+
+
+def test_positional_text_calls_and_misspelled_native_names(
+    fake_server: FakeModelServer, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("remember me\n")
+    fake_server.enqueue(
+        {"text": 'read_file("notes.txt")'},
+        {"tool_calls": [{"name": "create_file",
+                         "arguments": {"path": "out.txt", "content": "ok"}}]},
+        {"text": "done"},
+    )
+    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
+    try:
+        transcript = run(make_agent(backend, tmp_path, []), "copy the note")
+    finally:
+        backend.close()
+    assert "remember me" in tool_messages(fake_server)[0]
+    assert (tmp_path / "out.txt").read_text() == "ok"
+    assert transcript.recoveries.tool_errors == 0

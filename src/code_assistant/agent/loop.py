@@ -13,7 +13,7 @@ from code_assistant.agent.grammar import (
     parse_envelope,
     with_envelope_prompt,
 )
-from code_assistant.agent.toolcalls import extract_tool_calls
+from code_assistant.agent.toolcalls import extract_tool_calls, resolve_tool_name
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext, ToolRegistry
@@ -55,9 +55,9 @@ class Agent:
         reprompted = False
         while transcript.model_calls < self.max_steps:
             result = self._chat(transcript, messages)
-            calls = result.tool_calls
+            calls = [self._known_name(c) for c in result.tool_calls]
             if not calls and result.text:
-                calls = extract_tool_calls(result.text, self.tools.names)
+                calls = self._text_calls(result.text)
                 transcript.recoveries.text_tool_calls += len(calls)
             if not calls and self._showed_code_instead(result, acted):
                 if not reprompted:
@@ -129,8 +129,19 @@ class Agent:
         result = self._chat(transcript, prompted, options)
         reply = parse_envelope(result.text, self.tools.names)
         if reply is None:
-            return extract_tool_calls(result.text, self.tools.names)
+            return self._text_calls(result.text)
         return reply.calls
+
+    def _text_calls(self, text: str) -> list[ToolCall]:
+        """Calls written in the message text; positional arguments map to parameter order."""
+        params = {t.name: list(t.parameters["properties"]) for t in self.tools}
+        return extract_tool_calls(text, self.tools.names, params=params)
+
+    def _known_name(self, call: ToolCall) -> ToolCall:
+        """A native call to a near-miss name (`writefile`, `create_file`) goes to the real tool."""
+        if call.name not in self.tools:
+            call.name = resolve_tool_name(call.name, self.tools.names) or call.name
+        return call
 
     def _enveloped_chat(self, transcript: Transcript, messages: list[Message]) -> ChatResult:
         """Every call constrained: the reply is a text answer or one well-formed tool call."""
