@@ -84,7 +84,7 @@ class Config(BaseSettings):
     openai_api_key: str = Field("", description="Key for the OpenAI-compatible server")
     anthropic_api_key: str = Field("", description="Anthropic API key (benchmark only)")
     anthropic_base_url: str = Field("", description="Anthropic API base URL override")
-    anthropic_model: str = Field("claude-sonnet-4-5", description="Cloud model for `ca bench`")
+    anthropic_model: str = Field("claude-sonnet-4-6", description="Cloud model for `ca bench`")
     llamacpp_model_path: str = Field("", description="GGUF file for the embedded backend")
     request_timeout: float = Field(600.0, gt=0, description="Seconds to wait for one model call")
     max_retries: int = Field(2, ge=0, le=10, description="Retries of transient backend errors")
