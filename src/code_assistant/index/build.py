@@ -101,8 +101,9 @@ def process_file(path: Path, rel: str, size: int, mtime_ns: int, known_sha: str)
     known = compounds(used)
     # Without the extension: ".py" on every chunk of a Python tree would match every query.
     path_terms = name_terms(os.path.splitext(rel)[0])
+    names = {symbol: name_terms(symbol) for symbol in {c.symbol for c in pieces}}
     chunks = [
-        (c.start_line, c.end_line, c.symbol, c.kind, name_terms(c.symbol), path_terms, c.text,
+        (c.start_line, c.end_line, c.symbol, c.kind, names[c.symbol], path_terms, c.text,
          expansion(found, known))
         for c, found in zip(pieces, word_sets, strict=True)
     ]  # fmt: skip

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -54,7 +56,9 @@ class _Chunker:
         self.max_chars = max_chars
         self.overlap = overlap
         self.chunks: list[Chunk] = []
-        self.offsets = [0, *itertools.accumulate(len(line) + 1 for line in lines)]
+        # offsets[n] = characters in lines 1..n, newlines included (C-level: runs per file).
+        lengths = itertools.accumulate(map(len, lines), initial=0)
+        self.offsets = list(map(operator.add, lengths, range(len(lines) + 1)))
 
     def size(self, start: int, end: int) -> int:
         return self.offsets[end] - self.offsets[start - 1]
@@ -88,19 +92,18 @@ class _Chunker:
             self.windows(start, end, owner)
 
     def windows(self, start: int, end: int, owner: Symbol | None) -> None:
+        offsets = self.offsets
         while start <= end:
-            stop, used = start, len(self.lines[start - 1]) + 1
-            while stop < end and used + len(self.lines[stop]) + 1 <= self.max_chars:
-                used += len(self.lines[stop]) + 1
-                stop += 1
+            # The longest run of whole lines from `start` within max_chars (at least one).
+            stop = bisect.bisect_right(offsets, offsets[start - 1] + self.max_chars) - 1
+            stop = min(max(stop, start), end)
             self.emit(start, stop, owner)
             if stop >= end:
                 return
-            back, kept = stop, 0
-            while back > start + 1 and kept + len(self.lines[back - 1]) + 1 <= self.overlap:
-                kept += len(self.lines[back - 1]) + 1
-                back -= 1
-            start = back + 1 if kept else stop + 1
+            # The next window repeats the last lines of this one, up to `overlap` chars.
+            first = bisect.bisect_left(offsets, offsets[stop] - self.overlap) + 1
+            first = max(first, start + 2)
+            start = first if first <= stop else stop + 1
 
     def emit(self, start: int, end: int, owner: Symbol | None) -> None:
         text = "\n".join(self.lines[start - 1 : end])
