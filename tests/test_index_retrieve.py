@@ -249,3 +249,22 @@ def test_query_embedding_failure_falls_back_to_lexical(
     assert notices and "lexical results only" in notices[0]
     block = context_block(repo, "evict oldest", Config(), backend)
     assert "evict_oldest" in block
+
+
+def test_a_held_store_sees_vectors_written_by_another_connection(
+    repo: Path, ollama: OllamaBackend
+) -> None:
+    config = Config(embedding_model="nomic-embed-text")
+    update_index(repo, config, ollama)
+    embed = QueryEmbedder(ollama, config.embedding_model)
+    store = IndexStore(db_path_for(repo))
+    try:
+        before = {h.path for h in search(store, "what is this", top_k=20, embed_query=embed)}
+        assert "notes/about.py" not in before
+        (repo / "notes").mkdir()
+        (repo / "notes" / "about.py").write_text("WHAT_IS_THIS_ABOUT = 'what is this about'\n")
+        update_index(repo, config, ollama)
+        after = search(store, "what is this", top_k=20, embed_query=embed)
+        assert "notes/about.py" in {h.path for h in after}
+    finally:
+        store.close()
