@@ -123,3 +123,17 @@ def test_damaged_index_is_rebuilt_by_the_cli(project: Path, ca_env: dict[str, st
     assert result.returncode == 0
     assert json.loads(result.stdout)["rebuilt"] is True
     assert "rebuilding it from scratch" in result.stderr
+
+
+def test_an_unwritable_index_location_is_one_line(project: Path, ca_env: dict[str, str]) -> None:
+    (project / ".ca").write_text("a file where the index directory should be")
+    result = run_ca(["index", "--no-embed"], ca_env, project)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ca: error: cannot write the index at ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_one_letter_name_is_found_when_asked_alone(project: Path, ca_env: dict[str, str]) -> None:
+    (project / "src" / "tiny.py").write_text("def f(x):\n    return x\n")
+    hits = json.loads(run_ca(["search", "f", "--json"], ca_env, project).stdout)
+    assert (hits[0]["path"], hits[0]["symbol"]) == ("src/tiny.py", "f")

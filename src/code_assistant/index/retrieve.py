@@ -26,6 +26,7 @@ RANK_BUDGET = 10_000  # matching rows bm25 may rank per query (see _prune)
 # (tuned on benchmarks/retrieval_eval.py over four repos).
 BM25_WEIGHTS = (4.0, 1.0, 1.0, 0.5)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORDS = re.compile(r"\w+")
 _CAMEL = re.compile(r"[a-z0-9][A-Z]")
 EmbedQuery = Callable[[str], Sequence[float]]
@@ -124,9 +125,9 @@ def _identifier_words(query: str) -> list[str]:
     Plain words are left to BM25: matching "run" or "index" in a sentence against symbol
     names boosted the wrong chunks (MRR 0.36 instead of 0.45 in benchmarks/retrieval_eval).
     """
-    words = list(dict.fromkeys(_NAME.findall(query)))
     if len(_WORDS.findall(query)) == 1:
-        return words
+        return _IDENTIFIER.findall(query)  # `f`, `id`: short names count when asked alone
+    words = list(dict.fromkeys(_NAME.findall(query)))
     return [w for w in words if "_" in w.strip("_") or _CAMEL.search(w)]
 
 

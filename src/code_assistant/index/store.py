@@ -107,7 +107,10 @@ class IndexStore:
             uri = self.path.resolve().as_uri() + "?mode=ro"
             self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise unwritable_error(self.path, exc) from None
             self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.execute("PRAGMA busy_timeout = 10000")
         self.conn.execute("PRAGMA foreign_keys = ON")
@@ -193,11 +196,18 @@ def remove_db(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+def unwritable_error(path: Path, exc: BaseException) -> CAError:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return CAError(f"cannot write the index at {path} ({reason}); check that directory")
+
+
 def open_store(path: Path, notices: list[str] | None = None) -> IndexStore:
     """Open (creating or migrating) the index; a damaged file is deleted and started afresh."""
     try:
         store = IndexStore(path)
     except sqlite3.DatabaseError as exc:
+        if "unable to open" in str(exc) or "readonly" in str(exc):
+            raise unwritable_error(path, exc) from None
         if not is_damage(exc):
             raise
         return _rebuild(path, exc, notices)
