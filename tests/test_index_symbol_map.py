@@ -131,3 +131,15 @@ def test_every_budget_is_respected(repo: Path, budget: int) -> None:
 
 def test_no_index_gives_an_empty_map(tmp_path: Path) -> None:
     assert render_symbol_map(tmp_path, 1000) == ""
+
+
+def test_a_damaged_index_gives_an_empty_map(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f():\n    pass\n")
+    update_index(tmp_path, Config())
+    db = tmp_path / ".ca" / "index.db"
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.write_bytes(b"broken" * 100)
+    assert render_symbol_map(tmp_path, 1000) == ""
+    update_index(tmp_path, Config())
+    assert "def f :1" in render_symbol_map(tmp_path, 1000)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from code_assistant.errors import CAError
 from code_assistant.index.parse import CONTAINERS
 from code_assistant.index.store import IndexStore, db_path_for, open_readonly
 
@@ -221,7 +222,10 @@ def render_symbol_map(
 
     if budget_tokens <= 0:
         return ""
-    store = root if isinstance(root, IndexStore) else open_readonly(db_path_for(Path(root)))
+    try:
+        store = root if isinstance(root, IndexStore) else open_readonly(db_path_for(Path(root)))
+    except CAError:
+        return ""  # a damaged index must not break a prompt; update_index rebuilds it
     if store is None:
         return ""
     try:
