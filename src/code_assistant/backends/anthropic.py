@@ -16,7 +16,7 @@ from code_assistant.backends.base import (
     ToolCall,
     ToolSpec,
     Usage,
-    with_retries,
+    retry_chat,
 )
 from code_assistant.errors import (
     BackendError,
@@ -93,30 +93,22 @@ class AnthropicBackend:
         on_token: Callable[[str], None] | None = None,
     ) -> ChatResult:
         request = build_request(model, messages, tools, options or ChatOptions())
-        emitted = [False]
-
-        def attempt() -> ChatResult:
+        def attempt(relay: Callable[[str], None] | None) -> ChatResult:
             started = time.perf_counter()
-            try:
-                if on_token is None:
-                    reply = self._call(model, lambda: self._client.messages.create(**request))
-                else:
-                    reply = self._call(model, lambda: self._stream(request, on_token, emitted))
-            except BackendError as exc:
-                if emitted[0]:  # the user saw part of an answer: a retry would repeat it
-                    exc.transient = False
-                raise
+            if relay is None:
+                reply = self._call(model, lambda: self._client.messages.create(**request))
+            else:
+                reply = self._call(model, lambda: self._stream(request, relay))
             return to_result(reply, request["model"], time.perf_counter() - started)
 
-        return with_retries(attempt, retries=self.retries)
+        return retry_chat(attempt, on_token, retries=self.retries)
 
     def _stream(
-        self, request: dict[str, Any], on_token: Callable[[str], None], emitted: list[bool]
+        self, request: dict[str, Any], on_token: Callable[[str], None]
     ) -> Any:
         with self._client.messages.stream(**request) as stream:
             for text in stream.text_stream:
                 if text:
-                    emitted[0] = True
                     on_token(text)
             return stream.get_final_message()
 

@@ -165,6 +165,33 @@ def with_retries(
             sleep(backoff * (2 ** (attempt - 1)))
 
 
+def retry_chat(
+    run: Callable[[Callable[[str], None] | None], T],
+    on_token: Callable[[str], None] | None,
+    *,
+    retries: int,
+) -> T:
+    """Retry one chat call's transient errors, but never after tokens reached `on_token`:
+    the user has seen them, and a retry would show them twice."""
+    emitted = False
+
+    def relay(token: str) -> None:
+        nonlocal emitted
+        emitted = True
+        assert on_token is not None
+        on_token(token)
+
+    def attempt() -> T:
+        try:
+            return run(relay if on_token is not None else None)
+        except BackendError as exc:
+            if emitted:
+                exc.transient = False
+            raise
+
+    return with_retries(attempt, retries=retries)
+
+
 def estimate_tokens(text: str) -> int:
     """A cheap, model-independent token estimate (about four characters a token)."""
     return (len(text) + 3) // 4

@@ -18,6 +18,7 @@ from code_assistant.backends.base import (
     ToolSpec,
     Usage,
     estimate_tokens,
+    retry_chat,
     with_retries,
 )
 from code_assistant.errors import (
@@ -94,19 +95,13 @@ class OllamaBackend:
             request["format"] = opts.format
         if opts.keep_alive is not None:
             request["keep_alive"] = opts.keep_alive
-        emitted = [False]
-
-        def attempt() -> ChatResult:
-            try:
-                return self._call(
-                    "the chat request", model, lambda: self._chat_once(request, on_token, emitted)
-                )
-            except BackendError as exc:
-                if emitted[0]:
-                    exc.transient = False  # tokens are on screen already: never repeat them
-                raise
-
-        result = with_retries(attempt, retries=self.retries)
+        result = retry_chat(
+            lambda relay: self._call(
+                "the chat request", model, lambda: self._chat_once(request, relay)
+            ),
+            on_token,
+            retries=self.retries,
+        )
         prompt_estimate = sum(estimate_tokens(m.content) for m in messages)
         if result.usage.prompt_tokens >= opts.num_ctx or prompt_estimate > opts.num_ctx:
             result.truncated_prompt = True
@@ -120,7 +115,6 @@ class OllamaBackend:
         self,
         request: dict[str, Any],
         on_token: Callable[[str], None] | None,
-        emitted: list[bool],
     ) -> ChatResult:
         started = time.perf_counter()
         if on_token is None:
@@ -136,7 +130,6 @@ class OllamaBackend:
             if message.content:
                 text.append(message.content)
                 if on_token is not None:
-                    emitted[0] = True
                     on_token(message.content)
             for call in message.tool_calls or ():
                 calls.append(

@@ -16,6 +16,7 @@ from code_assistant.backends.base import (
     ToolCall,
     ToolSpec,
     Usage,
+    retry_chat,
     with_retries,
 )
 from code_assistant.errors import (
@@ -96,19 +97,14 @@ class OpenAICompatBackend:
                 "type": "json_schema",
                 "json_schema": {"name": "output", "schema": opts.format},
             }
-        emitted = [False]
-
-        def attempt() -> ChatResult:
-            try:
-                if on_token is None:
-                    return self._call(model, lambda: self._complete(request))
-                return self._call(model, lambda: self._stream(request, on_token, emitted))
-            except BackendError as exc:
-                if emitted[0]:
-                    exc.transient = False
-                raise
-
-        return with_retries(attempt, retries=self.retries)
+        return retry_chat(
+            lambda relay: self._call(
+                model,
+                lambda: self._complete(request) if relay is None else self._stream(request, relay),
+            ),
+            on_token,
+            retries=self.retries,
+        )
 
     def _complete(self, request: dict[str, Any]) -> ChatResult:
         started = time.perf_counter()
@@ -130,7 +126,7 @@ class OpenAICompatBackend:
         )
 
     def _stream(
-        self, request: dict[str, Any], on_token: Callable[[str], None], emitted: list[bool]
+        self, request: dict[str, Any], on_token: Callable[[str], None]
     ) -> ChatResult:
         started = time.perf_counter()
         stream = self._client.chat.completions.create(
@@ -149,7 +145,6 @@ class OpenAICompatBackend:
             delta = chunk.choices[0].delta
             if delta.content:
                 text.append(delta.content)
-                emitted[0] = True
                 on_token(delta.content)
             for call in delta.tool_calls or ():
                 slot = partial.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
