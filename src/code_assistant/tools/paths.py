@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
+import itertools
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from code_assistant.errors import ToolError
 
@@ -161,57 +161,14 @@ def closest_paths(root: Path, wanted: str, limit: int = 5) -> list[str]:
     return sorted(dict.fromkeys(found), key=rank, reverse=True)[:limit]
 
 
-def _ignore_spec(directory: Path, extra: list[str] | None = None) -> Any:
-    """The .gitignore rules of one directory (None when it has none)."""
-    import pathspec
-
-    lines = list(extra or [])
-    with contextlib.suppress(OSError):
-        lines += (directory / ".gitignore").read_text(errors="replace").splitlines()
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
-
-
-def _ignored(stack: list[tuple[str, Any]], rel: str, is_dir: bool) -> bool:
-    """Whether any .gitignore from the root down to this entry's directory excludes it."""
-    for base, spec in stack:
-        local = rel[len(base) + 1 :] if base else rel
-        if spec.match_file(local + "/" if is_dir else local):
-            return True
-    return False
-
-
 def walk_files(root: Path, *, limit: int = WALK_LIMIT) -> Iterator[str]:
-    """Project-relative POSIX paths of files, sorted per directory, honouring .gitignore.
+    """Project-relative POSIX paths of the project's files (any size, binary too), in walk
+    order, honouring .gitignore; the walk itself is the project's one walker (index/walk.py).
 
-    Skips .git, does not follow directory symlinks (no loops, no escapes) and stops after
-    `limit` files. Nested .gitignore files apply below their own directory.
+    Stops after `limit` files, so a huge tree cannot stall a tool.
     """
-    root = root.resolve()
-    exclude = root / ".git" / "info" / "exclude"
-    extra = exclude.read_text(errors="replace").splitlines() if exclude.is_file() else []
-    top = _ignore_spec(root, extra)
-    pending: list[tuple[str, list[tuple[str, Any]]]] = [("", [("", top)] if top else [])]
-    count = 0
-    while pending:
-        rel_dir, stack = pending.pop()
-        try:
-            with os.scandir(root / rel_dir) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if (is_dir and entry.name in SKIP_DIRS) or _ignored(stack, rel, is_dir):
-                continue
-            if is_dir:
-                subdirs.append(rel)
-                continue
-            count += 1
-            if count > limit:
-                return
-            yield rel
-        for sub in reversed(subdirs):
-            spec = _ignore_spec(root / sub)
-            pending.append((sub, [*stack, (sub, spec)] if spec else stack))
+    from code_assistant.index.walk import iter_project_entries
+
+    entries = iter_project_entries(root.resolve(), max_bytes=sys.maxsize, text_only=False)
+    for entry in itertools.islice(entries, limit):
+        yield entry.rel
