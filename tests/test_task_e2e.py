@@ -106,3 +106,18 @@ def test_empty_task_is_a_usage_error(ca_env: dict[str, str], tmp_path: Path) -> 
     result = run_ca(["do", "  "], ca_env, tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("ca: error: empty task")
+
+
+def test_the_symbol_map_of_the_project_reaches_the_first_prompt(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "geometry.py").write_text(
+        "class Polygon:\n    def area(self):\n        return 0\n\n\ndef perimeter(p):\n    pass\n"
+    )
+    fake_server.enqueue({"text": "Nothing to change."})
+    result = run_ca(["--yes", "look at the project"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    system = fake_server.chat_requests[0]["body"]["messages"][0]["content"]
+    assert "geometry.py" in system and "Polygon" in system and "perimeter" in system
+    assert (tmp_path / ".ca" / "index.db").exists()
+    assert (tmp_path / ".ca" / ".gitignore").read_text() == "*\n"  # never in `git status`

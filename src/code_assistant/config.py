@@ -20,6 +20,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PROJECT_FILE = "ca.config"
+STATE_DIR = ".ca"  # per-project state (index, runs): rebuildable, never committed
 LAYERS = ("default", "global", "project", "env", "cli")
 
 
@@ -201,6 +202,16 @@ def find_project_root(start: Path | None = None) -> Path:
         if (candidate / PROJECT_FILE).exists() or (candidate / ".git").exists():
             return candidate
     return start
+
+
+def ensure_ignored_dir(path: Path) -> Path:
+    """Create a state directory that git ignores by itself (a `.gitignore` of `*` inside),
+    so `.ca/` never shows up in `git status` and the user's .gitignore stays untouched."""
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / ".gitignore"
+    if not marker.exists():
+        marker.write_text("*\n", encoding="utf-8")
+    return path
 
 
 def read_toml(path: Path) -> dict[str, Any]:

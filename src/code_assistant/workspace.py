@@ -73,6 +73,9 @@ def system_prompt(
 
 
 def _symbol_map(loaded: Any) -> str:
+    from code_assistant.index.build import update_index
     from code_assistant.index.symbol_map import render_symbol_map
 
+    # Cheap when nothing changed (mtime/size checks); without it a fresh project has no map.
+    update_index(loaded.root, loaded.config)
     return render_symbol_map(loaded.root, loaded.config.symbol_map_tokens)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from code_assistant.config import ensure_ignored_dir
 from code_assistant.errors import CAError
 
 DB_DIR = ".ca"
@@ -108,7 +109,7 @@ class IndexStore:
             self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         else:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                ensure_ignored_dir(self.path.parent)
             except OSError as exc:
                 raise unwritable_error(self.path, exc) from None
             self.conn = sqlite3.connect(self.path, isolation_level=None)

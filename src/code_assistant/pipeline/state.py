@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from code_assistant.agent.architect import Plan
+from code_assistant.config import ensure_ignored_dir
 from code_assistant.errors import CAError, ToolError, UsageError
 
 PHASES = ("architect", "implement", "review", "fix", "test", "docs")
@@ -196,9 +197,7 @@ class RunStore:
         """Write a run file atomically, so a crash never leaves half a state.json."""
         from code_assistant.tools.textfile import atomic_write
 
-        if not (self.dir / ".gitignore").exists():
-            self.dir.mkdir(parents=True, exist_ok=True)
-            (self.dir / ".gitignore").write_text("*\n", encoding="utf-8")
+        ensure_ignored_dir(self.dir)
         path = self.run_dir(run_id) / name
         try:
             atomic_write(path, text.encode("utf-8"), str(path))
