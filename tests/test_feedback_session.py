@@ -67,7 +67,10 @@ def test_a_repaired_call_is_recorded_and_taught_in_the_next_session(
         {"name": "write_file", "arguments": {"path": "a.py", "content": "x = 1\n"}}
     ]
     assert pair["good"]["results"][0].startswith("wrote a.py")
-    assert sorted(p.name for p in project.rglob("*")) == ["a.py"]  # nothing in the project
+    # Nothing of the feedback in the project: only the file and the (rebuildable) index.
+    rels = sorted(p.relative_to(project).as_posix() for p in project.rglob("*"))
+    assert [r for r in rels if not r.startswith(".ca")] == ["a.py"]
+    assert not any("pairs" in r or "feedback" in r for r in rels)
 
     fake_server.enqueue(call("write_file", path="b.py", content="y = 2\n"), {"text": "Done."})
     second = run_ca(["--yes", "create b.py setting y to 2"], ca_env, project)

@@ -245,13 +245,11 @@ class Repl:
 
     def implement(self, text: str) -> None:
         """The implementer agent with tools; its changes become one /undo step."""
-        from code_assistant.agent.loop import Agent
         from code_assistant.feedback.capture import FeedbackRecorder
         from code_assistant.render import diffstat
-        from code_assistant.workspace import build_registry, chat_options
+        from code_assistant.workspace import make_agent
 
-        config = self.config
-        model = IMPLEMENTER.model(config)
+        model = IMPLEMENTER.model(self.config)
         recorder = FeedbackRecorder(self.loaded, IMPLEMENTER, model, text)
         messages = [
             self.system_message(IMPLEMENTER, text), *self.conversation.history(),
@@ -268,16 +266,7 @@ class Repl:
                 if event.kind in ("model_call", "tool_call", "done"):
                     self.conversation.sync(turn, messages, start)
 
-            agent = Agent(
-                backend=self.backend,
-                model=model,
-                tools=build_registry(self.loaded, IMPLEMENTER.tools),
-                ctx=self.ctx,
-                options=chat_options(config),
-                on_event=on_event,
-                max_steps=config.max_steps,
-                constrained_tool_calls=config.constrained_tool_calls,
-            )
+            agent = make_agent(self.loaded, self.backend, IMPLEMENTER, self.ctx, on_event)
             try:
                 transcript = agent.run(messages)
             finally:

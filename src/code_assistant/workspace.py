@@ -40,6 +40,34 @@ def build_context(loaded: Any, ask: AskFn | None = None) -> ToolContext:
     return ToolContext(root=loaded.root, config=config, approver=approver)
 
 
+def make_agent(
+    loaded: Any,
+    backend: Any,
+    persona: Persona,
+    ctx: ToolContext,
+    on_event: Any,
+    *,
+    tools: ToolRegistry | None = None,
+    max_steps: int | None = None,
+    stream: bool = True,
+) -> Any:
+    """The persona's agent as every mode builds it: its model, tools and the config's limits."""
+    from code_assistant.agent.loop import Agent
+
+    config = loaded.config
+    return Agent(
+        backend=backend,
+        model=persona.model(config),
+        tools=tools if tools is not None else build_registry(loaded, persona.tools),
+        ctx=ctx,
+        options=chat_options(config),
+        on_event=on_event,
+        max_steps=max_steps or config.max_steps,
+        constrained_tool_calls=config.constrained_tool_calls,
+        stream=stream,
+    )
+
+
 def chat_options(config: Any) -> ChatOptions:
     """One num_ctx per model for the whole run: a changing num_ctx makes Ollama reload."""
     return ChatOptions(

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from code_assistant.agent.events import Transcript
-from code_assistant.agent.loop import Agent
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.backends import get_backend
 from code_assistant.backends.base import Message
 from code_assistant.errors import UsageError
 from code_assistant.feedback.capture import FeedbackRecorder, tee
 from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
-from code_assistant.workspace import build_context, build_registry, chat_options, system_prompt
+from code_assistant.workspace import build_context, make_agent, system_prompt
 
 STOP_NOTES = {
     "max_steps": "stopped at the step budget (max_steps): the task may be unfinished",
@@ -37,16 +36,7 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
         renderer = console
     model = IMPLEMENTER.model(config)
     recorder = FeedbackRecorder(loaded, IMPLEMENTER, model, task)
-    agent = Agent(
-        backend=get_backend(config),
-        model=model,
-        tools=build_registry(loaded, IMPLEMENTER.tools),
-        ctx=ctx,
-        options=chat_options(config),
-        on_event=tee(renderer, recorder),
-        max_steps=config.max_steps,
-        constrained_tool_calls=config.constrained_tool_calls,
-    )
+    agent = make_agent(loaded, get_backend(config), IMPLEMENTER, ctx, tee(renderer, recorder))
     messages = [
         Message("system", system_prompt(IMPLEMENTER, loaded, task=task)),
         Message("user", task),

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from code_assistant.agent.architect import make_plan
 from code_assistant.agent.events import Event, Transcript
-from code_assistant.agent.loop import Agent
 from code_assistant.agent.personas import IMPLEMENTER, IMPLEMENTER_TOOLS, Persona
 from code_assistant.agent.structured import structured_chat
 from code_assistant.backends.base import ChatResult, Message
@@ -71,7 +70,8 @@ def run_agent(
     step: Step, state: RunState, persona: Persona, task: str, max_steps: int | None = None
 ) -> str:
     """Run one persona's agent loop on `task` in the step's root; its final text."""
-    from code_assistant.workspace import build_registry, chat_options, system_prompt
+    from code_assistant.feedback.capture import FeedbackRecorder, tee
+    from code_assistant.workspace import build_registry, make_agent, system_prompt
 
     rt = step.rt
     model = persona.model(rt.config)
@@ -81,18 +81,16 @@ def run_agent(
         tools.add(ask_architect)
         step.ctx.extras[ANSWERER] = lambda q: architect_answer(rt, state, step.name, q)
     loaded = dataclasses.replace(rt.loaded, root=step.root)
-    agent = Agent(
-        backend=rt.backend,
-        model=model,
-        tools=tools,
-        ctx=step.ctx,
-        options=chat_options(rt.config),
-        on_event=step.on_event,
-        max_steps=max_steps or rt.config.max_steps,
-        stream=False,
-    )
-    messages = [Message("system", system_prompt(persona, loaded)), Message("user", task)]
-    transcript = agent.run(messages)
+    # Recoveries in unattended runs teach later sessions too.
+    recorder = FeedbackRecorder(loaded, persona, model, task)
+    agent = make_agent(loaded, rt.backend, persona, step.ctx, tee(step.on_event, recorder),
+                       tools=tools, max_steps=max_steps, stream=False)
+    messages = [Message("system", system_prompt(persona, loaded, task=task)),
+                Message("user", task)]
+    try:
+        transcript = agent.run(messages)
+    finally:
+        recorder.flush()
     step.transcripts.append(transcript)
     rt.store.append_transcript(
         state.id, step.name,
