@@ -62,7 +62,7 @@ class ConsoleRenderer:
             return
         self._newline()
         if event.kind == "tool_call":
-            self.console.print(f"[cyan]⏺ {data['name']}[/]({_brief_args(data['arguments'])})")
+            self.console.print(f"[cyan]⏺ {data['name']}[/]({brief_args(data['arguments'])})")
         elif event.kind == "tool_result":
             self._tool_result(data)
         elif event.kind == "retry":
@@ -120,7 +120,8 @@ class JsonRenderer:
         self.stream.flush()
 
 
-def _brief_args(arguments: dict[str, Any]) -> str:
+def brief_args(arguments: dict[str, Any]) -> str:
+    """Tool arguments on one line, each value cut at 60 characters, markup-escaped."""
     parts = []
     for key, value in arguments.items():
         text = value if isinstance(value, str) else json.dumps(value)

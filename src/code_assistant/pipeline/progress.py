@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from code_assistant.agent.events import Event
+from code_assistant.render import brief_args
 
 JSON_OUTPUT_CHARS = 4000  # tool output in --json events; the transcript keeps all of it
 
@@ -93,7 +94,7 @@ class ConsoleProgress:
             self.line.model = str(data.get("model", self.line.model))
         elif event.kind == "tool_call":
             self.line.tool_calls += 1
-            self.print(f"  [cyan]⏺ {data['name']}[/]({_escape(_brief(data['arguments']))})")
+            self.print(f"  [cyan]⏺ {data['name']}[/]({brief_args(data['arguments'])})")
         elif event.kind == "tool_result" and not data.get("ok", True):
             first = str(data.get("output", "")).strip().split("\n", 1)[0][:160]
             self.print(f"    [red]✗ {_escape(first)}[/]")
@@ -172,15 +173,6 @@ class ConsoleProgress:
                    f"{data['report']}")
         if data.get("hint"):
             self.print(f"[yellow]{_escape(data['hint'])}[/]")
-
-
-def _brief(arguments: dict[str, Any]) -> str:
-    parts = []
-    for key, value in arguments.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        text = text.replace("\n", "⏎")
-        parts.append(f"{key}={text[:60]}{'…' if len(text) > 60 else ''}")
-    return ", ".join(parts)
 
 
 def _escape(text: str) -> str:
