@@ -121,3 +121,21 @@ def test_the_symbol_map_of_the_project_reaches_the_first_prompt(
     assert "geometry.py" in system and "Polygon" in system and "perimeter" in system
     assert (tmp_path / ".ca" / "index.db").exists()
     assert (tmp_path / ".ca" / ".gitignore").read_text() == "*\n"  # never in `git status`
+
+
+def test_a_failed_command_shows_its_tail_and_markup_in_output_is_harmless(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(
+        call("run_shell", command="echo '[bold red]not markup[/]'; echo LAST-LINE; exit 3"),
+        call("read_file", path="[/]missing.py"),
+        {"text": "The command fails."},
+    )
+    result = run_ca(["--yes", "run it"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "(cwd:" in line)
+    assert lines[header].lstrip().startswith("✗") and "exit 3" in lines[header]
+    assert "LAST-LINE" in "\n".join(lines[header:header + 4])
+    assert "[bold red]not markup[/]" in result.stdout
+    assert "[/]missing.py" in result.stdout

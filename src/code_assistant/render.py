@@ -11,6 +11,7 @@ from code_assistant.agent.events import Event
 from code_assistant.tools.registry import Change
 
 WRITE_TOOLS = ("write_file", "edit_file")
+TAIL_LINES = 4  # of a failed command's output, shown under its line
 
 
 def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
@@ -76,11 +77,17 @@ class ConsoleRenderer:
             self._at_line_start = True
 
     def _tool_result(self, data: dict[str, Any]) -> None:
-        first = data["output"].strip().split("\n", 1)[0][:160]
+        lines = data["output"].strip().split("\n")
+        first = _escape(lines[0][:160])
         if not data["ok"]:
-            self.console.print(f"  [red]✗ {first}[/]", markup=True)
+            self.console.print(f"  [red]✗ {first}[/]")
             return
-        self.console.print(f"  [green]✓[/] {_escape(first)}")
+        if data.get("failed"):  # the command ran and failed: show the end, where errors are
+            self.console.print(f"  [yellow]✗[/] {first}")
+            for line in lines[1:][-TAIL_LINES:]:
+                self.console.print(f"    [dim]{_escape(line[:160])}[/]")
+            return
+        self.console.print(f"  [green]✓[/] {first}")
         if data["name"] in WRITE_TOOLS and self.changes:
             change = self.changes[-1]
             self.show_diff(unified_diff(change.path, change.before, change.after))
