@@ -52,6 +52,7 @@ class ConsoleRenderer:
         self.console = Console(file=stream or sys.stdout, highlight=False)
         self.changes = changes if changes is not None else []
         self._at_line_start = True
+        self.diff_shown = False  # the approval prompt already showed this write's diff
 
     def __call__(self, event: Event) -> None:
         data = event.data
@@ -87,8 +88,9 @@ class ConsoleRenderer:
             for line in lines[1:][-TAIL_LINES:]:
                 self.console.print(f"    [dim]{_escape(line[:160])}[/]")
             return
+        shown, self.diff_shown = self.diff_shown, False
         self.console.print(f"  [green]✓[/] {first}")
-        if data["name"] in WRITE_TOOLS and self.changes:
+        if data["name"] in WRITE_TOOLS and self.changes and not shown:
             change = self.changes[-1]
             self.show_diff(unified_diff(change.path, change.before, change.after))
 
@@ -109,6 +111,7 @@ class ConsoleRenderer:
             return "n"
         if detail:
             self.show_diff(detail)
+            self.diff_shown = True
         answer = self.console.input(f"[bold]Allow {tool}[/] {_escape(summary)}? [y/n/a(lways)] ")
         return answer
 

@@ -16,7 +16,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from rich.console import Console
 
 from code_assistant.agent.events import Event
-from code_assistant.render import WRITE_TOOLS, ConsoleRenderer, unified_diff
+from code_assistant.render import ConsoleRenderer
 
 HISTORY_ENTRY_CHARS = 20_000  # a huge paste is answered, but not kept in the input history
 PATH_COMMANDS = frozenset({"add", "drop", "symbols", "index", "pipeline"})
@@ -257,7 +257,6 @@ class ReplRenderer(ConsoleRenderer):
         super().__init__(stream=console.file)
         self.console = console
         self.markdown = MarkdownStream(console)
-        self.diff_shown = False  # the approval prompt already showed this write's diff
 
     def __call__(self, event: Event) -> None:
         if event.kind == "token":
@@ -265,16 +264,3 @@ class ReplRenderer(ConsoleRenderer):
             return
         self.markdown.stop()
         super().__call__(event)
-
-    def _tool_result(self, data: dict[str, Any]) -> None:
-        from rich.markup import escape
-
-        shown, self.diff_shown = self.diff_shown, False
-        first = data["output"].strip().split("\n", 1)[0][:160]
-        if not data["ok"]:
-            self.console.print(f"  [red]✗ {escape(first)}[/]")
-            return
-        self.console.print(f"  [green]✓[/] {escape(first)}")
-        if data["name"] in WRITE_TOOLS and self.changes and not shown:
-            change = self.changes[-1]
-            self.show_diff(unified_diff(change.path, change.before, change.after))
