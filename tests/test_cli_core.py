@@ -205,3 +205,34 @@ def test_version_and_help(ca_env: dict[str, str], tmp_path: Path) -> None:
     help_text = run_ca(["--help"], ca_env, tmp_path).stdout
     for command in ("doctor", "config", "do"):
         assert command in help_text
+
+
+def test_first_task_in_a_repository_writes_a_commented_ca_config(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    import subprocess
+
+    (Path(ca_env["CA_HOME"]) / "config.toml").write_text('implementer_model = "qwen2.5-coder:7b"\n')
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    fake_server.enqueue("Nothing to do.", "Still nothing.")
+    first = run_ca(["--yes", "look around"], ca_env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    config_file = tmp_path / "ca.config"
+    assert f"created {config_file}" in first.stderr
+    text = config_file.read_text()
+    assert text.startswith("# code-assistant project configuration.")
+    # Every value is commented out, so the machine config still decides.
+    assert fake_server.chat_requests[0]["body"]["model"] == "qwen2.5-coder:7b"
+    config_file.write_text(text + 'num_ctx = 4096\n')
+    second = run_ca(["--yes", "look again"], ca_env, tmp_path)
+    assert "created" not in second.stderr
+    assert config_file.read_text().endswith('num_ctx = 4096\n')  # never overwritten
+    assert fake_server.chat_requests[-1]["body"]["options"]["num_ctx"] == 4096
+
+
+def test_no_config_file_outside_a_repository(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue("ok")
+    assert run_ca(["--yes", "look"], ca_env, tmp_path).returncode == 0
+    assert not (tmp_path / "ca.config").exists()

@@ -68,6 +68,7 @@ def project_files(root: Path) -> dict[str, str]:
         for name in files:
             path = Path(directory) / name
             found[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
+    found.pop("ca.config", None)  # written by `ca` itself on its first run in a repository
     return found
 
 

@@ -72,15 +72,20 @@ class GlobalOptions:
     json: bool = False
     cwd: str | None = None
 
-    def load(self) -> Any:
+    def load(self, *, project: bool = False) -> Any:
+        """The layered config. `project`: a command that works on the project (REPL, task,
+        pipeline, index), whose first run in a repository writes a commented ca.config."""
         from pathlib import Path
 
-        from code_assistant.config import find_project_root, load_config
+        from code_assistant.config import ensure_project_file, find_project_root, load_config
 
         root = find_project_root(Path(self.cwd) if self.cwd else None)
         loaded = load_config(root, self.cli)
         for warning in loaded.warnings:
             print(f"ca: warning: {warning}", file=sys.stderr)
+        if project and (written := ensure_project_file(loaded)):
+            print(f"ca: created {written} (commented defaults: edit it to pick models)",
+                  file=sys.stderr)
         return loaded
 
 
@@ -132,7 +137,7 @@ def main_callback(
         raise typer.Exit(quick_answer(options.load(), question, json_out=json_out))
     from code_assistant.repl import start_repl
 
-    raise typer.Exit(start_repl(options.load(), resume=resume, spec=spec))
+    raise typer.Exit(start_repl(options.load(project=True), resume=resume, spec=spec))
 
 
 for _module in COMMAND_MODULES:

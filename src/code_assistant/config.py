@@ -331,7 +331,8 @@ def render_config_file(scope: Literal["project", "global"]) -> str:
         value = getattr(defaults, key)
         doc.add(tomlkit.comment(info.description or key))
         line = tomlkit.item(value)
-        if key.endswith(SECRET_SUFFIXES) or (scope == "project" and key != "backend"):
+        # Project values are all commented out: an active line would beat the machine config.
+        if key.endswith(SECRET_SUFFIXES) or scope == "project":
             doc.add(tomlkit.comment(f"{key} = {line.as_string()}"))
         else:
             doc.add(key, line)
@@ -350,6 +351,18 @@ def write_config_file(path: Path, scope: Literal["project", "global"]) -> bool:
     tmp.write_text(render_config_file(scope), encoding="utf-8")
     os.replace(tmp, path)
     return True
+
+
+def ensure_project_file(loaded: LoadedConfig) -> Path | None:
+    """On the first run in a project (a git repository), write its commented ca.config.
+
+    Returns the path when it was written. Outside a repository nothing is written: `ca` run
+    in a home or scratch directory must not leave files behind (`ca config init` still can).
+    """
+    if not (loaded.root / ".git").exists():
+        return None
+    path = loaded.root / PROJECT_FILE
+    return path if write_config_file(path, "project") else None
 
 
 def effective_values(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from code_assistant.bench.proc import run_process
+from code_assistant.config import PROJECT_FILE
 
 # Tool and cache directories: what a run leaves behind that nobody wrote as a deliverable.
 NOISE_DIRS = frozenset({
@@ -71,7 +72,9 @@ def written_files(root: Path) -> list[str]:
     """The files of the workspace (it started empty, so every one was written by the run)."""
     from code_assistant.tools.paths import walk_files
 
-    return [rel for rel in walk_files(root) if not _noise(rel) and rel != HELDOUT_NAME]
+    # ca.config is written by `ca` itself on its first run in a repository, not by the agent.
+    ignored = {HELDOUT_NAME, PROJECT_FILE}
+    return [rel for rel in walk_files(root) if not _noise(rel) and rel not in ignored]
 
 
 def is_test_path(rel: str) -> bool:

@@ -18,5 +18,5 @@ def do(
     from code_assistant.cli import options_of
 
     options = options_of(ctx)
-    code = run_task(options.load(), " ".join(task), json_out=json_out or options.json)
+    code = run_task(options.load(project=True), " ".join(task), json_out=json_out or options.json)
     raise typer.Exit(code)

@@ -47,7 +47,7 @@ def run(
         raise UsageError("give the requirement file once: either REQ.md or --req-file REQ.md")
     if not resume and not (target or req_file):
         raise UsageError("missing requirement file: ca run REQ.md (or --resume to continue)")
-    loaded = options.load()
+    loaded = options.load(project=True)
     json_out = json_out or options.json
     _interrupt_on_sigterm()
     if resume:
