@@ -173,3 +173,13 @@ def test_secrets_are_hidden_in_effective_values(
     assert rows["openai_api_key"] == ("***", "env")
     assert rows["num_ctx"] == (8192, "default")
     assert "project" in render_config_file("project")
+
+
+def test_a_project_cannot_lift_the_ssrf_guard(dirs: tuple[Path, Path, dict[str, str]]) -> None:
+    project, home, env = dirs
+    (project / PROJECT_FILE).write_text("web_allow_private = true\n")
+    loaded = load_config(project, env=env)
+    assert loaded.config.web_allow_private is False
+    assert "web_allow_private" in loaded.warnings[0]
+    (home / "config.toml").write_text("web_allow_private = true\n")
+    assert load_config(project, env=env).config.web_allow_private is True

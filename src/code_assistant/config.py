@@ -181,7 +181,10 @@ class Config(BaseSettings):
 
 
 # serper_url: a project's ca.config must not send the machine's Serper key elsewhere.
-MACHINE_ONLY = frozenset({"sessions_dir", "feedback_dir", "mcp", "serper_url"})
+# web_allow_private too: a cloned repository must not switch off the SSRF guard for itself.
+MACHINE_ONLY = frozenset(
+    {"sessions_dir", "feedback_dir", "mcp", "serper_url", "web_allow_private"}
+)
 SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
 
 
