@@ -42,3 +42,17 @@ def ca_env(fake_server: FakeModelServer, tmp_path: Path) -> dict[str, str]:
         NO_COLOR="1",
     )
     return env
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave interpreter shutdown with Python's default warning filters.
+
+    `warnings.catch_warnings` is not thread-safe: a background thread (an MCP event loop, a
+    REPL worker) leaving one can restore the suite's `error` filter globally after a test
+    has ended. At shutdown llama_cpp's two module-level /dev/null handles are then reported
+    as errors below pytest's summary line, where CI reads the result.
+    """
+    import warnings
+
+    warnings.resetwarnings()
+    warnings.simplefilter("ignore", ResourceWarning)
