@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from code_assistant.agent import jsonrepair, pycalls
-from code_assistant.agent.toolnames import known_aliases, normalize, resolve_tool_name
+from code_assistant.agent.callshapes import CallContext, call_with, calls_from_value
+from code_assistant.agent.toolnames import known_aliases, resolve_tool_name
 from code_assistant.backends.base import ToolCall
 
 __all__ = ["extract_tool_calls", "known_aliases", "resolve_tool_name", "strip_tool_calls"]
 
 # fmt: off
-_NAME_KEYS = ("name", "function", "tool", "tool_name", "function_name", "action")
-_ARG_KEYS = ("arguments", "parameters", "args", "tool_input", "input", "params",
-             "action_input", "kwargs", "argument")
-_META_KEYS = frozenset({"type", "id", "call_id", "index", "tool_call_id"})
-_CONTAINER_KEYS = ("tool_calls", "tool_call", "calls", "function_call", "function_calls",
-                   "tool_uses", "actions")
 # Fences whose whole content may be calls; any other language is code being shown.
 _CALL_FENCES = frozenset({"", "json", "json5", "jsonc", "tool_call", "tool_calls", "tool_code",
                           "tool", "tools", "function_call", "python", "py", "python3"})
 # fmt: on
-_MISSING = object()
-_TOLL = 256
 
 _TURN_END = r"<\|(?:im_end|eot_id|eom_id|end)\|>"
 # The lookahead lets the regex engine skip ahead by first character: 10x faster on prose.
@@ -88,37 +80,6 @@ class _Span:
     calls: list[ToolCall]
 
 
-@dataclass
-class _Ctx:
-    """What one extraction needs; `budget` bounds the characters re-scanned by failed guesses."""
-
-    tools: Sequence[str]
-    params: Mapping[str, Sequence[str]]
-    budget: int
-    names: dict[str, str | None] = field(default_factory=dict)
-
-    def resolve(self, name: str) -> str | None:
-        if name not in self.names:
-            self.names[name] = resolve_tool_name(name, self.tools)
-        return self.names[name]
-
-    def charge(self, scanned: int) -> None:
-        """Count a failed guess: what it scanned, and never less than a fixed toll, so that
-        thousands of cheap false starts cannot add up either."""
-        self.budget -= max(scanned, _TOLL)
-
-    def parse_at(self, text: str, pos: int) -> tuple[Any, int]:
-        if self.budget <= 0:
-            raise jsonrepair.JSONRepairError("scan budget spent", pos)
-        try:
-            value, end = jsonrepair.parse_at(text, pos)
-        except jsonrepair.JSONRepairError as exc:
-            self.charge(exc.pos - pos)
-            raise
-        self.budget -= end - pos
-        return value, end
-
-
 def _safe_spans(
     text: str, tools: Sequence[str], params: Mapping[str, Sequence[str]] | None
 ) -> list[_Span]:
@@ -136,11 +97,11 @@ def _extract_spans(
 ) -> list[_Span]:
     if not isinstance(text, str) or not text or not tools:
         return []
-    ctx = _Ctx(list(tools), params or {}, budget=4 * len(text) + 20_000)
+    ctx = CallContext(list(tools), params or {}, budget=4 * len(text) + 20_000)
     return _scan(text, ctx, nested=False)
 
 
-def _scan(text: str, ctx: _Ctx, nested: bool) -> list[_Span]:
+def _scan(text: str, ctx: CallContext, nested: bool) -> list[_Span]:
     """One pass left to right over tags and fences, bare JSON and standalone call lines."""
     # Code shown without fences (def/class/import lines) makes its call lines examples.
     lines_ok = not any(_CODE_LINE.search(part) for part in text.split("```")[::2])
@@ -169,16 +130,16 @@ def _scan(text: str, ctx: _Ctx, nested: bool) -> list[_Span]:
         pos = max(end, match.end(), pos + 1)
 
 
-def _read_json(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolCall]]:
+def _read_json(text: str, start: int, ctx: CallContext) -> tuple[int, list[ToolCall]]:
     try:
         value, end = ctx.parse_at(text, start)
     except ValueError:
         return start + 1, []
-    return end, _calls_from_value(value, ctx)
+    return end, calls_from_value(value, ctx)
 
 
 def _read_block(
-    text: str, match: re.Match[str], ctx: _Ctx, nested: bool
+    text: str, match: re.Match[str], ctx: CallContext, nested: bool
 ) -> tuple[int, list[ToolCall]]:
     """The end of the block `match` opens, and the calls in it."""
     start = match.end()
@@ -205,7 +166,7 @@ def _read_block(
     return end, _from_payload(payload, ctx, name=name, nested=nested)
 
 
-def _read_value_block(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolCall]]:
+def _read_value_block(text: str, start: int, ctx: CallContext) -> tuple[int, list[ToolCall]]:
     pos = _WS.match(text, start).end()  # type: ignore[union-attr]
     named = _MISTRAL_NAME.match(text, pos)  # Mistral v11: [TOOL_CALLS]name[ARGS]{...}
     try:
@@ -213,11 +174,11 @@ def _read_value_block(text: str, start: int, ctx: _Ctx) -> tuple[int, list[ToolC
     except ValueError:
         return start, []
     if named:
-        return end, _call_with(named.group(1), value, ctx)
-    return end, _calls_from_value(value, ctx)
+        return end, call_with(named.group(1), value, ctx)
+    return end, calls_from_value(value, ctx)
 
 
-def _payload_bounds(text: str, start: int, closer: str, ctx: _Ctx) -> tuple[int, int]:
+def _payload_bounds(text: str, start: int, closer: str, ctx: CallContext) -> tuple[int, int]:
     """(end of payload, end of block). JSON is measured first, so a closer inside a string
     (a fence in a README's content) does not cut the call short."""
     # No leading \s* in the searched pattern: searched from every position of a long blank
@@ -243,7 +204,7 @@ def _payload_bounds(text: str, start: int, closer: str, ctx: _Ctx) -> tuple[int,
 
 
 def _from_payload(
-    payload: str, ctx: _Ctx, *, name: str | None = None, nested: bool = False
+    payload: str, ctx: CallContext, *, name: str | None = None, nested: bool = False
 ) -> list[ToolCall]:
     """Calls in the whole content of a fence or tag: JSON, Python call syntax or nested tags."""
     text = payload.strip()
@@ -252,12 +213,12 @@ def _from_payload(
         text = inner[_FENCE_LANG.match(inner).end() :].strip()  # type: ignore[union-attr]
     if name is not None:
         if text.startswith("<parameter="):
-            return _call_with(name, _xml_parameters(text), ctx)
+            return call_with(name, _xml_parameters(text), ctx)
         try:
             value = jsonrepair.loads(text) if text else {}
         except ValueError:
             return []
-        return _call_with(name, value, ctx)
+        return call_with(name, value, ctx)
     if text[:1] in ("{", "["):
         calls = _json_sequence(text, ctx)
         if calls:
@@ -268,7 +229,7 @@ def _from_payload(
     return [call for span in _scan(text, ctx, nested=True) for call in span.calls]
 
 
-def _json_sequence(text: str, ctx: _Ctx) -> list[ToolCall]:
+def _json_sequence(text: str, ctx: CallContext) -> list[ToolCall]:
     """Calls in one or more JSON values written one after another."""
     calls: list[ToolCall] = []
     pos = 0
@@ -277,82 +238,9 @@ def _json_sequence(text: str, ctx: _Ctx) -> list[ToolCall]:
             value, pos = ctx.parse_at(text, pos)
         except ValueError:
             break
-        calls += _calls_from_value(value, ctx)
+        calls += calls_from_value(value, ctx)
         pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]
     return calls
-
-
-def _calls_from_value(value: Any, ctx: _Ctx, depth: int = 0) -> list[ToolCall]:
-    if depth > 4:
-        return []
-    if isinstance(value, list):
-        return [call for item in value for call in _calls_from_value(item, ctx, depth + 1)]
-    if not isinstance(value, dict):
-        return []
-    call = _call_from_dict(value, ctx)
-    if call is not None:
-        return [call]
-    for key in _CONTAINER_KEYS:  # {"tool_calls": [...]}
-        if key in value:
-            return _calls_from_value(value[key], ctx, depth + 1)
-    return []
-
-
-def _call_from_dict(obj: dict[str, Any], ctx: _Ctx) -> ToolCall | None:
-    function = obj.get("function")
-    if isinstance(function, dict):  # OpenAI: {"type": "function", "function": {...}}
-        return _call_from_dict(function, ctx) if "name" in function else None
-    name_key = next((key for key in _NAME_KEYS if isinstance(obj.get(key), str)), None)
-    if name_key is None:
-        return _keyed_call(obj, ctx)
-    tool = ctx.resolve(obj[name_key])
-    if tool is None:
-        return None
-    raw = next((obj[key] for key in _ARG_KEYS if key in obj and key != name_key), _MISSING)
-    if raw is _MISSING:  # flat {"name": "read_file", "path": ...}: only for the exact name
-        if "description" in obj or normalize(obj[name_key]) != normalize(tool):
-            return None  # a spec echo, or data like {"name": "ls", "size": 3}
-        raw = {k: v for k, v in obj.items() if k != name_key and k not in _META_KEYS}
-    calls = _call_with(tool, raw, ctx)
-    return calls[0] if calls else None
-
-
-def _keyed_call(obj: dict[str, Any], ctx: _Ctx) -> ToolCall | None:
-    """{"write_file": {...}}: only an exact (or case/underscore) tool name counts here."""
-    if len(obj) != 1:
-        return None
-    key, raw = next(iter(obj.items()))
-    tool = ctx.resolve(key)
-    if tool is None or normalize(tool) != normalize(key) or not isinstance(raw, dict):
-        return None
-    return ToolCall(tool, raw)
-
-
-def _call_with(name: str, raw: Any, ctx: _Ctx) -> list[ToolCall]:
-    """A call of the tool `name` means, with arguments made a dict (or no call at all)."""
-    tool = ctx.resolve(name)
-    if tool is None:
-        return []
-    if isinstance(raw, str):
-        text = raw.strip()
-        if not text:
-            raw = {}
-        elif text[0] in "{[":
-            try:
-                raw = jsonrepair.loads(text)
-            except ValueError:
-                return []
-    if raw is None:
-        raw = {}
-    if isinstance(raw, dict):
-        if raw.get("type") == "object" and "properties" in raw:  # a schema, not arguments
-            return []
-        return [ToolCall(tool, {str(key): value for key, value in raw.items()})]
-    names = list(ctx.params.get(tool) or ())
-    values = raw if isinstance(raw, list) else [raw]
-    if not names or len(values) > len(names):
-        return []
-    return [ToolCall(tool, dict(zip(names, values, strict=False)))]
 
 
 def _xml_parameters(text: str) -> dict[str, str]:
@@ -371,7 +259,9 @@ def _xml_parameters(text: str) -> dict[str, str]:
     return args
 
 
-def _read_call_line(text: str, match: re.Match[str], ctx: _Ctx) -> tuple[int, list[ToolCall]]:
+def _read_call_line(
+    text: str, match: re.Match[str], ctx: CallContext
+) -> tuple[int, list[ToolCall]]:
     """A line that is nothing but `tool(literal args)` (or a [list of such calls])."""
     name = match.group("name")
     if ctx.resolve(name) is None:
@@ -395,7 +285,7 @@ def _read_call_line(text: str, match: re.Match[str], ctx: _Ctx) -> tuple[int, li
     return end, calls
 
 
-def _python_calls(source: str, ctx: _Ctx) -> list[ToolCall]:
+def _python_calls(source: str, ctx: CallContext) -> list[ToolCall]:
     """Calls from source that is nothing but tool calls with literal arguments, else []."""
     start = _CALL_LINE.match(source)  # cheap: code that opens with `def` is not calls
     if not start or ctx.resolve(start.group("name")) is None or ctx.budget <= 0:
@@ -404,7 +294,7 @@ def _python_calls(source: str, ctx: _Ctx) -> list[ToolCall]:
     return _from_pycalls(pycalls.calls_in_source(source), ctx)
 
 
-def _from_pycalls(found: list[pycalls.PyCall] | None, ctx: _Ctx) -> list[ToolCall]:
+def _from_pycalls(found: list[pycalls.PyCall] | None, ctx: CallContext) -> list[ToolCall]:
     """Tool calls for all of `found`, or none if any is not a call of a known tool."""
     calls: list[ToolCall] = []
     for call in found or ():
