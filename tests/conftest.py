@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,15 +46,16 @@ def ca_env(fake_server: FakeModelServer, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Leave interpreter shutdown with Python's default warning filters.
+def _close_llama_cpp_null_files() -> None:
+    """llama_cpp opens two /dev/null handles at import and never closes them. Under the
+    suite's `filterwarnings = error` their finalisation at shutdown printed "Exception
+    ignored ... ResourceWarning" below pytest's summary line, where CI reads the result.
+    llama_cpp uses them only while loading a model or formatting a chat: never at exit."""
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
 
-    `warnings.catch_warnings` is not thread-safe: a background thread (an MCP event loop, a
-    REPL worker) leaving one can restore the suite's `error` filter globally after a test
-    has ended. At shutdown llama_cpp's two module-level /dev/null handles are then reported
-    as errors below pytest's summary line, where CI reads the result.
-    """
-    import warnings
 
-    warnings.resetwarnings()
-    warnings.simplefilter("ignore", ResourceWarning)
+atexit.register(_close_llama_cpp_null_files)
