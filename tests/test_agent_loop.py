@@ -17,6 +17,7 @@ from code_assistant.tools.approval import Approver
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
 from tests.fakes.model_server import FakeModelServer
+from tests.fakes.script import Script
 
 MODEL = "qwen2.5-coder:14b"
 
@@ -36,6 +37,14 @@ def backend(request: pytest.FixtureRequest, fake_server: FakeModelServer) -> Ite
         made = OpenAICompatBackend(base_url=fake_server.openai_url, timeout=30, retries=0)
     yield made
     made.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def ollama(fake_server: FakeModelServer) -> Iterator[OllamaBackend]:
+    """The Ollama backend alone, for tests that need only one protocol."""
+    made = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
+    yield made
+    made.close()
 
 
 def make_agent(
@@ -106,7 +115,7 @@ def test_code_block_reply_gets_a_corrective_reprompt(
 
 
 def test_constrained_retry_after_the_reprompt_fails(
-    fake_server: FakeModelServer, tmp_path: Path
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
 ) -> None:
     envelope = {"name": "write_file", "arguments": {"path": "x.py", "content": "x = 1\n"}}
     fake_server.enqueue(
@@ -115,11 +124,7 @@ def test_constrained_retry_after_the_reprompt_fails(
         {"text": json.dumps(envelope)},
         {"text": "done"},
     )
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, tmp_path, []), "make x.py")
-    finally:
-        backend.close()
+    transcript = run(make_agent(ollama, tmp_path, []), "make x.py")
     assert (tmp_path / "x.py").read_text() == "x = 1\n"
     assert transcript.recoveries.constrained_retries == 1
     constrained = fake_server.chat_requests[2]["body"]
@@ -127,13 +132,11 @@ def test_constrained_retry_after_the_reprompt_fails(
     assert not constrained.get("tools")
 
 
-def test_gives_up_when_nothing_works(fake_server: FakeModelServer, tmp_path: Path) -> None:
+def test_gives_up_when_nothing_works(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
     fake_server.enqueue(*[{"text": "```python\nx = 1\n```"}] * 3)
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, tmp_path, []), "make x.py")
-    finally:
-        backend.close()
+    transcript = run(make_agent(ollama, tmp_path, []), "make x.py")
     assert transcript.stop_reason == "no_action"
     assert transcript.recoveries.gave_up == 1
     assert list(tmp_path.iterdir()) == []
@@ -158,29 +161,21 @@ def test_gives_up_when_nothing_works(fake_server: FakeModelServer, tmp_path: Pat
          "single-quotes", "alias", "near-miss"],
 )
 def test_text_tool_calls_are_executed(
-    fake_server: FakeModelServer, tmp_path: Path, text: str
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path, text: str
 ) -> None:
     fake_server.enqueue({"text": text}, {"text": "done"})
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, tmp_path, []), "write t.txt")
-    finally:
-        backend.close()
+    transcript = run(make_agent(ollama, tmp_path, []), "write t.txt")
     assert (tmp_path / "t.txt").read_text() == "hi"
     assert transcript.recoveries.text_tool_calls == 1
 
 
 def test_a_conversational_code_answer_is_not_forced(
-    fake_server: FakeModelServer, tmp_path: Path
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
 ) -> None:
     fake_server.enqueue({"text": "Use this:\n```python\nprint(sorted(xs))\n```"})
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        agent = make_agent(backend, tmp_path, [])
-        agent.needs_action = False
-        transcript = run(agent, "how do I sort a list?")
-    finally:
-        backend.close()
+    agent = make_agent(ollama, tmp_path, [])
+    agent.needs_action = False
+    transcript = run(agent, "how do I sort a list?")
     assert transcript.stop_reason == "done"
     assert transcript.recoveries.total() == 0
     assert len(fake_server.chat_requests) == 1
@@ -199,23 +194,22 @@ def test_a_conversational_code_answer_is_not_forced(
     ids=["unknown-tool", "wrong-type", "missing-arg", "unknown-arg", "escape", "did-you-mean"],
 )
 def test_bad_calls_become_messages_the_model_can_act_on(
-    fake_server: FakeModelServer, tmp_path: Path, bad_call: dict[str, object], needle: str
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path,
+    bad_call: dict[str, object], needle: str,
 ) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "main.py").write_text("print(1)\n")
     fake_server.enqueue(bad_call, {"text": "ok"})
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, tmp_path, []), "do it")
-    finally:
-        backend.close()
+    transcript = run(make_agent(ollama, tmp_path, []), "do it")
     assert transcript.stop_reason == "done"
     assert transcript.recoveries.tool_errors == 1
     result = tool_messages(fake_server)[0]
     assert result.startswith("error: ") and needle in result
 
 
-def test_outside_writes_change_nothing(fake_server: FakeModelServer, tmp_path: Path) -> None:
+def test_outside_writes_change_nothing(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
     root = tmp_path / "root"
     root.mkdir()
     outside = tmp_path / "outside.txt"
@@ -227,17 +221,13 @@ def test_outside_writes_change_nothing(fake_server: FakeModelServer, tmp_path: P
         call("edit_file", path=str(outside), old="keep", new="pwned"),
         {"text": "gave up"},
     )
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, root, []), "escape")
-    finally:
-        backend.close()
+    transcript = run(make_agent(ollama, root, []), "escape")
     assert outside.read_text() == "keep"
     assert transcript.recoveries.tool_errors == 3
 
 
 def test_denied_approval_is_reported_and_nothing_runs(
-    fake_server: FakeModelServer, tmp_path: Path
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
 ) -> None:
     fake_server.enqueue(
         call("run_shell", command="touch ran.txt"),
@@ -250,30 +240,23 @@ def test_denied_approval_is_reported_and_nothing_runs(
         asked.append((tool, summary))
         return "n"
 
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        run(make_agent(backend, tmp_path, [], Approver(policy="ask", ask=ask)), "x")
-    finally:
-        backend.close()
+    run(make_agent(ollama, tmp_path, [], Approver(policy="ask", ask=ask)), "x")
     assert asked == [("run_shell", "touch ran.txt"), ("write_file", "w.txt")]
     assert not (tmp_path / "ran.txt").exists() and not (tmp_path / "w.txt").exists()
     assert all("denied" in r for r in tool_messages(fake_server))
 
 
-def test_step_budget_stops_the_loop(fake_server: FakeModelServer, tmp_path: Path) -> None:
-    fake_server.set_script(type(fake_server).__init__.__globals__["Script"](
-        default=call("list_dir", path=".")))
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, tmp_path, [], max_steps=4), "loop forever")
-    finally:
-        backend.close()
+def test_step_budget_stops_the_loop(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
+    fake_server.set_script(Script(default=call("list_dir", path=".")))
+    transcript = run(make_agent(ollama, tmp_path, [], max_steps=4), "loop forever")
     assert transcript.stop_reason == "max_steps"
     assert transcript.model_calls == 4
 
 
 def test_positional_text_calls_and_misspelled_native_names(
-    fake_server: FakeModelServer, tmp_path: Path
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
 ) -> None:
     (tmp_path / "notes.txt").write_text("remember me\n")
     fake_server.enqueue(
@@ -282,11 +265,7 @@ def test_positional_text_calls_and_misspelled_native_names(
                          "arguments": {"path": "out.txt", "content": "ok"}}]},
         {"text": "done"},
     )
-    backend = OllamaBackend(host=fake_server.url, timeout=30, retries=0)
-    try:
-        transcript = run(make_agent(backend, tmp_path, []), "copy the note")
-    finally:
-        backend.close()
+    transcript = run(make_agent(ollama, tmp_path, []), "copy the note")
     assert "remember me" in tool_messages(fake_server)[0]
     assert (tmp_path / "out.txt").read_text() == "ok"
     assert transcript.recoveries.tool_errors == 0
