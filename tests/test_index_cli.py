@@ -96,8 +96,8 @@ def test_symbols_map_and_budget(project: Path, ca_env: dict[str, str]) -> None:
     result = run_ca(["symbols", "--budget", "200"], ca_env, project)
     assert result.returncode == 0, result.stderr
     assert (
-        "src/state.rs\n  pub struct TerminalState :1 · impl TerminalState -> [new, resize] :5"
-        in (result.stdout)
+        "src/state.rs: TerminalState (public struct, line 1);\n"
+        "  TerminalState (impl, line 5, members: new, resize)\n" in result.stdout
     )
     payload = json.loads(run_ca(["symbols", "--json", "--budget", "40"], ca_env, project).stdout)
     assert payload["tokens"] <= 40 == payload["budget"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import textwrap
 from pathlib import Path
 
@@ -80,22 +82,55 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def file_order(text: str) -> list[str]:
-    return [line for line in text.splitlines()[1:] if not line.startswith("  ")]
-
-
 def test_format_header_and_entries(repo: Path) -> None:
     text = render_symbol_map(repo, 2000)
     lines = text.splitlines()
     assert lines[0] == (
-        "Symbol map: 7 files, 16 symbols (files/symbols: python 4/7, rust 2/6, typescript 1/3)."
-        " Each entry is `name :line`; most important files first."
+        "Symbol map (an outline, not code: read_file before editing): 7 files, 16 symbols"
+        " (python 4/7, rust 2/6, typescript 1/3 files/symbols), most important first."
     )
-    terminal = "pub struct TerminalState :1 · impl TerminalState -> [new, update, reset] :5"
-    assert f"src/terminal.rs\n  {terminal}" in text
-    assert "app/engine.py\n  class Engine -> [start, _spin] :1 · def make_engine :9" in text
-    assert "  export interface Client -> [get] :1 · export function makeClient :2" in text
-    assert "  fn main :1" in text
+    assert (
+        "src/terminal.rs: TerminalState (public struct, line 1);\n"
+        "  TerminalState (impl, line 5, members: new, update, reset)\n"
+    ) in text
+    assert (
+        "app/engine.py: Engine (class, line 1, members: start, _spin);"
+        " make_engine (function, line 9)\n"
+    ) in text
+    assert (
+        "web/api.ts: Client (public interface, line 1, members: get);"
+        " makeClient (public function, line 2)"
+    ) in text
+    assert "src/main.rs: main (function, line 1)" in text
+
+
+def entries(text: str) -> list[str]:
+    """Every entry of a map: what a model could copy out of it."""
+    found = []
+    for line in text.splitlines()[1:]:
+        body = line.strip() if line.startswith("  ") else line.split(": ", 1)[1]
+        found += [part.strip() for part in body.split(";") if part.strip()]
+    return found
+
+
+def test_no_entry_can_pass_for_code_or_an_edit_snippet(repo: Path) -> None:
+    # `def mean :1 · def spread :9` came back from a real model as edit_file's `old` text.
+    text = render_symbol_map(repo, 2000)
+    sources = "\n".join((repo / rel).read_text() for rel in FILES)
+    found = entries(text)
+    assert len(found) == 10
+    for entry in found:
+        assert entry not in sources, entry
+        with pytest.raises(SyntaxError):
+            ast.parse(entry)
+        assert not re.match(r"(?:pub |export )?(?:def|fn|func|class|struct|impl|const) ", entry)
+    for line in text.splitlines()[1:]:
+        with pytest.raises(SyntaxError):
+            ast.parse(line.strip())
+
+
+def file_order(text: str) -> list[str]:
+    return [line.split(": ", 1)[0] for line in text.splitlines()[1:] if not line.startswith("  ")]
 
 
 def test_referenced_files_rank_above_unreferenced_ones(repo: Path) -> None:
@@ -142,4 +177,4 @@ def test_a_damaged_index_gives_an_empty_map(tmp_path: Path) -> None:
     db.write_bytes(b"broken" * 100)
     assert render_symbol_map(tmp_path, 1000) == ""
     update_index(tmp_path, Config())
-    assert "def f :1" in render_symbol_map(tmp_path, 1000)
+    assert "a.py: f (function, line 1)" in render_symbol_map(tmp_path, 1000)

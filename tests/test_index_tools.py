@@ -9,7 +9,13 @@ import pytest
 from code_assistant.backends.base import ToolCall
 from code_assistant.config import Config
 from code_assistant.errors import ToolError
-from code_assistant.tools.code import ProjectIndex, code_tools, find_symbols, search_code
+from code_assistant.tools.code import (
+    ProjectIndex,
+    _suggest,
+    code_tools,
+    find_symbols,
+    search_code,
+)
 from code_assistant.tools.registry import Change, ToolContext, ToolRegistry
 
 
@@ -47,6 +53,7 @@ def test_search_code_returns_located_chunks(project: Path) -> None:
     ctx = ToolContext(root=project, config=Config())
     out = call(ctx, "search_code", query="save the session", top_k="2")
     assert out.startswith("1 result(s) for 'save the session', best first:")
+    assert out.endswith("edit_file needs its exact current text.")
     assert "pkg/store.py:1-6 (SessionStore, class)\n```python\nclass SessionStore:" in out
     assert isinstance(ctx.extras["index"], ProjectIndex)
     assert (project / ".ca" / "index.db").exists()
@@ -55,16 +62,25 @@ def test_search_code_returns_located_chunks(project: Path) -> None:
         call(ctx, "search_code", query="  ")
 
 
+def symbol_lines(out: str) -> list[str]:
+    """The result lines of a find_symbols answer, without its closing next-step line."""
+    lines = out.splitlines()
+    assert lines[-1].startswith("Next: read_file path=")
+    return lines[:-1]
+
+
 def test_find_symbols_by_name_kind_and_path(project: Path) -> None:
     ctx = ToolContext(root=project, config=None)  # defaults when the session has no config
     assert call(ctx, "find_symbols", name="save_session") == (
-        "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):"
+        "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):\n"
+        "Next: read_file path='pkg/store.py' start_line=2 to see the code;"
+        " edit_file needs the exact current text."
     )
-    assert call(ctx, "find_symbols", kind="fn", path="lib.rs") == (
+    assert symbol_lines(call(ctx, "find_symbols", kind="fn", path="lib.rs")) == [
         "lib.rs:1 function checksum  pub fn checksum(data: &[u8]) -> u32 { 0 }"
-    )
+    ]
     methods = call(ctx, "find_symbols", kind="method", path="pkg/")
-    assert methods.splitlines() == [
+    assert symbol_lines(methods) == [
         "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):",
         "pkg/store.py:5 method SessionStore._compact (private)  def _compact(self):",
     ]
@@ -74,13 +90,58 @@ def test_find_symbols_by_name_kind_and_path(project: Path) -> None:
     assert call(ctx, "find_symbols", name="store").startswith("pkg/store.py:1 class SessionStore")
 
 
+@pytest.mark.parametrize("root", [".", "./", " . ", "", "*", "**/*", "ROOT"])
+def test_find_symbols_with_the_project_root_as_path_finds_everything(
+    project: Path, root: str
+) -> None:
+    # A real model asked path="." and was told the function it wanted did not exist.
+    ctx = ToolContext(root=project, config=Config())
+    where = str(project) if root == "ROOT" else root
+    out = call(ctx, "find_symbols", name="write_json", path=where)
+    assert symbol_lines(out) == ["pkg/store.py:9 function write_json  def write_json(data):"]
+
+
+def test_find_symbols_paths_in_other_spellings(project: Path) -> None:
+    ctx = ToolContext(root=project, config=Config())
+    for where in ("./pkg", "pkg", "./pkg/store.py", str(project / "pkg"), "**/*.py", "pkg/**/*.py"):
+        out = call(ctx, "find_symbols", name="write_json", path=where)
+        assert out.startswith("pkg/store.py:9 function write_json"), where
+    with pytest.raises(ToolError, match="no such file or directory 'nowhere'"):
+        call(ctx, "find_symbols", name="write_json", path="nowhere")
+
+
+def test_a_wrong_filter_shows_where_the_name_is_defined(project: Path) -> None:
+    ctx = ToolContext(root=project, config=Config())
+    out = call(ctx, "find_symbols", name="write_json", path="lib.rs")
+    assert out.splitlines()[:2] == [
+        "no symbols match name='write_json', path='lib.rs'; without the kind and path filters"
+        " 'write_json' matches:",
+        "pkg/store.py:9 function write_json  def write_json(data):",
+    ]
+    out = call(ctx, "find_symbols", name="checksum", kind="class")
+    assert "lib.rs:1 function checksum" in out
+
+
 def test_find_symbols_misses_suggest_names(project: Path) -> None:
     ctx = ToolContext(root=project, config=Config())
     out = call(ctx, "find_symbols", name="save_sesion")
-    assert "no symbols match name='save_sesion'" in out
-    assert "Did you mean: save_session?" in out
+    assert out.startswith("no symbols match name='save_sesion': nothing by that name is defined")
+    assert "Similar names that do exist: save_session." in out
     with pytest.raises(ToolError, match="at least one"):
         call(ctx, "find_symbols")
+    with pytest.raises(ToolError, match="at least one"):
+        call(ctx, "find_symbols", name="  ")
+
+
+def test_a_suggestion_is_never_the_name_asked_for(project: Path) -> None:
+    # "no symbols match ... Did you mean: area_of_circle" for area_of_circle sent a real
+    # model off to edit the wrong text; a suggestion must name something else.
+    (project / "pkg" / "extra.py").write_text("def write_jsonl():\n    pass\n")
+    ctx = ToolContext(root=project, config=Config())
+    call(ctx, "find_symbols", name="write_jsonl")  # builds the index
+    assert _suggest(ctx, "Write_JSON") == " Similar names that do exist: write_jsonl."
+    out = call(ctx, "find_symbols", name="write_jsn")
+    assert "Similar names that do exist: write_json, write_jsonl." in out
 
 
 def test_index_refreshes_after_the_agent_changes_files(project: Path) -> None:

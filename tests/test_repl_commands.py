@@ -80,7 +80,10 @@ def test_index_search_and_symbols(harness: Harness) -> None:
                          "/search", "/symbols missing.py", "/index nowhere")
     assert "indexed 1 files" in output
     assert "billing.py:1-2 (compute_invoice_total, function)" in output
-    assert "billing.py\n  def compute_invoice_total :1 · class Invoice -> [render] :5" in output
+    assert (
+        "billing.py: compute_invoice_total (function, line 1);"
+        " Invoice (class, line 5, members: render)"
+    ) in output
     assert "/search needs a query" in output
     assert "no such file or directory 'missing.py'" in output
     assert "nowhere: not a directory" in output

@@ -19,14 +19,7 @@ from code_assistant.index.store import IndexStore, db_path_for, open_readonly
 DAMPING = 0.85
 MAX_MEMBERS = 10
 LINE_WIDTH = 100
-_KEYWORDS: dict[str, dict[str, str]] = {
-    "python": {"function": "def", "method": "def", "constant": "const"},
-    "rust": {"function": "fn", "method": "fn", "constant": "const", "module": "mod"},
-    "go": {"function": "func", "method": "func", "constant": "const"},
-    "javascript": {"method": "", "constant": "const"},
-    "typescript": {"method": "", "constant": "const"},
-    "tsx": {"method": "", "constant": "const"},
-}
+_EXPORTING = frozenset({"rust", "javascript", "typescript", "tsx", "go"})
 
 
 @dataclass
@@ -155,21 +148,23 @@ def _entries(symbols: list[_Sym]) -> list[_Sym]:
     return tops
 
 
+def _kind_word(sym: _Sym, language: str) -> str:
+    # Words, not keywords: "def mean :1" was copied by a real model as edit_file's `old`.
+    public = sym.public and sym.kind != "impl" and language in _EXPORTING
+    return f"public {sym.kind}" if public else sym.kind
+
+
 def _entry_text(sym: _Sym, language: str) -> str:
-    keyword = _KEYWORDS.get(language, {}).get(sym.kind, sym.kind)
-    prefix = ""
-    if sym.public and language == "rust" and sym.kind != "impl":
-        prefix = "pub "
-    elif sym.public and language in ("javascript", "typescript", "tsx"):
-        prefix = "export "
+    """`name (kind, line N, members a, b)`: an outline entry that no language parses as code
+    and that matches no line of the file, so it cannot pass for an edit snippet."""
     name = f"{sym.parent}.{sym.name}" if sym.kind == "method" and sym.parent else sym.name
-    text = f"{prefix}{keyword} {name}".strip()
+    text = f"{name} ({_kind_word(sym, language)}, line {sym.line}"
     if sym.members:
         best = sorted(sym.members, key=lambda m: -m.score)[:MAX_MEMBERS]
         names = [m.name for m in sorted(best, key=lambda m: m.line)]
         more = len(sym.members) - len(best)
-        text += " -> [" + ", ".join(names) + (f", +{more}" if more > 0 else "") + "]"
-    return f"{text} :{sym.line}"
+        text += ", members: " + ", ".join(names) + (f" +{more} more" if more > 0 else "")
+    return text + ")"
 
 
 def _render(
@@ -181,15 +176,15 @@ def _render(
     lines = [header]
     for fid, syms in by_file.items():
         path, language = files[fid]
-        lines.append(path)
-        current = ""
-        for sym in sorted(syms, key=lambda s: s.line):
-            item = _entry_text(sym, language)
-            if current and len(current) + len(item) + 3 > LINE_WIDTH:
-                lines.append("  " + current)
-                current = ""
-            current = f"{current} · {item}" if current else item
-        lines.append("  " + current)
+        items = [_entry_text(sym, language) for sym in sorted(syms, key=lambda s: s.line)]
+        current = f"{path}: {items[0]}"
+        for item in items[1:]:
+            if len(current) + len(item) + 2 > LINE_WIDTH:
+                lines.append(current + ";")
+                current = "  " + item  # the same file goes on, indented
+            else:
+                current += "; " + item
+        lines.append(current)
     return "\n".join(lines)
 
 
@@ -205,8 +200,8 @@ def _header(files: dict[int, tuple[str, str]], symbols: list[_Sym]) -> str:
         for lang in sorted(file_count, key=lambda k: (-file_count[k], k))
     ]
     return (
-        f"Symbol map: {len(files)} files, {len(symbols)} symbols (files/symbols: "
-        f"{', '.join(parts)}). Each entry is `name :line`; most important files first."
+        f"Symbol map (an outline, not code: read_file before editing): {len(files)} files,"
+        f" {len(symbols)} symbols ({', '.join(parts)} files/symbols), most important first."
     )
 
 

@@ -72,7 +72,11 @@ def search_code(ctx: ToolContext, query: str, top_k: int = 5) -> str:
             "or find_symbols with part of a name."
         )
     blocks = [format_hit(hit) for hit in hits]
-    return f"{len(hits)} result(s) for {query!r}, best first:\n\n" + "\n\n".join(blocks)
+    return (
+        f"{len(hits)} result(s) for {query!r}, best first:\n\n" + "\n\n".join(blocks)
+        + "\n\nNext: read_file the file you need before editing it; edit_file needs its exact"
+        " current text."
+    )
 
 
 def _suggest(ctx: ToolContext, name: str) -> str:
@@ -85,8 +89,57 @@ def _suggest(ctx: ToolContext, name: str) -> str:
         names = [row[0] for row in store.conn.execute("SELECT DISTINCT name FROM symbols")]
     finally:
         store.close()
-    close = difflib.get_close_matches(name.rsplit(".", 1)[-1], names, n=5, cutoff=0.6)
-    return f" Did you mean: {', '.join(close)}?" if close else ""
+    wanted = name.rsplit(".", 1)[-1].lower()
+    # A suggestion equal to the request would read as "it exists" after "nothing matches".
+    by_lower = {n.lower(): n for n in names if n.lower() != wanted}
+    close = [by_lower[n] for n in difflib.get_close_matches(wanted, by_lower, n=5, cutoff=0.6)]
+    return f" Similar names that do exist: {', '.join(close)}." if close else ""
+
+
+def _path_filter(ctx: ToolContext, path: str | None) -> str | None:
+    """`path` as the index stores paths (relative, posix); None for the whole project.
+
+    ".", "./", "" and the project's absolute root all mean the whole project; a glob keeps
+    its pattern, with `**/` made a SQLite GLOB `*` (which already crosses directories).
+    """
+    from code_assistant.tools.paths import locate
+
+    if path is None:
+        return None
+    cleaned = path.strip().replace("\\", "/")
+    while cleaned.startswith("./"):
+        cleaned = cleaned[2:]
+    if cleaned in ("", ".", "*", "**", "**/*"):
+        return None
+    if any(ch in cleaned for ch in "*?["):
+        return cleaned.replace("**/", "*")
+    found = locate(ctx.root, cleaned, must_exist=True)  # a ToolError names close paths
+    return None if found.rel in ("", ".") else found.rel
+
+
+def _describe(name: str | None, kind: str | None, path: str | None) -> str:
+    pairs = (("name", name), ("kind", kind), ("path", path))
+    return ", ".join(f"{key}={value!r}" for key, value in pairs if value)
+
+
+def _symbol_lines(found: list[Any]) -> list[str]:
+    lines = [
+        f"{s.path}:{s.line} {s.kind} {s.qualname}"
+        + (" (private)" if s.visibility == "private" else "")
+        + f"  {s.signature}"
+        for s in found[:SYMBOLS_MAX_RESULTS]
+    ]
+    if len(found) > SYMBOLS_MAX_RESULTS:
+        lines.append(f"... more than {SYMBOLS_MAX_RESULTS}; narrow with kind or path")
+    return lines
+
+
+def _next_step(found: list[Any]) -> str:
+    first = found[0]
+    return (
+        f"Next: read_file path={first.path!r} start_line={first.start_line} to see the code;"
+        " edit_file needs the exact current text."
+    )
 
 
 @tool
@@ -100,28 +153,32 @@ def find_symbols(
     Args:
         name: a name (case-insensitive), `Class.method`, a glob like `parse_*`, or part of one.
         kind: function, method, class, struct, enum, trait, interface, impl, constant, type.
-        path: a file, a directory or a glob such as `src/*.py`.
+        path: a file, a directory or a glob such as `src/*.py`; leave it out for the project.
     """
     from code_assistant.index.symbols import find_symbols as lookup
 
+    name = name.strip() if isinstance(name, str) and name.strip() else None
+    kind = kind.strip() if isinstance(kind, str) and kind.strip() else None
     if not (name or kind or path):
         raise ToolError("give at least one of name, kind or path")
+    where = _path_filter(ctx, path)
     _index(ctx)
-    found = lookup(ctx.root, name, kind, path, limit=SYMBOLS_MAX_RESULTS + 1)
-    if not found:
-        what = ", ".join(f"{k}={v!r}" for k, v in (("name", name), ("kind", kind),
-                                                     ("path", path)) if v)  # fmt: skip
-        hint = _suggest(ctx, name) if name else ""
-        return f"no symbols match {what}.{hint} Try search_code with words from the code."
-    lines = [
-        f"{s.path}:{s.line} {s.kind} {s.qualname}"
-        + (" (private)" if s.visibility == "private" else "")
-        + f"  {s.signature}"
-        for s in found[:SYMBOLS_MAX_RESULTS]
-    ]
-    if len(found) > SYMBOLS_MAX_RESULTS:
-        lines.append(f"... more than {SYMBOLS_MAX_RESULTS}; narrow with kind or path")
-    return "\n".join(lines)
+    found = lookup(ctx.root, name, kind, where, limit=SYMBOLS_MAX_RESULTS + 1)
+    if found:
+        return "\n".join([*_symbol_lines(found), _next_step(found)])
+    what = _describe(name, kind, path)
+    if name and (kind or where):
+        elsewhere = lookup(ctx.root, name, None, None, limit=SYMBOLS_MAX_RESULTS + 1)
+        if elsewhere:  # the name exists; only the filters were wrong
+            return "\n".join([
+                f"no symbols match {what}; without the kind and path filters {name!r} matches:",
+                *_symbol_lines(elsewhere), _next_step(elsewhere),
+            ])  # fmt: skip
+    hint = _suggest(ctx, name) if name else ""
+    return (
+        f"no symbols match {what}: nothing by that name is defined in the project.{hint}"
+        " Try search_code with words from the code, or list_dir to see the files."
+    )
 
 
 def code_tools() -> list[Any]:
