@@ -79,14 +79,34 @@ class GlobalOptions:
 
         from code_assistant.config import ensure_project_file, find_project_root, load_config
 
+        if self.cwd and not Path(self.cwd).is_dir():
+            raise UsageError(f"--cwd {self.cwd}: no such directory")
         root = find_project_root(Path(self.cwd) if self.cwd else None)
         loaded = load_config(root, self.cli)
+        if project and loaded.untrusted and not self.json:
+            loaded = self._ask_trust(loaded)
         for warning in loaded.warnings:
             print(f"ca: warning: {warning}", file=sys.stderr)
         if project and (written := ensure_project_file(loaded)):
             print(f"ca: created {written} (commented defaults: edit it to pick models)",
                   file=sys.stderr)
         return loaded
+
+    def _ask_trust(self, loaded: Any) -> Any:
+        """The one-time trust prompt on a terminal; elsewhere the gated values stay ignored.
+
+        Like Codex, neither --yes nor a non-interactive run implies trust: --yes approves
+        the model's actions, it does not let the repository choose what needs approval.
+        """
+        from code_assistant import trust
+        from code_assistant.config import PROJECT_FILE, load_config
+
+        if not trust.interactive():
+            return loaded
+        if not trust.ask_trust(loaded.root / PROJECT_FILE, loaded.untrusted):
+            return loaded
+        trust.record_trust(loaded.home, loaded.root, loaded.untrusted)
+        return load_config(loaded.root, self.cli)
 
 
 app = typer.Typer(

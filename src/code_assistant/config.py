@@ -240,6 +240,8 @@ class LoadedConfig:
     home: Path = field(default_factory=ca_home)
     # Resources shared by every agent of one invocation (the MCP connections), made on demand.
     services: dict[str, Any] = field(default_factory=dict)
+    # Project-file values ignored because the project is not trusted (see trust.py).
+    untrusted: dict[str, Any] = field(default_factory=dict)
 
 
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
@@ -258,6 +260,20 @@ def _check_keys(data: dict[str, Any], origin: str) -> None:
         raise ConfigError(
             f"{origin}: unknown setting {unknown[0]!r} (see `ca config show` for valid keys)"
         )
+
+
+def _untrusted(
+    project: dict[str, Any], machine: Mapping[str, Any], home: Path, root: Path
+) -> dict[str, Any]:
+    """Remove (and return) the project values that need trust when it is not given."""
+    from code_assistant import trust
+
+    gated = trust.gated_values(project, machine)
+    if not gated or trust.is_trusted(home, root, gated):
+        return {}
+    for key in gated:
+        del project[key]
+    return gated
 
 
 def load_config(
@@ -283,10 +299,17 @@ def load_config(
             f"ignored {key!r} in {project_path}: it is machine-only; set it in "
             f"{global_path} or the CA_{key.upper()} environment variable"
         )
+    env_layer = _env_layer(env)
+    untrusted = _untrusted(project_layer, {**global_layer, **env_layer}, home, root)
+    if untrusted:
+        warnings.append(
+            f"ignored {', '.join(untrusted)} in {project_path}: this project is not trusted; "
+            "review them with `ca config show`, then run `ca trust` to honour them"
+        )
     layers: list[tuple[str, dict[str, Any]]] = [
         (f"global ({global_path})", global_layer),
         (f"project ({project_path})", project_layer),
-        ("env", _env_layer(env)),
+        ("env", env_layer),
         ("cli", {k: v for k, v in (cli or {}).items() if v is not None}),
     ]
     merged: dict[str, Any] = {}
@@ -304,7 +327,7 @@ def load_config(
         raise ConfigError(
             f"invalid setting {key} = {error.get('input')!r} (from {where}): {error['msg']}"
         ) from None
-    return LoadedConfig(config, sources, warnings, root, home)
+    return LoadedConfig(config, sources, warnings, root, home, untrusted=untrusted)
 
 
 def default_sessions_dir(loaded: LoadedConfig) -> Path:
@@ -370,6 +393,8 @@ def ensure_project_file(loaded: LoadedConfig) -> Path | None:
 
 def effective_values(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:
     """(key, value, layer) for every setting; secrets are shown redacted."""
+    from code_assistant.redact import redact_data
+
     rows = []
     for key in Config.model_fields:
         value = getattr(loaded.config, key)
@@ -377,5 +402,9 @@ def effective_values(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:
             value = value.model_dump()
         if key.endswith(SECRET_SUFFIXES) and value:
             value = "***"
-        rows.append((key, value, loaded.sources[key]))
+        value = redact_data(value)  # a password inside a URL, a token in a header
+        source = loaded.sources[key]
+        if key in loaded.untrusted:
+            source += " (UNTRUSTED ca.config value ignored)"
+        rows.append((key, value, source))
     return rows

@@ -12,6 +12,9 @@ def register(app: typer.Typer) -> None:
     app.command("doctor", help="Check the backend, the configured models and optional extras.")(
         doctor
     )
+    app.command("trust", help="Honour this project's ca.config settings that need trust.")(
+        trust_project
+    )
 
 
 @config_app.command("show", help="Every effective setting and the layer it came from.")
@@ -28,7 +31,10 @@ def config_show(
     loaded = options.load()
     rows = effective_values(loaded)
     if json_out or options.json:
-        print(json.dumps({key: {"value": v, "source": s} for key, v, s in rows}, indent=2))
+        data = {key: {"value": v, "source": s} for key, v, s in rows}
+        for key in loaded.untrusted:
+            data[key]["trusted"] = False
+        print(json.dumps(data, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -37,6 +43,11 @@ def config_show(
     for key, value, source in rows:
         table.add_row(key, json.dumps(value), source)
     Console().print(table)
+    if loaded.untrusted:
+        from code_assistant.trust import describe
+
+        lines = ["ca.config sets these, ignored until you run `ca trust` in this project:"]
+        print("\n".join([*lines, *describe(loaded.untrusted)]))
 
 
 @config_app.command("init", help="Write a commented ca.config here (or the machine config).")
@@ -53,6 +64,32 @@ def config_init(
         print(f"wrote {path}")
     else:
         print(f"{path} exists; left it as it is")
+
+
+def trust_project(
+    ctx: typer.Context,
+    revoke: bool = typer.Option(False, "--revoke", help="Stop trusting this project."),
+) -> None:
+    """Show the trust-gated values of the project file and trust them (an explicit act)."""
+    from code_assistant import trust
+    from code_assistant.cli import options_of
+    from code_assistant.config import PROJECT_FILE, read_toml
+
+    loaded = options_of(ctx).load()
+    if revoke:
+        done = trust.revoke_trust(loaded.home, loaded.root)
+        print(f"{'revoked' if done else 'was not trusted'}: {loaded.root}")
+        return
+    if not loaded.untrusted:
+        project = read_toml(loaded.root / PROJECT_FILE)
+        machine = {k: getattr(loaded.config, k) for k in trust.KEYED_BACKENDS.values()}
+        gated = trust.gated_values(project, machine)
+        state = "already trusted" if gated else "nothing to trust: it sets no trust-gated keys"
+        print(f"{loaded.root / PROJECT_FILE}: {state}")
+        return
+    trust.record_trust(loaded.home, loaded.root, loaded.untrusted)
+    lines = [f"trusted {loaded.root / PROJECT_FILE}; these settings now apply:"]
+    print("\n".join([*lines, *trust.describe(loaded.untrusted)]))
 
 
 def doctor(
