@@ -1,6 +1,7 @@
 """A scripted Ollama + OpenAI-compatible model server on 127.0.0.1, for tests (in-process or CLI).
 
     python -m tests.fakes.model_server --script replies.json --port 0 [--record requests.jsonl]
+        [--dialect llama-cpp-python]
 
 prints `listening on http://127.0.0.1:PORT` as its first line, then serves until SIGTERM.
 """
@@ -22,7 +23,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes import ollama_api, openai_api
+from tests.fakes import dialects, ollama_api, openai_api
 from tests.fakes.script import ReplySource, Script
 from tests.fakes.state import CHAT_PATHS, Failure, Response, State
 
@@ -150,6 +151,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         chunks = list(response.stream or ())
+        if response.cut:  # half the stream, then the connection drops without the last chunk
+            for chunk in chunks[: max(1, len(chunks) // 2)]:
+                self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         for n, chunk in enumerate(chunks):
             if n and response.chunk_delay:
                 time.sleep(response.chunk_delay)
@@ -174,6 +182,9 @@ def _control(state: State, method: str, path: str, raw: bytes) -> Response:
         if (method, path) == ("POST", "/_fake/enqueue"):
             state.enqueue(*json.loads(raw or b"[]"))
             return Response(body={"ok": True})
+        if (method, path) == ("POST", "/_fake/dialect"):
+            state.dialect = dialects.get(json.loads(raw or b'""')).name
+            return Response(body={"ok": True})
         if (method, path) == ("POST", "/_fake/reset"):
             state.reset()
             return Response(body={"ok": True})
@@ -186,9 +197,16 @@ class FakeModelServer:
     """The scripted server; `with FakeModelServer(Script(replies=[...])) as server: ...`."""
 
     def __init__(
-        self, script: Script | None = None, *, port: int = 0, record_path: Path | None = None
+        self,
+        script: Script | None = None,
+        *,
+        port: int = 0,
+        record_path: Path | None = None,
+        dialect: str = "openai",
     ) -> None:
-        self.state = State(script or Script(), record_path=record_path)
+        self.state = State(
+            script or Script(), record_path=record_path, dialect=dialects.get(dialect).name
+        )
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -267,12 +285,18 @@ class FakeModelServer:
     def reset(self) -> None:
         self.state.reset()
 
+    def set_dialect(self, name: str) -> None:
+        """Answer /v1 like another server from now on (see tests/fakes/dialects.py)."""
+        self.state.dialect = dialects.get(name).name
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.model_server")
     parser.add_argument("--script", type=Path, help="JSON script: models, replies, default")
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     parser.add_argument("--record", type=Path, help="append each request as a JSON line here")
+    parser.add_argument("--dialect", default="openai", choices=sorted(dialects.DIALECTS),
+                        help="which local server /v1 behaves like")
     args = parser.parse_args(argv)
     try:
         script = Script.load(args.script) if args.script else Script()
@@ -282,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with FakeModelServer(script, port=args.port, record_path=args.record) as server:
+    with FakeModelServer(
+        script, port=args.port, record_path=args.record, dialect=args.dialect
+    ) as server:
         print(f"listening on {server.url}", flush=True)
         while not stop.wait(0.2):
             pass

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tests.fakes import dialects
 from tests.fakes.script import (
     Reply,
     canonical_model,
@@ -55,9 +56,14 @@ def _usage(reply: Reply, messages: list[Any]) -> dict[str, int]:
 
 def chat_completions(state: State, request: dict[str, Any]) -> Response:
     body = request["body"]
+    dialect = dialects.get(state.dialect)
+    refused = dialect.refusal(body)
+    if refused is not None:
+        return refused
     outcome = take_reply(state, request)
     if isinstance(outcome, Failure):
         return error(outcome)
+    outcome = dialect.rewrite(outcome)
     if outcome.get("disconnect"):
         return Response(disconnect=True)
     state.load(body["model"])
@@ -80,7 +86,7 @@ def chat_completions(state: State, request: dict[str, Any]) -> Response:
     chunks = _stream_chunks(head, text, calls, finish, usage if with_usage else None)
     return Response(
         stream=_sse(chunks), content_type=SSE,
-        chunk_delay=float(outcome.get("chunk_delay") or 0.0),
+        chunk_delay=float(outcome.get("chunk_delay") or 0.0), cut=bool(outcome.get("cut_stream")),
     )
 
 

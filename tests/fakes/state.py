@@ -35,6 +35,7 @@ class Response:
     content_type: str = "application/json"
     chunk_delay: float = 0.0
     disconnect: bool = False
+    cut: bool = False  # a stream stops halfway: no finish, no [DONE], the connection drops
     after: Callable[[], None] | None = None  # runs once the answer is written (unloads)
 
 
@@ -44,6 +45,7 @@ class State:
 
     script: Script
     record_path: Path | None = None
+    dialect: str = "openai"  # which local server /v1 behaves like (tests/fakes/dialects.py)
     requests: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     loaded: dict[str, float] = field(default_factory=dict)  # model -> time loaded

@@ -1,14 +1,20 @@
-"""Any OpenAI-compatible /v1 server (llama.cpp server, vLLM, LM Studio) through the `openai` SDK."""
+"""Any OpenAI-compatible /v1 server (llama.cpp server, vLLM, LM Studio) through the `openai` SDK.
+
+Request shapes a server refuses (see dialects.py) are fallbacks, learned once per server.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 
+from code_assistant.backends import dialects
 from code_assistant.backends.base import (
     ChatOptions,
     ChatResult,
@@ -28,6 +34,35 @@ from code_assistant.errors import (
 )
 
 
+class _Rejected(BackendError):
+    """The server refused one request shape ("format" or "tools"); the next shape is tried."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _Malformed(Exception):
+    """The reply is not an OpenAI chat completion (no choices, not JSON, a stream cut short)."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What one request carries that a server may refuse."""
+
+    mode: str | None = None  # structured-output mode; None: no format asked
+    tools: bool = False  # the `tools` field is sent
+
+    def refusal(self, status: int, message: str) -> str | None:
+        if self.mode in ("json_schema", "json_object") and dialects.is_format_rejection(
+            status, message
+        ):
+            return "format"
+        if self.tools and dialects.is_tools_rejection(status, message):
+            return "tools"
+        return None
+
+
 class OpenAICompatBackend:
     """The context size is the server's own setting here; num_ctx is not sent."""
 
@@ -43,7 +78,11 @@ class OpenAICompatBackend:
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0
         )
 
-    def _call(self, model: str, fn: Callable[[], Any]) -> Any:
+    def capabilities(self, model: str) -> dialects.ServerCapabilities:
+        """What this server has shown it does with `model` so far in this process."""
+        return dialects.capabilities(self.base_url, model)
+
+    def _call(self, model: str, fn: Callable[[], Any], shape: _Shape | None = None) -> Any:
         try:
             return fn()
         except openai.APITimeoutError:
@@ -61,15 +100,26 @@ class OpenAICompatBackend:
                 "check `ca doctor` for the models it has"
             ) from None
         except openai.APIStatusError as exc:
-            message = _error_message(exc)
-            if exc.status_code >= 500:
-                raise BackendServerError(
-                    f"server error (HTTP {exc.status_code}) from {self.base_url}: {message}"
-                ) from None
-            raise BackendError(
-                f"the server at {self.base_url} rejected the request "
-                f"(HTTP {exc.status_code}): {message}"
+            raise self._status_error(exc, shape) from None
+        except (openai.APIError, _Malformed, httpx.HTTPError, ValueError) as exc:
+            # APIResponseValidationError, a body that is not JSON, a stream that broke off.
+            raise BackendServerError(
+                f"the server at {self.base_url} sent a malformed reply: {_one_line(exc)}"
             ) from None
+
+    def _status_error(self, exc: openai.APIStatusError, shape: _Shape | None) -> BackendError:
+        message = _error_message(exc)
+        refusal = shape.refusal(exc.status_code, message) if shape else None
+        if refusal is not None:
+            return _Rejected(message, refusal)
+        if exc.status_code >= 500:
+            return BackendServerError(
+                f"server error (HTTP {exc.status_code}) from {self.base_url}: {message}"
+            )
+        return BackendError(
+            f"the server at {self.base_url} rejected the request "
+            f"(HTTP {exc.status_code}): {message}"
+        )
 
     def chat(
         self,
@@ -81,26 +131,54 @@ class OpenAICompatBackend:
         on_token: Callable[[str], None] | None = None,
     ) -> ChatResult:
         opts = options or ChatOptions()
-        request: dict[str, Any] = {
-            "model": model,
-            "messages": [_to_wire(m) for m in messages],
-            "temperature": opts.temperature,
-        }
-        if tools:
-            request["tools"] = [t.openai_schema() for t in tools]
-        if opts.seed is not None:
-            request["seed"] = opts.seed
-        if opts.max_tokens is not None:
-            request["max_tokens"] = opts.max_tokens
-        if opts.format is not None:
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "output", "schema": opts.format},
-            }
+        caps = self.capabilities(model)
+        wire_tools = [t.openai_schema() for t in tools]
+        warnings: list[str] = []
+        while True:
+            mode = caps.modes()[0] if opts.format is not None else None
+            shape = _Shape(mode, bool(wire_tools) and not caps.tools_rejected)
+            request = _request(model, messages, opts, wire_tools, shape)
+            try:
+                result = self._send(model, request, shape, on_token)
+            except _Rejected as exc:
+                warnings.append(self._learn_refusal(caps, shape, exc))
+                continue
+            if mode is not None:
+                caps.structured = mode
+            if result.tool_calls:
+                caps.native_tools = True
+            result.warnings = warnings + result.warnings
+            return result
+
+    def _learn_refusal(
+        self, caps: dialects.ServerCapabilities, shape: _Shape, exc: _Rejected
+    ) -> str:
+        """Remember what the server refused; the note says what is used instead."""
+        if exc.kind == "tools":
+            caps.tools_rejected = True
+            return (
+                f"the server at {self.base_url} refuses native tools ({_one_line(exc)}); "
+                "tools are described in the prompt instead"
+            )
+        assert shape.mode is not None
+        caps.rejected.add(shape.mode)
+        return (
+            f"the server at {self.base_url} refuses response_format {shape.mode}; "
+            f"using {caps.modes()[0]} for structured output from now on"
+        )
+
+    def _send(
+        self,
+        model: str,
+        request: dict[str, Any],
+        shape: _Shape,
+        on_token: Callable[[str], None] | None,
+    ) -> ChatResult:
         return retry_chat(
             lambda relay: self._call(
                 model,
                 lambda: self._complete(request) if relay is None else self._stream(request, relay),
+                shape,
             ),
             on_token,
             retries=self.retries,
@@ -109,7 +187,10 @@ class OpenAICompatBackend:
     def _complete(self, request: dict[str, Any]) -> ChatResult:
         started = time.perf_counter()
         response = self._client.chat.completions.create(**request)
-        choice = response.choices[0].message
+        choices = getattr(response, "choices", None)
+        if not choices or getattr(choices[0], "message", None) is None:
+            raise _Malformed("a chat completion without choices")
+        choice = choices[0].message
         calls = [
             ToolCall(name=c.function.name, arguments=_arguments(c.function.arguments), id=c.id)
             for c in choice.tool_calls or ()
@@ -136,12 +217,14 @@ class OpenAICompatBackend:
         partial: dict[int, dict[str, str]] = {}
         usage = Usage()
         model = request["model"]
+        finished = False
         for chunk in stream:
             if chunk.usage:
                 usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
             model = chunk.model or model
             if not chunk.choices:
                 continue
+            finished = finished or chunk.choices[0].finish_reason is not None
             delta = chunk.choices[0].delta
             if delta.content:
                 text.append(delta.content)
@@ -152,6 +235,8 @@ class OpenAICompatBackend:
                 if call.function is not None:
                     slot["name"] += call.function.name or ""
                     slot["arguments"] += call.function.arguments or ""
+        if not finished:
+            raise _Malformed("the stream ended before the reply was complete")
         calls = [
             ToolCall(name=s["name"], arguments=_arguments(s["arguments"]), id=s["id"])
             for _, s in sorted(partial.items())
@@ -178,13 +263,43 @@ class OpenAICompatBackend:
 
     def list_models(self) -> list[str]:
         response = self._call("", self._client.models.list)
-        return [m.id for m in response.data]
+        return [m.id for m in getattr(response, "data", None) or ()]
 
     def loaded_models(self) -> list[str]:
         return []
 
     def close(self) -> None:
         self._client.close()
+
+
+def _request(
+    model: str,
+    messages: Sequence[Message],
+    opts: ChatOptions,
+    wire_tools: list[dict[str, Any]],
+    shape: _Shape,
+) -> dict[str, Any]:
+    wire = [_to_wire(m) for m in messages]
+    if wire_tools and not shape.tools:
+        wire = dialects.with_note(wire, dialects.tools_note(wire_tools))
+    if opts.format is not None and shape.mode == "prompt":
+        wire = dialects.with_note(wire, dialects.schema_note(opts.format))
+    request: dict[str, Any] = {
+        "model": model,
+        "messages": wire,
+        "temperature": opts.temperature,
+    }
+    if shape.tools:
+        request["tools"] = wire_tools
+    if opts.seed is not None:
+        request["seed"] = opts.seed
+    if opts.max_tokens is not None:
+        request["max_tokens"] = opts.max_tokens
+    if opts.format is not None and shape.mode is not None:
+        response_format = dialects.response_format(shape.mode, opts.format)
+        if response_format is not None:
+            request["response_format"] = response_format
+    return request
 
 
 def _to_wire(message: Message) -> dict[str, Any]:
@@ -218,6 +333,12 @@ def _error_message(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict):
-            return str(inner.get("message", inner))
-        return str(inner)
-    return str(exc.message)
+            return _one_line(inner.get("message", inner))
+        return _one_line(inner)
+    return _one_line(exc.message)
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    """Server messages can be multi-line (pydantic errors): the user sees one line."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
