@@ -1,0 +1,15 @@
+'use strict';
+
+function sum(numbers) {
+  return numbers.reduce((total, n) => total + n, 0);
+}
+
+function max(numbers) {
+  return Math.max(...numbers);
+}
+
+function product(numbers) {
+  return numbers.reduce((total, n) => total * n, 1);
+}
+
+module.exports = { sum, max, product };

@@ -1,0 +1,16 @@
+"""Print the league table, best first."""
+
+SCORES = {"ines": 42, "bo": 17, "kwame": 58}
+
+
+def ranked(scores: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def main() -> None:
+    for name, score in ranked(SCORES):
+        print(f"{name:<10} {score:>5}")
+
+
+if __name__ == "__main__":
+    main()

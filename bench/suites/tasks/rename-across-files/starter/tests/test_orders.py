@@ -1,0 +1,10 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from orders import calc_total
+
+
+def test_total():
+    assert calc_total([(3, 2.0)]) == 6.0
