@@ -30,6 +30,16 @@ from code_assistant.index.retrieve import search
 from code_assistant.index.store import IndexStore
 
 CTAGS_LANGUAGES = "Python,JavaScript,TypeScript,Rust,Go"
+# ctags kinds that are definitions a user looks up: functions, methods, types, modules,
+# constants (not variables, fields, enum variants, properties or imports).
+DEFINITION_KINDS = {
+    "Python": {"class", "function", "member"},
+    "JavaScript": {"function", "class", "method", "generator", "getter", "setter"},
+    "TypeScript": {"function", "class", "method", "interface", "enum", "alias", "namespace"},
+    "Rust": {"function", "method", "struct", "enum", "interface", "implementation", "module",
+             "macro", "typedef", "constant"},
+    "Go": {"func", "struct", "interface", "type", "methodSpec", "alias", "const"},
+}  # fmt: skip
 
 
 def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -65,6 +75,56 @@ def symbols_only(files: list[str], workers: int) -> tuple[float, int]:
     with ProcessPoolExecutor(workers) as pool:
         total = sum(pool.map(_symbols_of, batches))
     return time.perf_counter() - start, total
+
+
+def ctags_definitions(root: Path, files: list[str]) -> list[tuple[str, str, int, str]]:
+    """(path, name, line, language) of every named definition ctags finds in `files`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
+        listing.write("\n".join(files))
+        listing.flush()
+        out = subprocess.run(
+            ["ctags", "-x", "--_xformat=%N\t%F\t%n\t%K\t%l\t%C", f"--languages={CTAGS_LANGUAGES}",
+             "-L", listing.name], cwd=root, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    found = set()
+    for row in out.splitlines():
+        parts = row.split("\t")
+        if len(parts) < 6 or not parts[2].isdigit():
+            continue
+        name, path, line, kind, language, code = parts[:6]
+        anonymous = name.startswith(("Anonymous", "__anon"))
+        if kind not in DEFINITION_KINDS.get(language, ()) or anonymous:
+            continue
+        if language == "JavaScript" and kind == "class" and "class" not in code:
+            continue  # ctags calls every object literal (`var user = {…}`) a class
+        found.add((path, name, int(line), language))
+    return sorted(found)
+
+
+def ctags_coverage(root: Path, verbose: int = 0) -> dict[str, Any]:
+    """The share of ctags' definitions that the index has as a symbol (same file, name and
+    name line, ±1), per language; `verbose` prints that many misses."""
+    files = [entry.rel for entry in scan_sources(root, Config())]
+    ours: dict[str, set[tuple[str, int]]] = {}
+    for rel in files:
+        parsed = parse_source((root / rel).read_bytes(), language_for(rel) or "python")
+        ours[rel] = {(s.name, s.line) for s in parsed.symbols}
+    totals: dict[str, list[int]] = {}
+    misses = []
+    for path, name, line, language in ctags_definitions(root, files):
+        have = ours.get(path, set())
+        hit = any((name, line + d) in have for d in (0, -1, 1))
+        counts = totals.setdefault(language, [0, 0])
+        counts[0] += hit
+        counts[1] += 1
+        if not hit:
+            misses.append(f"{path}:{line} {name}")
+    if verbose:
+        print("\n".join(random.Random(3).sample(misses, min(verbose, len(misses)))))
+    report = {lang: round(hit / total, 3) for lang, (hit, total) in sorted(totals.items())}
+    report["definitions"] = sum(total for _, total in totals.values())
+    report["all"] = round(sum(hit for hit, _ in totals.values()) / max(1, report["definitions"]), 3)
+    return report
 
 
 def copy_subset(root: Path, files: list[str], count: int, target: Path) -> None:

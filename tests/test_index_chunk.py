@@ -151,3 +151,34 @@ def test_fts_query_is_always_a_valid_match_expression(text: str) -> None:
     terms = query_terms(text)
     if terms:
         db.execute("SELECT * FROM t WHERE t MATCH ?", (fts_query(terms),)).fetchall()
+
+
+def test_a_long_function_splits_at_its_nested_functions() -> None:
+    outer = "\n".join(f"    x{i} = {i}" for i in range(10))
+    inner = "\n".join(f"        y{i} = {i}" for i in range(10))
+    source = f"def outer():\n{outer}\n\n    def inner():\n{inner}\n\n    return inner\n"
+    assert chunk_python(source, max_chars=200) == [
+        (1, 11, "outer", "function"),
+        (13, 23, "outer.inner", "function"),
+        (25, 25, "outer", "function"),
+    ]
+
+
+def test_javascript_member_functions_are_their_own_named_chunks() -> None:
+    source = textwrap.dedent(
+        """
+        var res = Object.create(http.ServerResponse.prototype);
+
+        res.status = function status(code) {
+          this.statusCode = code;
+          return this;
+        };
+
+        res.send = function send(body) {
+          return this.end(body);
+        };
+        """
+    ).lstrip("\n")
+    parsed = parse_source(source.encode(), "javascript")
+    chunks = [(c.start_line, c.end_line, c.symbol) for c in make_chunks(source, parsed.symbols)]
+    assert chunks == [(1, 1, ""), (3, 6, "res.status"), (8, 10, "res.send")]

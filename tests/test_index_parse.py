@@ -63,11 +63,13 @@ def test_python_definitions_parents_lines_and_visibility() -> None:
         ("constant", "MAX_SIZE", "", 4, 4, 4, "public"),
         ("class", "Cache", "", 10, 9, 29, "public"),
         ("method", "get", "Cache", 15, 15, 18, "public"),
+        ("function", "helper", "get", 16, 16, 17, "local"),
         ("method", "_hidden", "Cache", 21, 20, 22, "private"),
         ("method", "__len__", "Cache", 24, 24, 25, "public"),
         ("class", "Inner", "Cache", 27, 27, 29, "public"),
         ("method", "deep", "Inner", 28, 28, 29, "public"),
         ("function", "fetch", "", 32, 32, 35, "public"),
+        ("class", "Local", "fetch", 33, 33, 34, "local"),
     ]
 
 
@@ -143,6 +145,7 @@ def test_rust_impl_blocks_traits_and_doc_comments() -> None:
         ("module", "inner", "", 34, 34, 36, "private"),
         ("function", "helper", "inner", 35, 35, 35, "public"),
         ("function", "main", "", 38, 38, 40, "private"),
+        ("function", "nested", "main", 39, 39, 39, "local"),
         ("macro", "square", "", 42, 42, 42, "private"),
     ]
 
@@ -184,6 +187,7 @@ def test_javascript_classes_methods_arrows_and_exports() -> None:
         ("method", "run", "Service", 11, 11, 13, "public"),
         ("method", "handler", "Service", 14, 14, 14, "public"),
         ("function", "make", "", 17, 17, 20, "public"),
+        ("function", "inner", "make", 18, 18, 18, "local"),
         ("function", "ids", "", 22, 22, 22, "private"),
         ("function", "legacy", "", 23, 23, 23, "private"),
     ]
@@ -336,10 +340,154 @@ def test_any_input_parses_to_sane_symbols(language: str, lines: list[str]) -> No
         assert isinstance(symbol, Symbol)
         assert 1 <= symbol.start_line <= symbol.line <= symbol.end_line <= total
         assert symbol.name
-        assert symbol.visibility in ("public", "private")
+        assert symbol.visibility in ("public", "private", "local")
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00\x01\x02", b"\xff\xfe" * 100, b"x" * 10000])
 def test_odd_bytes_do_not_crash(data: bytes) -> None:
     for language in sorted(set(EXTENSIONS.values())):
         parse_source(data, language)
+
+
+# The shapes of express's lib/ (CommonJS): functions assigned to members and exports.
+EXPRESS_SHAPES = """
+/**
+ * Module exports.
+ */
+var app = exports = module.exports = {};
+
+/**
+ * Initialize the server.
+ */
+
+app.init = function init() {
+  this.cache = Object.create(null);
+};
+
+res.send = function send(body) {
+  function done() {}
+  return this;
+};
+
+exports.compileETag = function(val) {
+  return val;
+};
+
+module.exports.raw = (opts) => opts;
+
+View.prototype.lookup = function lookup(name) {
+  return name;
+};
+
+module.exports = function renderFile(fileName) {
+  function onReadFile(err) {}
+};
+
+var helpers = {
+  format: function (x) { return x; },
+  parse(text) { return text; },
+  'to-json': () => 1,
+};
+
+defineGetter(req, 'protocol', function protocol() {
+  return 'http';
+});
+
+class Router {
+  constructor() {
+    this.handle = function handle(req) {};
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_javascript_assigned_prototype_object_and_nested_functions(language: str) -> None:
+    assert symbols(EXPRESS_SHAPES, language) == [
+        ("method", "init", "app", 10, 6, 12, "public"),  # the doc block a blank line above
+        ("method", "send", "res", 14, 14, 17, "public"),
+        ("function", "done", "send", 15, 15, 15, "local"),
+        ("function", "compileETag", "", 19, 19, 21, "public"),
+        ("function", "raw", "", 23, 23, 23, "public"),
+        ("method", "lookup", "View", 25, 25, 27, "public"),
+        ("function", "renderFile", "", 29, 29, 31, "public"),
+        ("function", "onReadFile", "renderFile", 30, 30, 30, "local"),
+        ("method", "format", "helpers", 34, 34, 34, "public"),
+        ("method", "parse", "helpers", 35, 35, 35, "public"),
+        ("method", "to-json", "helpers", 36, 36, 36, "public"),
+        ("function", "protocol", "", 39, 39, 41, "private"),
+        ("class", "Router", "", 43, 43, 47, "private"),
+        ("method", "constructor", "Router", 44, 44, 46, "public"),
+        ("method", "handle", "Router", 45, 45, 45, "public"),
+    ]
+
+
+# The shapes of ripgrep: doc comments and attributes, trait defaults, generic trait impls.
+RIPGREP_SHAPES = """
+/// Parses the flags.
+///
+/// Returns an error when a flag is unknown.
+#[inline]
+pub fn parse(args: &[String]) -> Result<(), Error> {
+    fn is_flag(arg: &str) -> bool {
+        arg.starts_with('-')
+    }
+    Ok(())
+}
+
+pub trait Sink {
+    /// Called for every match.
+    fn matched(&mut self) -> bool;
+
+    /// Called once at the end; does nothing by default.
+    fn finish(&mut self) {}
+}
+
+impl<'a, M: Matcher> Sink for StandardSink<'a, M> {
+    fn matched(&mut self) -> bool {
+        true
+    }
+}
+
+fn run() {
+    struct Local;
+    impl Local {
+        fn go(&self) {}
+    }
+}
+"""
+
+
+def test_rust_doc_comments_trait_defaults_and_nested_items() -> None:
+    assert symbols(RIPGREP_SHAPES, "rust") == [
+        ("function", "parse", "", 5, 1, 10, "public"),
+        ("function", "is_flag", "parse", 6, 6, 8, "local"),
+        ("trait", "Sink", "", 12, 12, 18, "public"),
+        ("method", "matched", "Sink", 14, 13, 14, "public"),
+        ("method", "finish", "Sink", 17, 16, 17, "public"),
+        ("impl", "StandardSink", "", 20, 20, 24, "public"),
+        ("method", "matched", "StandardSink", 21, 21, 23, "public"),
+        ("function", "run", "", 26, 26, 31, "private"),
+        ("struct", "Local", "run", 27, 27, 27, "local"),
+        ("impl", "Local", "run", 28, 28, 30, "local"),
+        ("method", "go", "Local", 29, 29, 29, "local"),
+    ]
+
+
+def test_go_function_values_and_generic_receivers() -> None:
+    source = """
+    package main
+
+    // handler answers every request.
+    var handler = func(w Writer) {
+    \tw.Write(nil)
+    }
+
+    func (s *Server[T]) Close() error {
+    \treturn nil
+    }
+    """
+    assert symbols(source, "go") == [
+        ("function", "handler", "", 4, 3, 6, "private"),
+        ("method", "Close", "Server", 8, 8, 10, "public"),
+    ]

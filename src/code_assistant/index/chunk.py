@@ -8,7 +8,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from code_assistant.index.parse import CONTAINERS, Symbol
+from code_assistant.index.parse import Symbol
 
 MAX_CHARS = 1500
 OVERLAP_CHARS = 200
@@ -32,7 +32,8 @@ class _Node:
 
 
 def _nest(symbols: Sequence[Symbol]) -> list[_Node]:
-    """Symbols as a forest by line containment (only containers hold children)."""
+    """Symbols as a forest by line containment: a class holds its methods, a function its
+    nested functions (so a long body splits at them rather than at arbitrary lines)."""
     roots: list[_Node] = []
     stack: list[_Node] = []
     for symbol in sorted(symbols, key=lambda s: (s.start_line, -s.end_line)):
@@ -45,8 +46,7 @@ def _nest(symbols: Sequence[Symbol]) -> list[_Node]:
         else:
             stack.clear()
             roots.append(node)
-        if symbol.kind in CONTAINERS:
-            stack.append(node)
+        stack.append(node)
     return roots
 
 

@@ -31,16 +31,26 @@ METHOD_HOSTS = CONTAINERS - {"module"}
 _WRAPPERS = frozenset({"decorated_definition", "export_statement"})
 # Declarations that wrap a definition when they hold only it (`const x = () => 1`, Go `type`).
 _SINGLE_WRAPPERS = frozenset(
-    {"lexical_declaration", "variable_declaration", "type_declaration", "const_declaration"}
-)
+    {"lexical_declaration", "variable_declaration", "type_declaration", "const_declaration",
+     "var_declaration", "expression_statement"}
+)  # fmt: skip
+# Names for the object that JavaScript members are assigned to or defined in.
+_EXPORT_OBJECTS = frozenset({"exports", "module.exports"})
+_LITERAL_OWNERS = {"variable_declarator": "name", "assignment_expression": "left", "pair": "key"}
 # Comments and attributes directly above a definition document it: they join its extent.
 _LEADING = frozenset({"comment", "line_comment", "block_comment", "attribute_item"})
 MAX_SIGNATURE = 200
+# A query match: (pattern index, kind, definition node, name node, @parent node or None).
+Def = tuple[int, str, Any, Any, Any]
 
 
 @dataclass(frozen=True)
 class Symbol:
-    """One definition. Lines are 1-based and inclusive; `line` is where its name stands."""
+    """One definition. Lines are 1-based and inclusive; `line` is where its name stands.
+
+    `visibility` is public, private, or local (defined inside a function body; `parent` is
+    then that function's name).
+    """
 
     name: str
     kind: str
@@ -111,7 +121,7 @@ def parse_source(source: bytes, language: str) -> ParsedFile:
     tree = parser.parse(source)
     import tree_sitter
 
-    defs: dict[int, tuple[int, str, Any, Any, Any]] = {}
+    defs: dict[int, Def] = {}
     for index, captures in tree_sitter.QueryCursor(query).matches(tree.root_node):
         label = next((k for k in captures if k.startswith("definition.")), None)
         if label is None or "name" not in captures:
@@ -122,12 +132,20 @@ def parse_source(source: bytes, language: str) -> ParsedFile:
             continue
         parent = captures.get("parent", [None])[0]
         defs[node.id] = (index, label.split(".", 1)[1], node, captures["name"][0], parent)
+    # `x.send = function send() {}` is one definition: the assignment (declarator, pair) names it;
+    # `module.exports = function render() {}` is named by the function.
+    for key, (_, _, node, _, _) in list(defs.items()):
+        left = node.child_by_field_name("left") if node.type == "assignment_expression" else None
+        if left is not None and _text(left) in _EXPORT_OBJECTS:
+            del defs[key]
+    for key, (_, _, node, _, _) in list(defs.items()):
+        holder = node.parent
+        if node.type == "function_expression" and holder is not None and holder.id in defs:
+            del defs[key]
     lines = source.split(b"\n")
     symbols = []
     for _, kind, node, name_node, parent in sorted(defs.values(), key=lambda d: d[2].start_byte):
-        symbol = _symbol(language, kind, node, name_node, parent, defs, lines)
-        if symbol is not None:
-            symbols.append(symbol)
+        symbols.append(_symbol(language, kind, node, name_node, parent, defs, lines))
     return ParsedFile(language, symbols, tree.root_node.has_error)
 
 
@@ -142,37 +160,84 @@ def _type_name(text: str) -> str:
     return text.rsplit("::", 1)[-1] or text
 
 
+def _def_name(definition: Def) -> str:
+    name = _text(definition[3])
+    return _type_name(name) if definition[1] == "impl" else name
+
+
+def _object_name(target: Any) -> str:
+    """The parent a JavaScript member gets from the object it is assigned to or defined in."""
+    text = _text(target).strip("'\"").removesuffix(".prototype")
+    return "" if text in _EXPORT_OBJECTS else text  # CommonJS `exports.x`: module API
+
+
+def _literal_owner(node: Any) -> Any:
+    """What names the object literal holding `node`: `x = {…}`, `const x = {…}`, `k: {…}`."""
+    holder = node.parent.parent if node.parent is not None else None
+    if node.parent is None or node.parent.type != "object" or holder is None:
+        return None
+    field = _LITERAL_OWNERS.get(holder.type)
+    return holder.child_by_field_name(field) if field else None
+
+
+def _parent(node: Any, parent_node: Any, scope: Def | None, host: Def | None) -> tuple[str, str]:
+    """(parent name, how): an explicit @parent or the literal's owner ("member"), `this.x`
+    ("this": the class or constructor function), CommonJS exports ("exports"), or the scope."""
+    target = parent_node if parent_node is not None else _literal_owner(node)
+    if target is not None and _text(target) == "this":
+        owner = host or scope
+        return (_def_name(owner) if owner is not None else ""), "this"
+    if target is not None:
+        name = _object_name(target)
+        return name, ("member" if name else "exports")
+    return (_def_name(scope) if scope is not None else ""), "scope"
+
+
+def _surroundings(node: Any, defs: dict[int, Def]) -> tuple[Def | None, Def | None, bool, bool]:
+    """(innermost enclosing definition, innermost class-like one, inside a function body,
+    exported by `export` or `module.exports = …`)."""
+    scope = host = None
+    exported = local = False
+    ancestor = node.parent
+    while ancestor is not None:
+        if ancestor.type == "export_statement":
+            exported = True
+        elif ancestor.type == "assignment_expression":
+            left = ancestor.child_by_field_name("left")
+            exported = exported or (left is not None and _text(left) in _EXPORT_OBJECTS)
+        outer = defs.get(ancestor.id)
+        if outer is not None:
+            local = local or outer[1] in CALLABLES
+            scope = scope or outer
+            host = host or (outer if outer[1] in METHOD_HOSTS else None)
+        ancestor = ancestor.parent
+    return scope, host, local, exported
+
+
 def _symbol(
     language: str,
     kind: str,
     node: Any,
     name_node: Any,
     parent_node: Any,
-    defs: dict[int, tuple[int, str, Any, Any, Any]],
+    defs: dict[int, Def],
     lines: list[bytes],
-) -> Symbol | None:
-    container: tuple[int, str, Any, Any, Any] | None = None
-    exported = False
-    ancestor = node.parent
-    while ancestor is not None:
-        if ancestor.type == "export_statement":
-            exported = True
-        outer = defs.get(ancestor.id)
-        if outer is not None:
-            if outer[1] in CALLABLES:
-                return None  # a definition local to a function body is not an API
-            container = container or outer
-        ancestor = ancestor.parent
+) -> Symbol:
+    scope, host, local, exported = _surroundings(node, defs)
     name = _type_name(_text(name_node)) if kind == "impl" else _text(name_node)
-    parent = _text(parent_node) if parent_node is not None else ""
-    if container is not None and not parent:
-        parent = _type_name(_text(container[3])) if container[1] == "impl" else _text(container[3])
-    if kind == "function" and (container is not None and container[1] in METHOD_HOSTS):
+    parent, how = _parent(node, parent_node, scope, host)
+    local = local and how != "this"  # `this.x = function` in a constructor: an instance method
+    if kind == "method" and not parent:
+        kind = "function"
+    if kind == "function" and scope is not None and scope[1] in METHOD_HOSTS:
         kind = "method"
     line = name_node.start_point[0] + 1
     signature = lines[line - 1].decode("utf-8", errors="replace").strip()
     if len(signature) > MAX_SIGNATURE:
         signature = signature[: MAX_SIGNATURE - 1] + "…"
+    visibility = "local" if local else _visibility(
+        language, kind, node, name, scope, exported or how in ("member", "exports", "this")
+    )  # fmt: skip
     return Symbol(
         name=name,
         kind=kind,
@@ -181,7 +246,7 @@ def _symbol(
         end_line=node.end_point[0] + 1,
         parent=parent,
         signature=signature,
-        visibility=_visibility(language, kind, node, name, container, exported),
+        visibility=visibility,
     )
 
 
@@ -195,13 +260,17 @@ def _start_row(node: Any) -> int:
         top = outer
     row = top.start_point[0]
     sibling = top.prev_named_sibling
-    while sibling is not None and sibling.type in _LEADING and sibling.end_point[0] >= row - 1:
+    while sibling is not None and sibling.type in _LEADING:
+        # A `/** doc */` block often stands one blank line above what it documents.
+        gap = 2 if sibling.text.startswith(b"/**") else 1
+        if sibling.end_point[0] < row - gap:
+            break
         row = sibling.start_point[0]
         sibling = sibling.prev_named_sibling
     return row
 
 
-def _in_rust_api(container: tuple[int, str, Any, Any, Any] | None) -> bool:
+def _in_rust_api(container: Def | None) -> bool:
     """Items of a trait, or of `impl Trait for T`, are as visible as the trait itself."""
     if container is None:
         return False
@@ -214,7 +283,7 @@ def _visibility(
     kind: str,
     node: Any,
     name: str,
-    container: tuple[int, str, Any, Any, Any] | None,
+    container: Def | None,
     exported: bool,
 ) -> str:
     private = False
@@ -230,5 +299,5 @@ def _visibility(
         if name.startswith(("_", "#")) or (modifier is not None and _text(modifier) != "public"):
             private = True
         elif container is None:
-            private = not exported
+            private = not exported  # exported: `export`, CommonJS `exports.x`, `obj.x = …`
     return "private" if private else "public"

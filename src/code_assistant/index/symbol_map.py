@@ -57,7 +57,8 @@ def _load(
         _Sym(fid, name, kind, parent, line, start, end, visibility == "public")
         for fid, name, kind, parent, line, start, end, visibility in store.conn.execute(
             "SELECT file_id, name, kind, parent, line, start_line, end_line, visibility"
-            " FROM symbols ORDER BY file_id, start_line, end_line DESC"
+            # Definitions inside function bodies are search targets, not the project's map.
+            " FROM symbols WHERE visibility != 'local' ORDER BY file_id, start_line, end_line DESC"
         )
     ]
     return files, refs, symbols

@@ -54,6 +54,7 @@ def normalise_kind(kind: str) -> str:
 
 def _name_clause(name: str) -> tuple[str, list[Any]]:
     parent = ""
+    name = name.replace("::", ".")  # Rust `Type::method` is stored as parent Type, name method
     if "." in name.strip(".") and "*" not in name:
         parent, name = name.rsplit(".", 1)
     if any(ch in name for ch in "*?["):
@@ -97,7 +98,7 @@ def _query(
     rows = store.conn.execute(
         "SELECT f.path, s.name, s.kind, s.parent, s.line, s.start_line, s.end_line,"
         " s.signature, s.visibility FROM symbols s JOIN files f ON f.id = s.file_id"
-        f" WHERE {where} ORDER BY {exact}s.visibility = 'private', f.path, s.line"
+        f" WHERE {where} ORDER BY {exact}s.visibility != 'public', f.path, s.line"
         " LIMIT ?",
         [*args, *([name] if name else []), limit],
     )

@@ -21,3 +21,8 @@
 (method_elem name: (field_identifier) @name) @definition.method
 
 (const_spec name: (identifier) @name) @definition.constant
+
+; Package-level function values: `var handler = func(w Writer) {…}`.
+(source_file
+  (var_declaration
+    (var_spec name: (identifier) @name value: (expression_list (func_literal))) @definition.function))
