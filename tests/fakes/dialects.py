@@ -88,9 +88,11 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("llama-server", _ALL),  # llama.cpp's server, --jinja (the default now)
         Dialect("llama-cpp-python", frozenset({"json_object"}), native_tools=False),
         Dialect("vllm", _ALL),  # started with --enable-auto-tool-choice --tool-call-parser
-        Dialect("vllm-no-tool-parser", _ALL, takes_tools=False),
+        Dialect("vllm-no-tool-parser", _ALL, native_tools=False, takes_tools=False),
         Dialect("lmstudio", frozenset({"json_schema"})),
         Dialect("ollama", _ALL),  # Ollama's own /v1
+        # A minimal server: no response_format at all, no parsed tool calls.
+        Dialect("text-only", frozenset(), native_tools=False),
     )
 }
 

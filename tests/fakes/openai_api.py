@@ -64,6 +64,8 @@ def chat_completions(state: State, request: dict[str, Any]) -> Response:
     if isinstance(outcome, Failure):
         return error(outcome)
     outcome = dialect.rewrite(outcome)
+    if "raw_body" in outcome:  # a malformed answer: sent as it is, with a JSON content type
+        return Response(body=outcome["raw_body"])
     if outcome.get("disconnect"):
         return Response(disconnect=True)
     state.load(body["model"])

@@ -21,7 +21,7 @@ DEFAULT_MODELS = (
 REPLY_KEYS = frozenset(
     {
         "text", "tool_calls", "error", "delay", "chunk_delay", "model",
-        "disconnect", "usage", "finish_reason", "cut_stream",
+        "disconnect", "usage", "finish_reason", "cut_stream", "raw_body",
     }
 )
 OLLAMA_DEFAULT_NUM_CTX = 2048

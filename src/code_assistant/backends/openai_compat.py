@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,7 +218,7 @@ class OpenAICompatBackend:
         usage = Usage()
         model = request["model"]
         finished = False
-        for chunk in stream:
+        for chunk in _chunks(stream):
             if chunk.usage:
                 usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
             model = chunk.model or model
@@ -270,6 +270,15 @@ class OpenAICompatBackend:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _chunks(stream: Any) -> Iterator[Any]:
+    """The stream's chunks; the connection dropping halfway is a malformed reply, not an
+    unreachable server (the request did arrive)."""
+    try:
+        yield from stream
+    except (openai.APIConnectionError, httpx.HTTPError) as exc:
+        raise _Malformed(f"the stream broke off ({_one_line(exc)})") from None
 
 
 def _request(
