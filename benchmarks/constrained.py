@@ -2,7 +2,7 @@
 
     python benchmarks/constrained.py [--model PATH.gguf] [--runs 10] [--max-tokens 64]
 
-Runs through LlamaCppBackend.chat, so it measures what the agent pays. Three modes:
+Runs through LlamaCppEngine.chat (what the worker runs): what the agent pays. Three modes:
   free         no grammar
   envelope     the tool-call envelope over two small tools (short bounded strings)
   real-tools   the envelope over the built-in tools (text allowed, unbounded strings)
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from code_assistant.agent.grammar import envelope_schema  # noqa: E402
 from code_assistant.backends.base import ChatOptions, Message, ToolSpec  # noqa: E402
-from code_assistant.backends.llamacpp import LlamaCppBackend, ModelCache  # noqa: E402
+from code_assistant.backends.llamacpp_engine import LlamaCppEngine, ModelCache  # noqa: E402
 from code_assistant.tools.builtin import builtin_tools  # noqa: E402
 
 DEFAULT_MODEL = os.environ.get("CA_TEST_GGUF") or str(
@@ -57,7 +57,7 @@ PROMPT = [Message("system", "You are a coding assistant."), Message("user", "Sho
 
 
 def measure(
-    backend: LlamaCppBackend, schema: dict[str, Any] | None, runs: int, max_tokens: int
+    backend: LlamaCppEngine, schema: dict[str, Any] | None, runs: int, max_tokens: int
 ) -> tuple[int, float]:
     """Completion tokens and generation seconds over `runs` seeds."""
     tokens, seconds = 0, 0.0
@@ -69,7 +69,7 @@ def measure(
     return tokens, seconds
 
 
-def first_call_seconds(backend: LlamaCppBackend, schema: dict[str, Any]) -> tuple[float, float]:
+def first_call_seconds(backend: LlamaCppEngine, schema: dict[str, Any]) -> tuple[float, float]:
     """One-token calls with a schema never seen, then with it compiled: (first, cached)."""
     options = ChatOptions(seed=0, format=schema, max_tokens=1)
     first = backend.chat("bench", PROMPT, options=options).seconds
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--n-ctx", type=int, default=1024)
     args = parser.parse_args()
 
-    backend = LlamaCppBackend(args.model, n_ctx=args.n_ctx, cache=ModelCache())
+    backend = LlamaCppEngine(args.model, n_ctx=args.n_ctx, cache=ModelCache())
     backend.chat("bench", PROMPT, options=ChatOptions(max_tokens=1))  # load outside timing
     real = envelope_schema([t.spec for t in builtin_tools()])
     first, cached = first_call_seconds(backend, real)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.model_server import FakeModelServer
+from tests.realmodels import ModelUnavailable, model_path
 
 # Variables that could point a test at a real model service or at the user's own settings.
 _LEAKY_PREFIXES = ("CA_", "OLLAMA_", "OPENAI_", "ANTHROPIC_")
@@ -44,6 +45,21 @@ def ca_env(fake_server: FakeModelServer, tmp_path: Path) -> dict[str, str]:
         NO_COLOR="1",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def qwen05_gguf() -> Path:
+    """The real Qwen2.5-Coder-0.5B-Instruct GGUF (fetched and verified once, then cached)."""
+    try:
+        return model_path("0.5b", log=False)
+    except ModelUnavailable as exc:
+        pytest.skip(f"real model unavailable: {exc}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "realmodel: runs a real GGUF model (slow; bounded max_tokens and steps)"
+    )
 
 
 def _close_llama_cpp_null_files() -> None:

@@ -1,12 +1,12 @@
-"""The embedded llama.cpp backend on a real (random-weights) GGUF: grammar, streaming, unload."""
+"""The embedded llama.cpp backend on a real (random-weights) GGUF: grammar, streaming, unload.
+
+Everything but the context-size test goes through the worker process, as `ca` does."""
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +21,8 @@ from code_assistant.agent.grammar import envelope_schema, parse_envelope
 from code_assistant.agent.loop import Agent
 from code_assistant.backends import get_backend
 from code_assistant.backends.base import ChatOptions, Message, ToolCall, ToolSpec
-from code_assistant.backends.llamacpp import LlamaCppBackend, ModelCache
+from code_assistant.backends.llamacpp import LlamaCppBackend, WorkerProcess
+from code_assistant.backends.llamacpp_engine import LlamaCppEngine, ModelCache
 from code_assistant.config import Config
 from code_assistant.errors import BackendError, ModelNotFound
 from code_assistant.tools.builtin import builtin_tools
@@ -70,10 +71,10 @@ def gguf() -> Path:
 
 @pytest.fixture(scope="module")
 def backend(gguf: Path) -> Iterator[LlamaCppBackend]:
-    """One load for the module, in a cache of its own so other tests see nothing loaded."""
-    backend = LlamaCppBackend(str(gguf), n_ctx=1024, cache=ModelCache())
+    """One load for the module, in a worker of its own so other tests see nothing loaded."""
+    backend = LlamaCppBackend(str(gguf), n_ctx=1024, worker=WorkerProcess())
     yield backend
-    backend.unload(str(gguf))
+    backend.worker.stop()
 
 
 def test_constrained_tool_calls_parse_and_validate_for_20_seeds(
@@ -151,22 +152,21 @@ def test_history_with_tool_calls_and_results(backend: LlamaCppBackend) -> None:
 def test_embeddings(backend: LlamaCppBackend) -> None:
     texts = ["def main():", "a longer text here", "def main():"]
     first, second, again = backend.embed("tiny", texts)
-    assert len(first) == len(second) == backend.llama("tiny", embedding=True).n_embd()
+    assert len(first) == len(second) > 0
     assert all(math.isfinite(x) for x in first + second)
     assert first == again
     assert first != second
 
 
 def test_unload_frees_the_model(gguf: Path) -> None:
-    backend = LlamaCppBackend(str(gguf), n_ctx=256, cache=ModelCache())
+    backend = LlamaCppBackend(str(gguf), n_ctx=256, worker=WorkerProcess())
     first = backend.chat("tiny", PROMPT, options=ChatOptions(max_tokens=2))
     assert first.load_seconds > 0
     assert backend.loaded_models() == [str(gguf.resolve())]
-    gone = weakref.ref(backend.llama("tiny"))
     backend.unload("tiny")
+    # Nothing left loaded: the worker itself is gone, and its memory with it.
+    assert not backend.worker.running
     assert backend.loaded_models() == []
-    gc.collect()
-    assert gone() is None  # nothing else held the weights: they are freed
     again = backend.chat("tiny", PROMPT, options=ChatOptions(max_tokens=2))
     assert again.load_seconds > 0
     backend.unload(str(gguf))
@@ -182,7 +182,7 @@ def test_one_load_per_process_shared_by_every_backend(gguf: Path) -> None:
         reply = second.chat("any-name", PROMPT, options=ChatOptions(max_tokens=2))
         assert reply.load_seconds == 0  # `--model x.gguf` became the default model path
         assert isinstance(first, LlamaCppBackend) and isinstance(second, LlamaCppBackend)
-        assert first.llama("x") is second.llama("x")
+        assert first.worker is second.worker and first.worker.running
         assert first.loaded_models() == [str(gguf.resolve())]
     finally:
         second.unload(str(gguf))
@@ -190,9 +190,9 @@ def test_one_load_per_process_shared_by_every_backend(gguf: Path) -> None:
 
 
 def test_a_new_context_size_reloads(gguf: Path) -> None:
-    cache = ModelCache()
-    small = LlamaCppBackend(str(gguf), n_ctx=256, cache=cache)
-    large = LlamaCppBackend(str(gguf), n_ctx=512, cache=cache)
+    cache = ModelCache()  # in this process: the engine the worker runs
+    small = LlamaCppEngine(str(gguf), n_ctx=256, cache=cache)
+    large = LlamaCppEngine(str(gguf), n_ctx=512, cache=cache)
     try:
         assert small.llama("x").n_ctx() == 256
         assert large.llama("x").n_ctx() == 512
@@ -202,12 +202,14 @@ def test_a_new_context_size_reloads(gguf: Path) -> None:
 
 
 def test_prompt_longer_than_the_context_is_a_clear_error(gguf: Path) -> None:
-    backend = LlamaCppBackend(str(gguf), n_ctx=256, cache=ModelCache())
+    backend = LlamaCppBackend(str(gguf), n_ctx=256, worker=WorkerProcess())
     try:
         with pytest.raises(BackendError, match="does not fit the context"):
             backend.chat("x", [Message("user", "word " * 400)], options=ChatOptions(max_tokens=4))
+        # The worker survives an error it reported: the next call needs no reload.
+        assert backend.chat("x", PROMPT, options=ChatOptions(max_tokens=1)).load_seconds == 0
     finally:
-        backend.unload("x")
+        backend.worker.stop()
 
 
 def test_missing_and_unusable_models(tmp_path: Path) -> None:
@@ -217,8 +219,12 @@ def test_missing_and_unusable_models(tmp_path: Path) -> None:
         LlamaCppBackend("").chat(str(tmp_path / "absent.gguf"), PROMPT)
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a model at all" * 100)
-    with pytest.raises(BackendError, match="could not load"):
-        LlamaCppBackend(str(junk), cache=ModelCache()).chat("x", PROMPT)
+    worker = WorkerProcess()
+    try:
+        with pytest.raises(BackendError, match="could not load"):
+            LlamaCppBackend(str(junk), worker=worker).chat("x", PROMPT)
+    finally:
+        worker.stop()
 
 
 def test_agent_on_llamacpp_constrains_every_call(gguf: Path, tmp_path: Path) -> None:
@@ -232,7 +238,7 @@ def test_agent_on_llamacpp_constrains_every_call(gguf: Path, tmp_path: Path) -> 
         return "no matches"
 
     grep.parameters["properties"]["pattern"]["maxLength"] = 8
-    backend = LlamaCppBackend(str(gguf), n_ctx=1024, cache=ModelCache())
+    backend = LlamaCppBackend(str(gguf), n_ctx=1024, worker=WorkerProcess())
     transcripts = []
     try:
         for seed in range(8):
@@ -249,7 +255,7 @@ def test_agent_on_llamacpp_constrains_every_call(gguf: Path, tmp_path: Path) -> 
             if made:  # random weights pick text or a call per seed; one call is enough
                 break
     finally:
-        backend.unload("x")
+        backend.worker.stop()
     calls = sum(t.tool_calls for t in transcripts)
     assert calls > 0 and len(made) == calls
     assert sum(t.recoveries.tool_errors for t in transcripts) == 0

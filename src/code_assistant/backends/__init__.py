@@ -57,7 +57,9 @@ def get_backend(config: Config, name: str | None = None) -> Backend:
         # `--model x.gguf` sets every persona's model: the file is also the default model.
         gguf = config.implementer_model if config.implementer_model.endswith(".gguf") else ""
         return LlamaCppBackend(
-            model_path=config.llamacpp_model_path or gguf, n_ctx=config.num_ctx
+            model_path=config.llamacpp_model_path or gguf,
+            n_ctx=config.num_ctx,
+            timeout=config.request_timeout,
         )
     if name == "anthropic":
         from code_assistant.backends.anthropic import AnthropicBackend

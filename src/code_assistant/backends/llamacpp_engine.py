@@ -1,4 +1,8 @@
-"""Embedded llama.cpp (llama-cpp-python): GGUF models in-process, JSON-schema grammars."""
+"""llama.cpp in this process (llama-cpp-python): GGUF models, JSON-schema grammars.
+
+This is what runs inside the embedded backend's worker process (backends/llamacpp_worker.py);
+`ca` itself talks to it through backends/llamacpp.py, so a native crash never takes `ca` down.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +69,10 @@ class ModelCache:
         with self._lock:
             return sorted({path for path, _ in self._models})
 
+    def loaded_chat_paths(self) -> list[str]:
+        with self._lock:
+            return sorted(path for path, embedding in self._models if not embedding)
+
     def free(self, path: str) -> int:
         """Close every instance of `path`; returns how many were freed."""
         with self._lock:
@@ -107,7 +115,7 @@ def _grammar(schema_json: str) -> LlamaGrammar:
         raise BackendError(f"cannot turn the JSON schema into a llama.cpp grammar: {exc}") from None
 
 
-class LlamaCppBackend:
+class LlamaCppEngine:
     """GGUF files run in this process. `model` may be a .gguf path; else `model_path` is used."""
 
     name = "llamacpp"
