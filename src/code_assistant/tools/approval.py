@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from code_assistant.tools import cmdpolicy
 
 # ask(tool, summary, detail) -> "y" | "n" | "a" (always for this tool)
 AskFn = Callable[[str, str, str], str]
@@ -19,13 +20,17 @@ class Approver:
     deny_commands: Sequence[str] = ()
     ask: AskFn | None = None
     always: set[str] = field(default_factory=set)
+    reason: str = ""  # why the last refusal happened when the user was not asked
 
     def approve(self, tool: str, summary: str, detail: str = "") -> bool:
         """Decide one action. `summary` is the command for run_shell, the path for writes."""
+        self.reason = ""
         if tool == "run_shell":
-            if any(fnmatch.fnmatch(summary, p) for p in self.deny_commands):
+            verdict = cmdpolicy.decide(summary, self.allow_commands, self.deny_commands)
+            if verdict == "deny":
+                self.reason = "deny_commands"
                 return False
-            if any(fnmatch.fnmatch(summary, p) for p in self.allow_commands):
+            if verdict == "allow":
                 return True
         if self.policy == "auto" or tool in self.always:
             return True

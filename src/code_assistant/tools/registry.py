@@ -36,12 +36,19 @@ class ToolContext:
     approver: Any = None  # tools.approval.Approver; None means auto-approve
     changes: list[Change] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)  # index, backend, session services
+    # Files the model has read (or written) in this task: only those may be overwritten whole.
+    seen_files: set[str] = field(default_factory=set)
 
     def approve(self, tool: str, summary: str, detail: str = "") -> None:
         """Ask for approval of an action; raise ToolError when it is refused."""
         if self.approver is None:
             return
         if not self.approver.approve(tool, summary, detail):
+            if getattr(self.approver, "reason", "") == "deny_commands":
+                raise ToolError(
+                    f"the user's deny_commands list denied {tool}: {summary!r}. "
+                    "Do not retry it in another form; do the task without it or ask the user."
+                )
             raise ToolError(
                 f"the user denied {tool}: {summary}. Do not retry the same action; "
                 "ask the user or choose another approach."
