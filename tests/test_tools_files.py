@@ -227,6 +227,7 @@ def test_overwrite_shows_diff_to_approver_and_keeps_mode(root: Path) -> None:
     script.write_text("#!/bin/sh\necho old\n")
     script.chmod(0o755)
     ctx, recorder = asking(root, "y")
+    read_file(ctx, "run.sh")
     assert write_file(ctx, "run.sh", "#!/bin/sh\necho new\n") == "wrote run.sh (2 lines, +1 -1)"
     assert script.stat().st_mode & 0o777 == 0o755
     assert script.read_text() == "#!/bin/sh\necho new\n"
@@ -236,6 +237,52 @@ def test_overwrite_shows_diff_to_approver_and_keeps_mode(root: Path) -> None:
         "--- a/run.sh\n+++ b/run.sh\n@@ -1,2 +1,2 @@\n #!/bin/sh\n-echo old\n+echo new",
     )]
     assert ctx.changes[0].before == b"#!/bin/sh\necho old\n"
+
+
+def test_overwriting_an_unread_file_is_refused_with_its_content(
+    root: Path, ctx: ToolContext
+) -> None:
+    with pytest.raises(ToolError) as refused:
+        write_file(ctx, "src/calc.py", "def mul(a, b):\n    return a * b\n")
+    message = str(refused.value)
+    assert message.startswith("src/calc.py already exists and you have not read it")
+    assert "call edit_file" in message and "read_file on src/calc.py first" in message
+    # The current content comes back numbered like read_file, so edit_file's old can be copied.
+    assert message.endswith(
+        "It now holds 6 lines:\n    1 | def add(a, b):\n    2 |     return a + b\n    3 | \n"
+        "    4 | \n    5 | def sub(a, b):\n    6 |     return a - b"
+    )
+    assert (root / "src" / "calc.py").read_text() == CODE
+    assert ctx.changes == []
+
+
+def test_overwrite_is_allowed_after_read_file_or_an_own_write(
+    root: Path, ctx: ToolContext
+) -> None:
+    read_file(ctx, "src/calc.py", start_line=1, end_line=2)
+    assert write_file(ctx, "src/calc.py", "x = 1\n").startswith("wrote src/calc.py")
+    assert write_file(ctx, "made.py", "a = 1\n") == "wrote made.py (1 line, +1 -0)"
+    assert write_file(ctx, "made.py", "a = 2\n").startswith("wrote made.py")  # its own file
+    # A fresh context (the next task) has seen neither file.
+    later = ToolContext(root=root)
+    for path in ("made.py", "src/calc.py"):
+        with pytest.raises(ToolError, match="you have not read it"):
+            write_file(later, path, "y = 2\n")
+
+
+def test_an_empty_file_may_be_filled_without_reading(root: Path, ctx: ToolContext) -> None:
+    (root / "empty.py").write_text("")
+    assert write_file(ctx, "empty.py", "z = 1\n") == "wrote empty.py (1 line, +1 -0)"
+
+
+def test_a_long_unread_file_shows_its_head_only(root: Path, ctx: ToolContext) -> None:
+    (root / "long.py").write_text("".join(f"v{i} = {i}\n" for i in range(1, 101)))
+    with pytest.raises(ToolError) as refused:
+        write_file(ctx, "long.py", "gone = True\n")
+    message = str(refused.value)
+    assert "It now holds 100 lines:" in message and "   40 | v40 = 40" in message
+    assert "v41 = 41" not in message
+    assert message.endswith("[... 60 more lines: call read_file to see them]")
 
 
 def test_write_denied_changes_nothing(root: Path) -> None:
@@ -248,20 +295,22 @@ def test_write_denied_changes_nothing(root: Path) -> None:
 
 
 def test_write_same_content_is_a_no_op(root: Path, ctx: ToolContext) -> None:
-    assert write_file(ctx, "src/calc.py", CODE) == (
-        "src/calc.py already has exactly this content; nothing written"
+    assert write_file(ctx, "src/calc.py", CODE).startswith(
+        "src/calc.py already has exactly this content; nothing written. The file is done"
     )
     assert ctx.changes == []
 
 
 def test_write_keeps_crlf_line_endings(root: Path, ctx: ToolContext) -> None:
     (root / "win.txt").write_bytes(b"a\r\nb\r\n")
+    read_file(ctx, "win.txt")
     write_file(ctx, "win.txt", "a\nc\n")
     assert (root / "win.txt").read_bytes() == b"a\r\nc\r\n"
 
 
 def test_write_keeps_latin1_unless_it_cannot(root: Path, ctx: ToolContext) -> None:
     (root / "old.c").write_bytes(b"/* caf\xe9 */\n")
+    read_file(ctx, "old.c")
     write_file(ctx, "old.c", "/* d\xe9j\xe0 */\n")
     assert (root / "old.c").read_bytes() == b"/* d\xe9j\xe0 */\n"
     write_file(ctx, "old.c", "/* \u2603 */\n")
@@ -289,6 +338,7 @@ def test_write_into_read_only_directory_leaves_nothing(root: Path, ctx: ToolCont
     locked.mkdir()
     (locked / "f.txt").write_text("old\n")
     locked.chmod(0o555)
+    read_file(ctx, "locked/f.txt")
     try:
         with pytest.raises(ToolError, match=re.escape("could not write locked/f.txt")):
             write_file(ctx, "locked/f.txt", "new\n")
@@ -306,7 +356,7 @@ from code_assistant.tools.files import write_file
 from code_assistant.tools.registry import ToolContext
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-ctx = ToolContext(root=Path(sys.argv[1]))
+ctx = ToolContext(root=Path(sys.argv[1]), seen_files={"keep.txt"})
 for target in sys.argv[2:]:
     try:
         print(write_file(ctx, target, "z" * 100_000))

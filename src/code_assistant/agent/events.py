@@ -49,12 +49,16 @@ class Transcript:
 
     messages: list[Message]
     final_text: str = ""
-    stop_reason: Literal["done", "max_steps", "no_action"] = "done"
+    stop_reason: Literal["done", "max_steps", "no_action", "stuck", "unverified"] = "done"
     model_calls: int = 0
     tool_calls: int = 0
     usage: Usage = field(default_factory=Usage)
     recoveries: Recoveries = field(default_factory=Recoveries)
     seconds: float = 0.0
+    stuck_call: str = ""  # the call repeated without progress that stopped the run
+    stuck_warnings: int = 0  # corrective notes added to repeated calls
+    check_command: str = ""  # the check run before "done" (task mode), if any
+    verified: bool | None = None  # whether that check passed; None: nothing was checked
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -66,4 +70,8 @@ class Transcript:
             "completion_tokens": self.usage.completion_tokens,
             "recoveries": self.recoveries.to_dict(),
             "seconds": round(self.seconds, 3),
+            "stuck_call": self.stuck_call,
+            "stuck_warnings": self.stuck_warnings,
+            "check_command": self.check_command,
+            "verified": self.verified,
         }

@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
+from code_assistant.agent import stuck
 from code_assistant.agent.events import Event, OnEvent, Transcript
 from code_assistant.agent.grammar import (
     constrain_every_call,
@@ -14,6 +15,7 @@ from code_assistant.agent.grammar import (
     with_envelope_prompt,
 )
 from code_assistant.agent.toolcalls import extract_tool_calls, resolve_tool_name
+from code_assistant.agent.verify import PYTEST_NO_TESTS, Verifier, exit_code, failure_message
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext, ToolRegistry
@@ -43,6 +45,11 @@ class Agent:
     stream: bool = True
     # auto: every call on llamacpp, elsewhere only as a recovery; always; never (see grammar.py)
     constrained_tool_calls: str = "auto"
+    # Task mode: the check to run before "done" (verify.py); None: the model's word is final.
+    verifier: Verifier | None = None
+    _stuck: stuck.StuckDetector = field(
+        default_factory=stuck.StuckDetector, init=False, repr=False
+    )
 
     def emit(self, kind: str, **data: object) -> None:
         if self.on_event is not None:
@@ -50,6 +57,7 @@ class Agent:
 
     def run(self, messages: list[Message]) -> Transcript:
         transcript = Transcript(messages=messages)
+        self._stuck = stuck.StuckDetector()
         started = time.perf_counter()
         acted = False
         reprompted = False
@@ -77,12 +85,14 @@ class Agent:
             if not calls:
                 transcript.final_text = result.text
                 messages.append(Message("assistant", result.text))
+                if self._check_failed(transcript, messages):
+                    continue
                 break
             messages.append(Message("assistant", result.text, tool_calls=calls))
-            for index, call in enumerate(calls):
-                call.id = call.id or f"call_{transcript.tool_calls}_{index}"
-                messages.append(self._run_tool(transcript, call))
+            self._run_calls(transcript, messages, calls)
             acted = True
+            if transcript.stop_reason == "stuck":
+                break
         else:
             transcript.stop_reason = "max_steps"
         transcript.seconds = time.perf_counter() - started
@@ -155,7 +165,72 @@ class Agent:
             self.emit("token", text=reply.text)
         return replace(result, text=reply.text, tool_calls=reply.calls)
 
+    def _run_calls(
+        self, transcript: Transcript, messages: list[Message], calls: list[ToolCall]
+    ) -> None:
+        """Run the reply's calls in order; a call repeated without progress stops the task."""
+        for index, call in enumerate(calls):
+            call.id = call.id or f"call_{transcript.tool_calls}_{index}"
+            if transcript.stop_reason == "stuck":
+                output = "not run: the task stopped"  # every call needs its result message
+            elif self._stuck.should_stop(call, len(self.ctx.changes)):
+                transcript.stop_reason = "stuck"
+                transcript.stuck_call = stuck.describe(call)
+                transcript.final_text = stuck.stop_note(call)
+                self.emit("warning", message=transcript.final_text)
+                output = f"not run: {transcript.final_text}"
+            else:
+                messages.append(self._run_tool(transcript, call))
+                continue
+            messages.append(Message("tool", output, tool_call_id=call.id, name=call.name))
+
+    def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
+        """Before "done": run the pending check; True when its failure went back to the model."""
+        verifier = self.verifier
+        if verifier is None or "run_shell" not in self.tools:
+            return False
+        check = verifier.check_for(len(self.ctx.changes))
+        if check is None:
+            return False
+        transcript.check_command = check.command
+        if verifier.passed(check, len(self.ctx.changes)):
+            transcript.verified = True
+            return False
+        call = ToolCall("run_shell", {"command": check.command}, id=f"check_{verifier.used}")
+        output, ok, failed = self._execute(transcript, call)
+        code = exit_code(output)
+        if ok and not failed:
+            transcript.verified = True
+            return False
+        if ok and code == PYTEST_NO_TESTS and "pytest" in check.command:
+            return False  # no tests collected: nothing to verify, the task ends as before
+        transcript.verified = False
+        if verifier.used >= verifier.rounds or not ok:  # out of rounds, or the run was refused
+            transcript.stop_reason = "unverified"
+            return False
+        verifier.used += 1
+        left = verifier.rounds - verifier.used
+        messages.append(Message("user", failure_message(check, output, left)))
+        return True
+
     def _run_tool(self, transcript: Transcript, call: ToolCall) -> Message:
+        changes = len(self.ctx.changes)
+        output, _, failed = self._execute(transcript, call)
+        if self.verifier is not None and call.name == "run_shell" and not failed:
+            self.verifier.note_run(str(call.arguments.get("command", "")), changes)
+        spec = self.tools.get(call.name)
+        note = self._stuck.record(
+            call, failed=failed, changed=len(self.ctx.changes) > changes,
+            is_change=spec is not None and spec.kind == "write", changes=len(self.ctx.changes),
+        )
+        if note:
+            transcript.stuck_warnings += 1
+            self.emit("retry", strategy="stuck_warning")
+            output = f"{output}\n\n{note}"
+        return Message("tool", output, tool_call_id=call.id, name=call.name)
+
+    def _execute(self, transcript: Transcript, call: ToolCall) -> tuple[str, bool, bool]:
+        """Dispatch one call with its events: (output, ran without a ToolError, failed)."""
         transcript.tool_calls += 1
         self.emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)
         started = time.perf_counter()
@@ -178,4 +253,4 @@ class Agent:
             output=output,
             seconds=round(time.perf_counter() - started, 3),
         )
-        return Message("tool", output, tool_call_id=call.id, name=call.name)
+        return output, ok, failed

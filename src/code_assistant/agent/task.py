@@ -16,6 +16,8 @@ from code_assistant.workspace import build_context, make_agent, system_prompt
 STOP_NOTES = {
     "max_steps": "stopped at the step budget (max_steps): the task may be unfinished",
     "no_action": "the model did not act on the task; try rephrasing or a larger model",
+    "stuck": "stopped: the model repeated the same call without progress (see above)",
+    "unverified": "the check still fails: the task is not done (see the command above)",
 }
 
 

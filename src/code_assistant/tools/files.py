@@ -105,6 +105,7 @@ def read_file(
     text, encoding = decode_text(b"\n".join(line for line, _ in window.lines), found.rel)
     cuts = [cut for _, cut in window.lines]
     shown = [_show_line(line, cut) for line, cut in zip(text.split("\n"), cuts, strict=True)]
+    ctx.seen_files.add(found.rel)
     parts = [found.note] if found.note else []
     if encoding != "utf-8":
         parts.append(f"note: {found.rel} is not UTF-8; shown as Latin-1")
@@ -148,9 +149,9 @@ def _commit(ctx: ToolContext, tool_name: str, found: Located, before: bytes | No
 
 @tool(kind="write")
 def write_file(ctx: ToolContext, path: str, content: str) -> str:
-    """Create a file, or replace a whole file, with the given content.
+    """Create a new file, or replace a whole file you have read, with the given content.
 
-    For a small change to an existing file use edit_file instead.
+    To change an existing file use edit_file: it keeps the rest of the file.
 
     Args:
         path: File path relative to the project root; missing directories are created.
@@ -175,10 +176,42 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     except UnicodeEncodeError:
         after = content.encode("utf-8")  # a whole new content may change a Latin-1 file's encoding
     if after == before:
-        return _with_note(found, f"{found.rel} already has exactly this content; nothing written")
+        return _with_note(
+            found,
+            f"{found.rel} already has exactly this content; nothing written. The file is "
+            "done: go on with the next step, or answer with a short summary if the task is done.",
+        )
+    if before and before_text is not None and not _known(ctx, found.rel):
+        raise ToolError(_unread_overwrite(found.rel, before_text))
     counts = _commit(ctx, "write_file", found, before, before_text, content, after)
+    ctx.seen_files.add(found.rel)
     lines = plural(len(content.splitlines()), "line")
     return _with_note(found, f"wrote {found.rel} ({lines}, {counts})")
+
+
+def _known(ctx: ToolContext, rel: str) -> bool:
+    """Whether the model has seen the file's content in this task: read it or wrote it."""
+    return rel in ctx.seen_files or any(change.path == rel for change in ctx.changes)
+
+
+def _unread_overwrite(rel: str, text: str) -> str:
+    """Why an existing, unread file is not replaced whole, with its head so the next call
+    can be right: small models overwrite code they were told to keep."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    shown = [_show_line(line, 0) for line in lines[:SHOW_MAX_LINES]]
+    more = (
+        f"\n[... {len(lines) - SHOW_MAX_LINES} more lines: call read_file to see them]"
+        if len(lines) > SHOW_MAX_LINES else ""
+    )
+    return (
+        f"{rel} already exists and you have not read it, so write_file would destroy its "
+        "code. Nothing was written. To change it, call edit_file with old copied exactly "
+        "from the lines below (without the line numbers). To replace the whole file, call "
+        f"read_file on {rel} first. It now holds {plural(len(lines), 'line')}:\n"
+        f"{numbered(shown, 1)}{more}"
+    )
 
 
 @tool(kind="write")
@@ -197,7 +230,11 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if not old:
         raise ToolError("old is empty; give the exact text to replace (write_file makes new files)")
     if old == new:
-        raise ToolError("old and new are the same; there is nothing to change")
+        raise ToolError(
+            "old and new are the same, so this edit changes nothing. If the file already "
+            "holds the text you want, the change is made: go on with the next step, or answer "
+            "with a short summary if the task is done."
+        )
     size = found.path.stat().st_size
     if size > EDIT_MAX_BYTES:
         raise ToolError(

@@ -1,0 +1,113 @@
+"""Stuck detection: the same call repeated without progress gets a corrective note, then a stop.
+
+Small models repeat themselves: the same failing edit 25 times, a write of content the file
+already holds, one successful edit re-applied until the file holds it ten times over, or a
+short cycle (read_file, the same failing edit, read_file, ...). A call is "the same" when its
+name and arguments are equal; calls in between do not hide a repetition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from code_assistant.backends.base import ToolCall
+
+WARN_AT = 2  # the second unproductive repetition gets a corrective note
+STOP_AT = 3  # the third is not run: the task stops as stuck
+
+
+def signature(call: ToolCall) -> str:
+    """Name and arguments, canonical: key order and whitespace in the JSON do not matter."""
+    try:
+        args = json.dumps(call.arguments, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        args = repr(call.arguments)
+    return f"{call.name} {args}"
+
+
+def describe(call: ToolCall) -> str:
+    """A short human form of a call for notes and the summary: `edit_file stats.py`."""
+    args = call.arguments if isinstance(call.arguments, dict) else {}
+    target = args.get("path") or args.get("command") or args.get("pattern") or args.get("name")
+    shown = str(target).splitlines()[0][:80] if target else ""
+    return f"{call.name} {shown}".strip()
+
+
+@dataclass
+class _Seen:
+    count: int = 0  # unproductive occurrences so far
+    changes_at: int = 0  # how many file changes the run had made at the last occurrence
+    is_change: bool = False  # a write tool: judged by the change it makes, not by failing
+
+
+@dataclass
+class StuckDetector:
+    """Counts unproductive repetitions of each call during one agent run."""
+
+    seen: dict[str, _Seen] = field(default_factory=dict)
+
+    def should_stop(self, call: ToolCall, changes: int) -> bool:
+        """Whether running `call` again is pointless: it already reached WARN_AT and nothing
+        changed since (or it is a change that was already made twice)."""
+        entry = self.seen.get(signature(call))
+        if entry is None or entry.count < STOP_AT - 1:
+            return False
+        return entry.is_change or entry.changes_at == changes
+
+    def record(
+        self, call: ToolCall, *, failed: bool, changed: bool, is_change: bool, changes: int
+    ) -> str:
+        """Count one finished call; return the corrective note to add to its result, or ""."""
+        key = signature(call)
+        entry = self.seen.setdefault(key, _Seen(changes_at=changes, is_change=is_change))
+        if failed and not is_change and entry.count and entry.changes_at != changes:
+            # The project changed since this command last failed: a new attempt, not a loop.
+            entry.count = 0
+        if failed or is_change:
+            entry.count += 1
+        entry.changes_at = changes
+        if entry.count < WARN_AT:
+            return ""
+        return corrective(call, failed=failed, changed=changed)
+
+
+def corrective(call: ToolCall, *, failed: bool, changed: bool) -> str:
+    """What to do instead, written for a small model that takes it literally."""
+    args = call.arguments if isinstance(call.arguments, dict) else {}
+    path = str(args.get("path", "")) or "the file"
+    if call.name == "edit_file" and args.get("old") == args.get("new"):
+        failed, changed = False, False  # a no-op edit: the text is already what it asks for
+    if failed and call.name == "edit_file":
+        advice = (
+            f"Call read_file on {path} now and copy `old` exactly from what it shows, "
+            "or change something else."
+        )
+    elif failed and call.name == "run_shell":
+        advice = (
+            "Read the error above, change the code or the command, and only then run it again."
+        )
+    elif failed:
+        advice = "Try another approach: different arguments or a different tool."
+    elif changed:
+        advice = (
+            f"You already made this exact change to {path} before. Do not make it again. "
+            "Read the file if you are unsure what it holds, then go on with the next step, "
+            "or answer with a short summary if the task is done."
+        )
+    else:
+        advice = (
+            f"{path} already holds this change. Do not repeat it. Go on with the next step, "
+            "or answer with a short summary if the task is done."
+        )
+    return (
+        f"[ca: you made this same call {WARN_AT} times with no progress. {advice} "
+        f"A third identical call stops the task.]"
+    )
+
+
+def stop_note(call: ToolCall) -> str:
+    return (
+        f"stopped: the model repeated the same call ({describe(call)}) {STOP_AT} times "
+        "without progress"
+    )

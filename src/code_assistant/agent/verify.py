@@ -1,0 +1,126 @@
+"""Verification before "done": the check a task or project names, run when the model skipped it.
+
+A small model announces success for code it never ran. When the task names a command (in
+backticks) or the project has a test command, and the model answers without a successful run
+of it after its last change, ca runs it and feeds a failure back for a bounded number of rounds.
+A task with nothing to run ends as before.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
+TAIL_LINES = 40
+PYTEST_NO_TESTS = 5  # pytest's exit code when it collected nothing: there is nothing to check
+
+_RUNNERS = (
+    "python", "python3", "pytest", "node", "npm", "npx", "cargo", "go", "make", "bash", "sh",
+    "uv", "poetry", "ruby", "java", "deno", "bun",
+)
+_BACKTICKED = re.compile(r"`([^`\n]{2,200})`")
+_MENTIONS_TESTS = re.compile(r"\b(tests?|pytest|specs?)\b", re.I)
+_EXIT = re.compile(r", exit (-?\d+), [\d.]+s\)$")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A command that tells whether the task's change works."""
+
+    command: str
+    key: str  # a model's run_shell command containing this counts as running the check
+    required: bool  # the task names it: run it even when no file changed
+
+    def matches(self, command: str) -> bool:
+        return self.key in command
+
+
+def named_command(task: str) -> str:
+    """A command the task quotes in backticks, such as a program run or a test invocation."""
+    for quoted in _BACKTICKED.findall(task):
+        words = quoted.strip().split()
+        first = words[0] if words else ""
+        if first in _RUNNERS or first.startswith("./"):
+            return quoted.strip()
+    return ""
+
+
+def _key(command: str) -> str:
+    """What identifies the command in the model's own runs: its script, or the test runner."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    for word in words:
+        if word.endswith((".py", ".js", ".mjs", ".ts", ".sh")):
+            return word.removeprefix("./")
+    for runner in ("pytest", "cargo test", "go test", "npm test", "npm run test", "make test"):
+        if runner in command:
+            return runner
+    return command
+
+
+def find_check(root: Path, task: str, configured: str = "") -> Check | None:
+    """The task's own command, else the project's test command (config, then detection)."""
+    from code_assistant.pipeline.testrunner import detect_test_command
+
+    named = named_command(task)
+    if named:
+        return Check(named, _key(named), required=True)
+    command = detect_test_command(root, configured)
+    if not command:
+        return None
+    return Check(command, _key(command), required=bool(_MENTIONS_TESTS.search(task)))
+
+
+def exit_code(rendered: str) -> int | None:
+    """The exit code in a rendered run_shell header; None when it timed out or was killed."""
+    match = _EXIT.search(rendered.split("\n", 1)[0])
+    return int(match.group(1)) if match else None
+
+
+@dataclass
+class Verifier:
+    """Task-mode verification state for one agent run."""
+
+    root: Path
+    task: str
+    configured: str = ""
+    rounds: int = ROUNDS
+    used: int = 0
+    passing: list[tuple[str, int]] = field(default_factory=list)  # (command, changes then)
+
+    def note_run(self, command: str, changes: int) -> None:
+        """Remember a model's successful run_shell: it may already be the check."""
+        self.passing.append((command, changes))
+
+    def check_for(self, changes: int) -> Check | None:
+        """The check that applies now, or None: nothing to run, or nothing changed to check.
+        Found at the end, not the start: tests the model wrote count too."""
+        check = find_check(self.root, self.task, self.configured)
+        if check is None or (changes == 0 and not check.required):
+            return None
+        return check
+
+    def passed(self, check: Check, changes: int) -> bool:
+        """Whether the model itself ran the check successfully after its last change."""
+        return any(check.matches(cmd) and at == changes for cmd, at in self.passing)
+
+
+def failure_message(check: Check, output: str, rounds_left: int) -> str:
+    """The user message that sends a failing check back to the model."""
+    tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+    again = (
+        "If the next check fails too, the task ends as failed."
+        if rounds_left <= 0
+        else "Then run the same command with run_shell."
+    )
+    return (
+        f"The task is not done: ca ran `{check.command}` to check your change and it failed.\n"
+        f"{tail}\n\n"
+        "Read the error above. Find the cause with read_file and fix it with edit_file. "
+        f"{again} Do not answer that the task is done until it passes."
+    )
