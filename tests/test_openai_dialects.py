@@ -8,6 +8,9 @@ because of a request shape.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -220,3 +223,69 @@ def test_cli_malformed_reply_is_one_line_and_exit_5(
     assert result.returncode == 5, result.stderr
     assert "Traceback" not in result.stderr
     assert "malformed reply" in result.stderr
+
+
+HELLO_REQ = """\
+# Greeter
+
+Write a Python module `greet.py` with a function `greet()` that returns the string
+"hello world", and tests for it.
+"""
+HELLO_PLAN = {
+    "intent": "implementation",
+    "summary": "A greet module with one function.",
+    "files": [{"path": "greet.py", "purpose": "greet() returns hello world"}],
+    "steps": ["Write greet.py"],
+    "acceptance_criteria": ['greet() returns "hello world"'],
+}
+GREET = 'def greet():\n    return "hello world"\n'
+GREET_TEST = 'from greet import greet\n\n\ndef test_greet():\n    assert greet() == "hello world"\n'
+
+
+def _call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def greeter_script(python: str) -> list[dict[str, object]]:
+    """architect, implement, review (no findings: fix is skipped), test, docs."""
+    return [
+        {"text": json.dumps(HELLO_PLAN)},
+        _call("write_file", path="greet.py", content=GREET),
+        {"text": "Wrote greet.py."},
+        {"text": json.dumps({"findings": []})},
+        _call("write_file", path="tests/test_greet.py", content=GREET_TEST),
+        _call("run_shell", command=f"{python} -m pytest -q"),
+        {"text": "Wrote tests/test_greet.py; it passes."},
+        _call("write_file", path="README.md", content="# greet\n\n`greet()` says hello.\n"),
+        {"text": "Wrote README.md."},
+    ]
+
+
+@pytest.mark.parametrize("dialect", ALL)
+def test_ca_run_completes_every_phase_on_each_dialect(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path, dialect: str
+) -> None:
+    fake_server.set_dialect(dialect)
+    fake_server.enqueue(*greeter_script(sys.executable))
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "req.md").write_text(HELLO_REQ, encoding="utf-8")
+    git_env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True, env=git_env)
+    env = {**ca_env, "CA_BACKEND": "openai", "GIT_CONFIG_GLOBAL": os.devnull,
+           "GIT_CONFIG_SYSTEM": os.devnull, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = run_ca(["--yes", "run", "req.md"], env, project, timeout=120)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert fake_server.remaining == 0
+    (run_dir,) = [p for p in (project / ".ca" / "runs").iterdir() if p.is_dir()]
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "done"
+    assert {p["name"]: p["status"] for p in report["phases"]} == {
+        "architect": "done", "implement": "done", "review": "done", "fix": "skipped",
+        "test": "done", "docs": "done",
+    }
+    assert (project / "greet.py").read_text(encoding="utf-8") == GREET
+    assert report["tests"]["passed"] is True
+    # The architect's plan and the review used the mode this server takes.
+    structured = [r["body"] for r in fake_server.chat_requests if sent_format(r["body"]) != "none"]
+    assert sent_format(structured[-1]) == EXPECTED_MODE[dialect]
