@@ -1,0 +1,1 @@
+"""The real-model task suite runner: tasks, counting proxy, runners, scoring, report."""
