@@ -3,10 +3,13 @@
     python benchmarks/retrieval_eval.py [REPO ...] [--max-queries N] [--fake-embeddings]
         [--ollama URL --embedding-model NAME] [--json]
 
-For every documented function, method and class of a Python repo, the first sentence of
-its docstring becomes a query; the docstrings are blanked in a copy (line numbers kept),
-the copy is indexed, and `search` must return a chunk holding the definition's line.
-Reports hit@1, hit@5 and MRR@10, lexical only and hybrid (when embeddings are available).
+For every documented definition of a repo, the first sentence of its docstring (Python) or
+doc comment (`/** … */` above JavaScript/TypeScript code, `///` above Rust items) becomes a
+query; the docs are blanked in a copy (line numbers kept), the copy is indexed, and `search`
+must return a chunk holding the definition's line. The targets are found from the doc
+comments alone, not by the index's parser. Reports hit@1, hit@5 and MRR@10, lexical only,
+hybrid (when embeddings are available), and a baseline computed in the same run: plain BM25
+(FTS5, default tokenizer) over one chunk per function/class node of the tree-sitter tree.
 `--fake-embeddings` uses the test suite's fake server (hashed bag of words over real HTTP):
 it exercises the hybrid path but is no semantic model. `--wordllama` uses the static
 embeddings bundled in the `wordllama` wheel (`pip install wordllama`; no download), a small
@@ -74,37 +77,161 @@ def strip_docstrings(source: str, tree: ast.Module) -> str:
     return "\n".join(lines)
 
 
+def _python_cases(rel: str, source: str, out: Path, cases: list[Case]) -> None:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return
+    out.write_text(strip_docstrings(source, tree), encoding="utf-8")
+    if "test" in rel.split("/")[-1]:
+        return
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        doc = ast.get_docstring(node)
+        query = first_sentence(doc) if doc else ""
+        if len(query.split()) >= 3:
+            cases.append(Case(query, rel, node.lineno, node.name))
+
+
+_JS_DOC = re.compile(r"/\*\*(.*?)\*/", re.S)
+_JS_CODE = re.compile(r"function\b|=>|\bclass\b|^\s*(async\s+)?[\w$#]+\s*\([^)]*\)\s*\{")
+_RUST_DOC = re.compile(r"^\s*//[/!](?!/)(.*)$")
+_RUST_ITEM = re.compile(
+    r"^\s*(pub(\([^)]*\))?\s+)?((async|const|unsafe|extern\s+\"\w+\")\s+)*"
+    r"(fn|struct|enum|trait|impl|type|const|static|mod|macro_rules!|union)\b"
+)
+
+
+def _doc_query(lines: list[str]) -> str:
+    """The first sentence of a doc comment's text, before any `@tag` or `# Section`."""
+    text: list[str] = []
+    for line in lines:
+        line = line.strip().lstrip("*").strip()
+        if line.startswith(("@", "#", "```")):
+            break
+        text.append(line)
+    return first_sentence("\n".join(text).strip())
+
+
+def _next_code_line(lines: list[str], start: int, skip: tuple[str, ...]) -> int | None:
+    for number in range(start, len(lines)):
+        stripped = lines[number].strip()
+        if stripped and not stripped.startswith(skip):
+            return number
+    return None
+
+
+def _js_cases(rel: str, source: str, out: Path, cases: list[Case]) -> None:
+    lines = source.split("\n")
+    found = []
+    for match in _JS_DOC.finditer(source):
+        first = source.count("\n", 0, match.start())
+        last = source.count("\n", 0, match.end())
+        target = _next_code_line(lines, last + 1, ("//", "/*", "*"))
+        if target is not None and _JS_CODE.search(lines[target]):
+            found.append((_doc_query(match.group(1).split("\n")), target + 1))
+        for number in range(first, last + 1):
+            lines[number] = ""
+    out.write_text("\n".join(lines), encoding="utf-8")
+    if "test" not in rel.split("/")[-1]:
+        cases.extend(Case(q, rel, line, "") for q, line in found if len(q.split()) >= 3)
+
+
+def _rust_cases(rel: str, source: str, out: Path, cases: list[Case]) -> None:
+    lines = source.split("\n")
+    block: list[str] = []
+    for number, line in enumerate(lines):
+        doc = _RUST_DOC.match(line)
+        if doc:
+            block.append(doc.group(1))
+            lines[number] = ""
+            continue
+        if block and not line.lstrip().startswith("//!"):
+            target = _next_code_line(lines, number, ("#[", "//"))
+            if target is not None and _RUST_ITEM.match(lines[target]):
+                query = _doc_query(block)
+                if len(query.split()) >= 3 and "test" not in rel.split("/")[-1]:
+                    cases.append(Case(query, rel, target + 1, ""))
+        block = []
+    out.write_text("\n".join(lines), encoding="utf-8")
+
+
+CASE_MAKERS = {".py": _python_cases, ".rs": _rust_cases}
+CASE_MAKERS.update(dict.fromkeys((".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx"), _js_cases))
+
+
 def build_copy(repo: Path, target: Path) -> list[Case]:
+    """A copy of the repo's sources without their docs, and the queries made from the docs."""
     cases: list[Case] = []
-    for path in iter_project_files(repo, Config().index_exclude, suffixes=(".py",)):
+    for path in iter_project_files(repo, Config().index_exclude, suffixes=tuple(CASE_MAKERS)):
         rel = path.relative_to(repo).as_posix()
         source = path.read_text(encoding="utf-8", errors="replace")
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(strip_docstrings(source, tree), encoding="utf-8")
-        if "test" in rel.split("/")[-1]:
-            continue
-        for node in ast.walk(tree):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            doc = ast.get_docstring(node)
-            query = first_sentence(doc) if doc else ""
-            if len(query.split()) >= 3:
-                cases.append(Case(query, rel, node.lineno, node.name))
+        CASE_MAKERS[path.suffix](rel, source, out, cases)
     return cases
 
 
 def evaluate(db_root: Path, cases: list[Case], embed: Any = None) -> dict[str, float]:
+    ranked = {}
+    for case in cases:
+        hits = search(db_root, case.query, top_k=10, embed_query=embed)
+        ranked[case] = [(hit.path, hit.start_line, hit.end_line) for hit in hits]
+    return score(cases, ranked)
+
+
+# Function-like and class-like nodes: one baseline chunk each (nested ones too).
+BASELINE_NODES = frozenset({
+    "function_definition", "class_definition", "function_declaration", "function_expression",
+    "arrow_function", "method_definition", "generator_function_declaration", "class_declaration",
+    "function_item", "impl_item", "struct_item", "enum_item", "trait_item", "macro_definition",
+    "method_declaration", "func_literal", "type_declaration",
+})  # fmt: skip
+
+
+def _baseline_chunks(copy: Path) -> list[tuple[str, int, int, str]]:
+    from code_assistant.index.parse import grammar, language_for
+
+    chunks = []
+    for path in iter_project_files(copy, Config().index_exclude, suffixes=tuple(CASE_MAKERS)):
+        rel = path.relative_to(copy).as_posix()
+        data = path.read_bytes()
+        stack = [grammar(language_for(rel) or "python")[0].parse(data).root_node]
+        while stack:
+            node = stack.pop()
+            if node.type in BASELINE_NODES:
+                text = node.text.decode("utf-8", errors="replace")
+                chunks.append((rel, node.start_point[0] + 1, node.end_point[0] + 1, text))
+            stack.extend(node.children)
+    return chunks
+
+
+def baseline(copy: Path, cases: list[Case]) -> dict[str, float]:
+    """Plain BM25 (FTS5's default tokenizer, every query word) over function/class chunks."""
+    import sqlite3
+
+    chunks = _baseline_chunks(copy)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE b USING fts5(text)")
+    conn.executemany("INSERT INTO b(rowid, text) VALUES (?, ?)",
+                     [(i, c[3]) for i, c in enumerate(chunks)])  # fmt: skip
+    ranked = {}
+    for case in cases:
+        words = re.findall(r"\w+", case.query.lower())
+        query = " OR ".join(f'"{w}"' for w in words) or '""'
+        rows = conn.execute("SELECT rowid FROM b WHERE b MATCH ? ORDER BY rank LIMIT 10", (query,))
+        ranked[case] = [chunks[row[0]][:3] for row in rows]
+    return score(cases, ranked)
+
+
+def score(cases: list[Case], ranked: dict[Case, list[tuple[str, int, int]]]) -> dict[str, float]:
+    """hit@1, hit@5, MRR@10 of ranked (path, first, last) lists against each case's line."""
     hit1 = hit5 = 0
     reciprocal = 0.0
     for case in cases:
-        hits = search(db_root, case.query, top_k=10, embed_query=embed)
-        for rank, hit in enumerate(hits, start=1):
-            if hit.path == case.path and hit.start_line <= case.line <= hit.end_line:
+        for rank, (path, first, last) in enumerate(ranked[case], start=1):
+            if path == case.path and first <= case.line <= last:
                 hit1 += rank == 1
                 hit5 += rank <= 5
                 reciprocal += 1.0 / rank
@@ -162,7 +289,7 @@ def run_repo(repo: Path, args: argparse.Namespace, backend: Any) -> dict[str, An
         stats = update_index(copy, config, backend)
         result: dict[str, Any] = {
             "repo": str(repo), "files": stats.files, "chunks": stats.chunks,
-            "lexical": evaluate(copy, cases),
+            "lexical": evaluate(copy, cases), "baseline_bm25": baseline(copy, cases),
         }  # fmt: skip
         if backend is not None and stats.vectors:
             result["hybrid"] = evaluate(copy, cases, QueryEmbedder(backend, config.embedding_model))
@@ -189,10 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for result in results:
         print(f"{result['repo']} ({result['files']} files, {result['chunks']} chunks)")
-        for mode in ("lexical", "hybrid"):
+        for mode in ("baseline_bm25", "lexical", "hybrid"):
             if mode in result:
                 m = result[mode]
-                print(f"  {mode:8s} queries={m['queries']:4d} hit@1={m['hit@1']:.3f} "
+                print(f"  {mode:13s} queries={m['queries']:4d} hit@1={m['hit@1']:.3f} "
                       f"hit@5={m['hit@5']:.3f} mrr@10={m['mrr@10']:.3f}")  # fmt: skip
         for notice in result["notices"]:
             print(f"  note: {notice}")
