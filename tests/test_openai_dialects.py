@@ -289,3 +289,29 @@ def test_ca_run_completes_every_phase_on_each_dialect(
     # The architect's plan and the review used the mode this server takes.
     structured = [r["body"] for r in fake_server.chat_requests if sent_format(r["body"]) != "none"]
     assert sent_format(structured[-1]) == EXPECTED_MODE[dialect]
+
+
+@pytest.mark.parametrize("dialect", ALL)
+def test_doctor_reports_what_the_server_supports(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path, dialect: str
+) -> None:
+    fake_server.set_dialect(dialect)
+    fake_server.enqueue('{"ok": true}', {"tool_calls": [{"name": "ping", "arguments": {}}]})
+    env = {**ca_env, "CA_BACKEND": "openai"}
+    result = run_ca(["doctor", "--json"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    mode = EXPECTED_MODE[dialect]
+    structured = checks["structured output"]
+    assert structured["status"] == ("warn" if mode == "prompt" else "ok")
+    assert (f"response_format {mode}" in structured["detail"]) == (mode != "prompt")
+    if mode == "json_object":
+        assert "json_schema refused" in structured["detail"]
+    feature = dialects.get(dialect)
+    tools = checks["native tool calls"]
+    assert tools["status"] == ("ok" if feature.native_tools else "warn")
+    assert ("refuses" in tools["detail"]) == (not feature.takes_tools)
+    assert "qwen2.5-coder:14b" in checks["server models"]["detail"]
+    probes = fake_server.chat_requests
+    assert all(r["body"]["max_tokens"] <= 48 for r in probes)
+    assert fake_server.remaining == 0

@@ -1,4 +1,5 @@
-"""`ca doctor`: is the backend there, are the configured models pulled, which extras are in."""
+"""`ca doctor`: is the backend there, are the configured models pulled, which extras are in,
+and what an OpenAI-compatible server supports (structured output mode, native tool calls)."""
 
 from __future__ import annotations
 
@@ -74,7 +75,47 @@ def _server_checks(config: Any) -> list[Check]:
     else:
         checks.append(Check("embedding_model", "warn",
                             f"{embed} missing: retrieval falls back to lexical search"))
+    if config.backend == "openai" and available:
+        wanted = config.implementer_model
+        model = wanted if wanted in available else available[0]
+        checks.append(Check("server models", "ok", ", ".join(available)))
+        checks.extend(_openai_support(backend, model))
     return checks
+
+
+def _openai_support(backend: Any, model: str) -> list[Check]:
+    """Two tiny requests (max_tokens 16/48) show what this server does for `model`."""
+    from code_assistant.backends.base import ChatOptions, Message, ToolSpec
+
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    try:
+        backend.chat(model, [Message("user", 'Reply with the JSON object {"ok": true}.')],
+                     options=ChatOptions(format=schema, max_tokens=16, temperature=0.0))
+        probe = ToolSpec("ping", "Answers pong.", {"type": "object", "properties": {}})
+        backend.chat(model, [Message("system", "Call the ping tool. Do not write any text."),
+                             Message("user", "ping")],
+                     tools=[probe], options=ChatOptions(max_tokens=48, temperature=0.0))
+    except BackendError as exc:
+        return [Check("server support", "warn", f"probe requests to {model} failed: {exc}")]
+    caps = backend.capabilities(model)
+    refused = f" ({', '.join(sorted(caps.rejected))} refused)" if caps.rejected else ""
+    if caps.structured == "prompt":
+        structured = Check("structured output", "warn",
+                           f"not constrained by the server{refused}: the JSON schema goes "
+                           "in the prompt and replies are repaired")
+    else:
+        structured = Check("structured output", "ok",
+                           f"response_format {caps.structured}{refused} ({model})")
+    if caps.tools_rejected:
+        tools = Check("native tool calls", "warn", "the server refuses `tools`: they are "
+                      "described in the prompt and calls read from the text")
+    elif caps.native_tools:
+        tools = Check("native tool calls", "ok", "yes: the server returns tool_calls")
+    else:
+        tools = Check("native tool calls", "warn", "none in the probe reply: ca reads tool "
+                      "calls from the model's text (start llama-server with --jinja, vLLM with "
+                      "--enable-auto-tool-choice --tool-call-parser hermes)")
+    return [structured, tools]
 
 
 def _llamacpp(config: Any) -> Check:
