@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
+from code_assistant.agent.context import attach_named_files
 from code_assistant.agent.events import Transcript
 from code_assistant.agent.personas import IMPLEMENTER
+from code_assistant.agent.verify import Verifier
 from code_assistant.backends import get_backend
 from code_assistant.backends.base import Message
 from code_assistant.errors import UsageError
 from code_assistant.feedback.capture import FeedbackRecorder, tee
+from code_assistant.redact import Redactor, secret_values
 from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
 from code_assistant.workspace import build_context, make_agent, system_prompt
 
@@ -29,19 +34,22 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
     config = loaded.config
     renderer: Any
     if json_out:
-        renderer = JsonRenderer()
+        renderer = JsonRenderer(secrets=secret_values(config))
         ctx = build_context(loaded, ask=None)
     else:
         console = ConsoleRenderer()
+        console.redactor = Redactor(secret_values(config))
         ctx = build_context(loaded, ask=console.ask)
         console.changes = ctx.changes
         renderer = console
     model = IMPLEMENTER.model(config)
     recorder = FeedbackRecorder(loaded, IMPLEMENTER, model, task)
     agent = make_agent(loaded, get_backend(config), IMPLEMENTER, ctx, tee(renderer, recorder))
+    # The model's "done" is checked against the task's command or the project's tests.
+    agent.verifier = Verifier(loaded.root, task, config.test_command)
     messages = [
         Message("system", system_prompt(IMPLEMENTER, loaded, task=task)),
-        Message("user", task),
+        Message("user", attach_named_files(ctx, task)),
     ]
     try:
         transcript = agent.run(messages)
@@ -75,5 +83,8 @@ def _print_summary(
         f"[dim]{transcript.model_calls} model calls, {transcript.tool_calls} tool calls, "
         f"{recoveries} recoveries, {transcript.seconds:.1f}s[/]"
     )
+    if transcript.verified is not None:
+        state = "passed" if transcript.verified else "[red]failed[/]"
+        console.print(f"[dim]checked with[/] {escape(transcript.check_command)}: {state}")
     if transcript.stop_reason in STOP_NOTES:
         console.print(f"[yellow]{STOP_NOTES[transcript.stop_reason]}[/]")

@@ -1,0 +1,112 @@
+"""Context up front, as aider does: the files a task names go into its first message.
+
+A small model that must discover a file first often never reads it, or overwrites it
+unread. Files the task names (a path, or a bare file name found in the project) and the
+project-local Python modules they import are attached, numbered as read_file shows them,
+within a small budget, and count as read for write_file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from code_assistant.errors import ToolError
+from code_assistant.tools.registry import ToolContext
+
+MAX_FILES = 4
+FILE_MAX_LINES = 300
+FILE_MAX_BYTES = 12 * 1024  # a bigger file is named, not attached: read_file pages through it
+TOTAL_MAX_BYTES = 24 * 1024  # about 6k tokens: leaves room in an 8k context for the work
+_TOKEN = re.compile(r"[\w./\\-]+")
+_EDGE = ".,;:!?-/\\"
+_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
+
+
+def named_paths(root: Path, task: str) -> list[str]:
+    """Project files the task names, in the order it names them (paths or bare file names)."""
+    from code_assistant.tools.paths import walk_files
+
+    found: list[str] = []
+    by_name: dict[str, list[str]] | None = None
+    for token in _TOKEN.findall(task):
+        token = token.strip(_EDGE).removeprefix("./")
+        if "." not in token and "/" not in token:
+            continue
+        rel = _inside(root, token)
+        if rel is None and "/" not in token:
+            if by_name is None:
+                by_name = {}
+                for path in walk_files(root):
+                    by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+            matches = by_name.get(token, [])
+            rel = matches[0] if len(matches) == 1 else None  # an ambiguous name is not guessed
+        if rel is not None and rel not in found:
+            found.append(rel)
+    return found
+
+
+def _inside(root: Path, rel: str) -> str | None:
+    """`rel` when it is a regular file inside the root (no escape through .. or links)."""
+    try:
+        target = (root / rel).resolve()
+        target.relative_to(root.resolve())
+    except (OSError, ValueError):
+        return None
+    return target.relative_to(root.resolve()).as_posix() if target.is_file() else None
+
+
+def imported_modules(root: Path, rel: str) -> list[str]:
+    """Project-local Python modules a file imports (`from pricing import x` -> pricing.py)."""
+    if not rel.endswith(".py"):
+        return []
+    try:
+        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    base = Path(rel).parent
+    found = []
+    for names in _IMPORT.findall(text):
+        module = (names[0] or names[1]).lstrip(".")
+        if not module:
+            continue
+        path = module.replace(".", "/")
+        for candidate in (base / f"{path}.py", Path(f"{path}.py"), Path(path) / "__init__.py"):
+            hit = _inside(root, candidate.as_posix())
+            if hit is not None and hit != rel:
+                found.append(hit)
+                break
+    return found
+
+
+def attach_named_files(ctx: ToolContext, task: str) -> str:
+    """The task's first message: the files it names (and their local imports), then the task."""
+    from code_assistant.tools.files import read_file
+
+    named = named_paths(ctx.root, task)
+    wanted = list(named)
+    for rel in named:
+        wanted += [m for m in imported_modules(ctx.root, rel) if m not in wanted]
+    blocks: list[str] = []
+    total = 0
+    for rel in wanted[:MAX_FILES]:
+        try:
+            size = (ctx.root / rel).stat().st_size
+        except OSError:
+            continue
+        if size > FILE_MAX_BYTES or total + size > TOTAL_MAX_BYTES:
+            continue
+        try:
+            shown = read_file(ctx, rel, end_line=FILE_MAX_LINES)
+        except ToolError:
+            continue  # binary or unreadable: the model can still look at it with its tools
+        total += size
+        blocks.append(f"## {rel}\n{shown}")
+    if not blocks:
+        return task
+    return (
+        "The files this task is about, as read_file shows them (line numbers are not part "
+        "of the file). You have read them: change them with edit_file, copying old exactly.\n\n"
+        + "\n\n".join(blocks)
+        + f"\n\n# Task\n{task}"
+    )

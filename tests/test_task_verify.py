@@ -1,0 +1,214 @@
+"""Task mode checks the model's "done" and attaches the files a task names (real `ca`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from code_assistant.agent.context import attach_named_files, named_paths
+from code_assistant.agent.verify import find_check, named_command
+from code_assistant.tools.registry import ToolContext
+from tests.fakes.model_server import FakeModelServer
+from tests.helpers import run_ca
+
+BUGGY = "def add(a, b):\n    return a - b\n"
+TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def events_of(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def shell_commands(events: list[dict[str, Any]]) -> list[str]:
+    return [e["arguments"]["command"] for e in events
+            if e["event"] == "tool_call" and e["name"] == "run_shell"]
+
+
+def user_messages(server: FakeModelServer) -> list[str]:
+    messages = server.chat_requests[-1]["body"]["messages"]
+    return [m["content"] for m in messages if m["role"] == "user"]
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "calc.py").write_text(BUGGY)
+    (tmp_path / "test_calc.py").write_text(TEST)
+    return tmp_path
+
+
+def test_a_failing_check_goes_back_to_the_model_until_it_passes(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project(tmp_path)
+    fake_server.enqueue(
+        call("edit_file", path="calc.py", old="return a - b", new="return a * b"),
+        {"text": "Fixed add."},
+        call("edit_file", path="calc.py", old="return a * b", new="return a + b"),
+        {"text": "Now add really adds."},
+    )
+    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    final = events[-1]
+    assert (final["stop_reason"], final["verified"]) == ("done", True)
+    assert "-m pytest -q" in final["check_command"]
+    assert final["final_text"] == "Now add really adds."
+    assert len(shell_commands(events)) == 2  # ca ran the check after each "done"
+    feedback = user_messages(fake_server)[-1]
+    assert feedback.startswith("The task is not done: ca ran `")
+    assert "assert 6 == 5" in feedback and "1 failed" in feedback
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+
+
+def test_a_check_that_keeps_failing_ends_unverified_with_exit_1(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project(tmp_path)
+    fake_server.enqueue(
+        call("edit_file", path="calc.py", old="return a - b", new="return a * b"),
+        {"text": "Done."}, {"text": "Done, really."}, {"text": "It is done."}, "never asked",
+    )
+    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], ca_env, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["verified"]) == ("unverified", False)
+    assert final["model_calls"] == 4  # two rounds of feedback, then the task ends
+    assert "If the next check fails too, the task ends as failed." in user_messages(
+        fake_server)[-1]
+
+
+def test_the_console_says_the_check_failed(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project(tmp_path)
+    fake_server.enqueue(*[{"text": "All done."}] * 3)
+    result = run_ca(["--yes", "make the tests pass"], ca_env, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "failed" in result.stdout.splitlines()[-2]
+    assert result.stdout.rstrip().endswith(
+        "the check still fails: the task is not done (see the command above)"
+    )
+
+
+def test_a_check_the_model_already_passed_is_not_run_again(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project(tmp_path)
+    fake_server.enqueue(
+        call("edit_file", path="calc.py", old="return a - b", new="return a + b"),
+        call("run_shell", command="python -m pytest -q -p no:cacheprovider test_calc.py"),
+        {"text": "Fixed; the test passes."},
+    )
+    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    assert len(shell_commands(events)) == 1
+    assert events[-1]["verified"] is True
+
+
+def test_nothing_to_run_ends_as_before(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(call("write_file", path="notes.txt", content="hi\n"), {"text": "Wrote it."})
+    result = run_ca(["--yes", "--json", "do", "write notes.txt"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    events = events_of(result.stdout)
+    assert shell_commands(events) == []
+    assert (events[-1]["verified"], events[-1]["check_command"]) == (None, "")
+
+
+def test_pytest_collecting_nothing_is_nothing_to_check(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '0'\n")
+    fake_server.enqueue(call("write_file", path="x.py", content="X = 1\n"), {"text": "Done."})
+    result = run_ca(["--yes", "--json", "do", "create x.py"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    assert len(shell_commands(events)) == 1
+    assert events[-1]["stop_reason"] == "done"
+
+
+def test_a_program_the_task_names_is_run_even_without_changes(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text("print(1 / 0)\n")
+    fake_server.enqueue(
+        {"text": "The program divides by zero."},
+        call("edit_file", path="app.py", old="1 / 0", new="1 / 1"),
+        {"text": "It prints 1.0 now."},
+    )
+    result = run_ca(
+        ["--yes", "--json", "do", "running `python app.py` crashes; fix it"], ca_env, tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    assert shell_commands(events) == ["python app.py", "python app.py"]
+    assert "ZeroDivisionError" in user_messages(fake_server)[-1]
+    assert events[-1]["verified"] is True
+
+
+def test_named_files_are_attached_and_count_as_read(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "pricing.py").write_text("def total(xs):\n    return sum(xs) + 1\n")
+    (tmp_path / "test_pricing.py").write_text(
+        "from pricing import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n"
+    )
+    fake_server.enqueue(
+        call("write_file", path="pricing.py", content="def total(xs):\n    return sum(xs)\n"),
+        {"text": "Fixed total."},
+    )
+    task = "The tests in test_pricing.py fail. Fix the bug in the code."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = fake_server.chat_requests[0]["body"]["messages"][1]["content"]
+    assert "## test_pricing.py\n    1 | from pricing import total" in first
+    assert "## pricing.py\n    1 | def total(xs):\n    2 |     return sum(xs) + 1" in first
+    assert first.endswith(f"# Task\n{task}")
+    results = [e for e in events_of(result.stdout) if e["event"] == "tool_result"]
+    assert results[0]["ok"] is True  # the attached file counts as read: overwrite allowed
+    assert events_of(result.stdout)[-1]["verified"] is True
+
+
+def test_named_paths_finds_paths_and_unique_bare_names(tmp_path: Path) -> None:
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "cli.py").write_text("x = 1\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "util.py").write_text("")
+    (tmp_path / "b" / "util.py").write_text("")
+    (tmp_path / "README.md").write_text("# r\n")
+    (tmp_path.parent / "secret.txt").write_text("no\n")
+    task = ("Add --verbose to cli.py (see `src/app/cli.py`), fix util.py, update README.md. "
+            "Not ../secret.txt, nor missing.py, nor e.g. this.")
+    assert named_paths(tmp_path, task) == ["src/app/cli.py", "README.md"]
+
+
+def test_big_files_are_not_attached(tmp_path: Path) -> None:
+    (tmp_path / "big.py").write_text("x = 1\n" * 5000)
+    (tmp_path / "small.py").write_text("y = 2\n")
+    ctx = ToolContext(root=tmp_path)
+    message = attach_named_files(ctx, "compare big.py and small.py")
+    assert "## small.py\n    1 | y = 2" in message and "## big.py" not in message
+    assert ctx.seen_files == {"small.py"}
+    assert attach_named_files(ToolContext(root=tmp_path), "just chat") == "just chat"
+
+
+def test_the_check_comes_from_the_task_then_the_project(tmp_path: Path) -> None:
+    assert named_command("run `node index.js --x` and fix the crash") == "node index.js --x"
+    assert named_command("rename `old_name` to `new_name`") == ""
+    assert find_check(tmp_path, "add a flag") is None
+    (tmp_path / "test_a.py").write_text("def test_a():\n    pass\n")
+    check = find_check(tmp_path, "add a flag")
+    assert check is not None and check.key == "pytest" and not check.required
+    assert find_check(tmp_path, "make the tests pass").required  # type: ignore[union-attr]
+    configured = find_check(tmp_path, "add a flag", "make check")
+    assert configured is not None and configured.command == "make check"
+    program = find_check(tmp_path, "`python tool.py --n 3` prints the wrong number")
+    assert program is not None and program.key == "tool.py" and program.required
+    assert program.matches("python3 tool.py --n 3")
