@@ -95,6 +95,15 @@ def test_an_exit_carries_the_last_log_line(
         backend.chat("m", PROMPT)
 
 
+def test_a_library_exception_is_reported_and_the_worker_lives(
+    gguf: Path, worker_factory: list[WorkerProcess]
+) -> None:
+    backend = backend_for(gguf, "raise", worker_factory)
+    with pytest.raises(BackendServerError, match="llama.cpp failed: KeyError"):
+        backend.chat("m", PROMPT)
+    assert backend.worker.running
+
+
 def test_a_hang_is_bounded_by_the_call_deadline(
     gguf: Path, worker_factory: list[WorkerProcess]
 ) -> None:

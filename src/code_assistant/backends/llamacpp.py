@@ -79,7 +79,7 @@ class WorkerProcess:
             try:
                 proc.stdin.write(json.dumps(payload).encode() + b"\n")
                 proc.stdin.flush()
-                return self._replies(proc, time.monotonic() + timeout, timeout, on_token)
+                reply = self._replies(proc, time.monotonic() + timeout, timeout, on_token)
             except BrokenPipeError:
                 raise self._crashed(proc) from None
             except BaseException:
@@ -87,6 +87,9 @@ class WorkerProcess:
                 # reply nobody reads, so it goes; the next call starts a fresh one.
                 self.stop(force=True)
                 raise
+        if "error" in reply:
+            raise _error(reply["error"])  # the worker is fine and keeps its model
+        return reply["result"]
 
     def _replies(
         self,
@@ -94,7 +97,8 @@ class WorkerProcess:
         deadline: float,
         timeout: float,
         on_token: Callable[[str], None] | None,
-    ) -> Any:
+    ) -> dict[str, Any]:
+        """Relay tokens until the final reply: a result or an error the worker reported."""
         while True:
             line = self._readline(proc, deadline)
             if line is None:
@@ -109,9 +113,7 @@ class WorkerProcess:
                 if on_token is not None:
                     on_token(reply["token"])
                 continue
-            if "error" in reply:
-                raise _error(reply["error"])
-            return reply["result"]
+            return reply
 
     def _readline(self, proc: subprocess.Popen[bytes], deadline: float) -> bytes | None:
         """The next reply line; b"" when the worker is gone, None past the deadline.

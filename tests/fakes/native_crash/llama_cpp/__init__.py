@@ -2,7 +2,7 @@
 
 FAKE_LLAMA_MODE picks how the first generation ends: `segv` (the AMX-kernel crash seen on
 VMs), `kill` (the kernel's out-of-memory killer), `hang` (never answers), `exit` (a library
-that calls exit()), or `ok` (answers "fine"). Loading always succeeds, as it did for real.
+that calls exit()), `raise` (a Python error inside the library), or `ok` (answers "fine"). Loading always succeeds, as it did for real.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class Llama:
             os.kill(os.getpid(), signal.SIGKILL)
         elif mode == "hang":
             time.sleep(3600)
+        elif mode == "raise":
+            raise KeyError("tokenizer.chat_template")
         elif mode == "exit":
             print("GGML_ASSERT: fake assertion failed", file=sys.stderr, flush=True)
             os._exit(134 - 128)
