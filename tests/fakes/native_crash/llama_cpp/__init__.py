@@ -2,7 +2,8 @@
 
 FAKE_LLAMA_MODE picks how the first generation ends: `segv` (the AMX-kernel crash seen on
 VMs), `kill` (the kernel's out-of-memory killer), `hang` (never answers), `exit` (a library
-that calls exit()), `raise` (a Python error inside the library), or `ok` (answers "fine"). Loading always succeeds, as it did for real.
+that calls exit()), `raise` (a Python error inside the library), or `ok` (answers "fine").
+Loading always succeeds, as it did for real.
 """
 
 from __future__ import annotations
