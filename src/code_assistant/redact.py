@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -43,12 +44,39 @@ _LABELLED = [
     # key = value, "key": "value", X-API-KEY: value (config dumps, JSON, headers, env lines);
     # a call or subscript (`password = input(...)`) is code, not a value, and is kept;
     # a value that starts with the mask was already redacted.
+    # Environment and .env lines whose NAME says secret: AWS_SECRET_ACCESS_KEY=..., DB_PASS=...
+    re.compile(
+        r"(?<![\w$])([A-Z][A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?)"
+        r"[A-Z0-9_]*[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s\"'$]{6,}"
+    ),
     re.compile(
         r"(?i)((?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token"
         r"|client[_-]?secret|secret[_-]?key|secret|password|passwd|token)"
         r"[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)(?![A-Za-z_][\w.]*[(\[])[^\s\"',;&]{6,}"
     ),
 ]
+
+
+_SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIAL)")
+_SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
+
+
+def secret_values(config: Any = None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secret values this process knows: the config's keys and MCP credentials, and
+    environment variables whose name says secret (what `env | grep KEY` would print)."""
+    environ = os.environ if environ is None else environ
+    found = [
+        value for name, value in environ.items()
+        if _SECRET_NAME.search(name) and len(value) >= 8 and not value.startswith("/")
+    ]
+    if config is not None:
+        for name in type(config).model_fields:
+            value = getattr(config, name)
+            if name.endswith(_SECRET_SUFFIXES) and isinstance(value, str):
+                found.append(value)
+        for server in getattr(getattr(config, "mcp", None), "servers", {}).values():
+            found += [*server.env.values(), *server.headers.values()]
+    return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
 
 
 def _mask_secrets(text: str, secrets: list[str]) -> str:
@@ -101,3 +129,38 @@ class RedactFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text, self.secrets)
         return True
+
+
+def _walk_strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _walk_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _walk_strings(item)
+
+
+class Redactor:
+    """`redact` with a memory: a value once masked by its label (`DB_PASS=...` in a .env)
+    is masked wherever it comes back, e.g. when the model repeats it in its answer."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = {s for s in secrets if s and len(s) >= 4}
+
+    def learn(self, text: str) -> None:
+        for pattern in _LABELLED:
+            for match in pattern.finditer(text):
+                value = match.group(0)[len(match.group(1)) :]
+                if len(value) >= 6:
+                    self.secrets.add(value)
+
+    def text(self, text: str) -> str:
+        self.learn(text)
+        return redact(text, self.secrets)
+
+    def data(self, value: Any) -> Any:
+        for text in _walk_strings(value):
+            self.learn(text)
+        return redact_data(value, self.secrets)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from code_assistant.agent.events import Event
+from code_assistant.redact import Redactor, redact, secret_values
 from code_assistant.tools.registry import Change
 
 WRITE_TOOLS = ("write_file", "edit_file")
@@ -53,6 +55,7 @@ class ConsoleRenderer:
         self.changes = changes if changes is not None else []
         self._at_line_start = True
         self.diff_shown = False  # the approval prompt already showed this write's diff
+        self.redactor = Redactor(secret_values())
 
     def __call__(self, event: Event) -> None:
         data = event.data
@@ -64,7 +67,8 @@ class ConsoleRenderer:
             return
         self._newline()
         if event.kind == "tool_call":
-            self.console.print(f"[cyan]⏺ {data['name']}[/]({brief_args(data['arguments'])})")
+            shown = brief_args(data["arguments"], self.redactor)
+            self.console.print(f"[cyan]⏺ {data['name']}[/]({shown})")
         elif event.kind == "tool_result":
             self._tool_result(data)
         elif event.kind == "retry":
@@ -78,7 +82,7 @@ class ConsoleRenderer:
             self._at_line_start = True
 
     def _tool_result(self, data: dict[str, Any]) -> None:
-        lines = data["output"].strip().split("\n")
+        lines = self.redactor.text(data["output"]).strip().split("\n")
         first = _escape(lines[0][:160])
         if not data["ok"]:
             self.console.print(f"  [red]✗ {first}[/]")
@@ -117,24 +121,27 @@ class ConsoleRenderer:
 
 
 class JsonRenderer:
-    """One JSON object per line per event, for scripts (`--json`)."""
+    """One JSON object per line per event, for scripts (`--json`); secrets redacted."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, secrets: Sequence[str] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.redactor = Redactor(secret_values() if secrets is None else secrets)
 
     def __call__(self, event: Event) -> None:
         self.write(event.to_dict())
 
     def write(self, payload: dict[str, Any]) -> None:
+        payload = self.redactor.data(payload)
         self.stream.write(json.dumps(payload, default=str) + "\n")
         self.stream.flush()
 
 
-def brief_args(arguments: dict[str, Any]) -> str:
+def brief_args(arguments: dict[str, Any], redactor: Redactor | None = None) -> str:
     """Tool arguments on one line, each value cut at 60 characters, markup-escaped."""
     parts = []
     for key, value in arguments.items():
         text = value if isinstance(value, str) else json.dumps(value)
+        text = redactor.text(text) if redactor else redact(text)
         text = text.replace("\n", "⏎")
         parts.append(f"{key}={_escape(text[:60])}{'…' if len(text) > 60 else ''}")
     return ", ".join(parts)

@@ -372,8 +372,9 @@ class Repl:
 def start_repl(loaded: Any, *, resume: str | None = None, spec: bool = False) -> int:
     """`ca` with no command: open (or resume) a session in this project."""
     from code_assistant.config import default_sessions_dir
+    from code_assistant.redact import secret_values
 
-    store = SessionStore.in_dir(default_sessions_dir(loaded))
+    store = SessionStore.in_dir(default_sessions_dir(loaded), secret_values(loaded.config))
     try:
         conversation = None
         if resume is not None:

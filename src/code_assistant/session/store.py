@@ -8,13 +8,14 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from code_assistant.backends.base import Message, ToolCall
 from code_assistant.errors import UsageError
+from code_assistant.redact import Redactor, secret_values
 
 DB_NAME = "sessions.db"
 PREVIEW_CHARS = 80
@@ -104,10 +105,10 @@ class LoadedSession:
     dropped_turns: int = 0  # interrupted turns (killed or crashed mid-answer) left out
 
 
-def _extra(message: Message) -> str:
+def _extra(message: Message, redactor: Redactor) -> str:
     data: dict[str, object] = {}
     if message.tool_calls:
-        data["tool_calls"] = [c.to_dict() for c in message.tool_calls]
+        data["tool_calls"] = redactor.data([c.to_dict() for c in message.tool_calls])
     if message.tool_call_id:
         data["tool_call_id"] = message.tool_call_id
     if message.name:
@@ -128,8 +129,11 @@ def new_session_id() -> str:
 class SessionStore:
     """The sessions database in the machine-only sessions directory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, secrets: Sequence[str] | None = None) -> None:
         self.path = path
+        # Everything is redacted before it is written: keys read from .env or printed by
+        # `env` must not sit in clear in the database (a resumed turn sees `***`).
+        self.redactor = Redactor(secret_values() if secrets is None else secrets)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Autocommit: each append is its own transaction, so a killed process loses
@@ -155,8 +159,8 @@ class SessionStore:
             os.chmod(path, 0o600)  # transcripts can hold code and secrets
 
     @classmethod
-    def in_dir(cls, directory: Path) -> SessionStore:
-        return cls(directory / DB_NAME)
+    def in_dir(cls, directory: Path, secrets: Sequence[str] | None = None) -> SessionStore:
+        return cls(directory / DB_NAME, secrets)
 
     def close(self) -> None:
         self.db.close()
@@ -215,16 +219,18 @@ class SessionStore:
     def append(self, session_id: str, turn: int, message: Message) -> None:
         """Write one message of `turn` now (its own transaction)."""
         now = time.time()
+        content = self.redactor.text(message.content)
+        extra = _extra(message, self.redactor)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO messages (session_id, turn, role, content, extra, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, turn, message.role, message.content, _extra(message), now),
+                (session_id, turn, message.role, content, extra, now),
             )
             if message.role == "user":
                 db.execute(
                     "UPDATE sessions SET first_message = ? WHERE id = ? AND first_message = ''",
-                    (" ".join(message.content.split())[:PREVIEW_CHARS], session_id),
+                    (" ".join(content.split())[:PREVIEW_CHARS], session_id),
                 )
             db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now, session_id))
 
@@ -243,7 +249,7 @@ class SessionStore:
         """Record a compaction: turns up to `through_turn` are replaced by `summary` on load."""
         self.db.execute(
             "UPDATE sessions SET summary = ?, compacted_through = ?, updated = ? WHERE id = ?",
-            (summary, through_turn, time.time(), session_id),
+            (self.redactor.text(summary), through_turn, time.time(), session_id),
         )
 
     # --- reading -------------------------------------------------------------------------------
