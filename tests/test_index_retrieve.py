@@ -268,3 +268,20 @@ def test_a_held_store_sees_vectors_written_by_another_connection(
         assert "notes/about.py" in {h.path for h in after}
     finally:
         store.close()
+
+
+def test_test_code_ranks_below_the_code_it_tests_unless_tests_are_asked_for(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "proj"
+    (root / "tests").mkdir(parents=True)
+    (root / "lib").mkdir()
+    # The test repeats every word of the function it tests, and more often.
+    (root / "tests" / "test_quota.py").write_text(
+        "def test_quota():\n    quota = compute_quota(users=3)\n"
+        "    assert quota == compute_quota(users=3)  # quota users quota\n"
+    )
+    (root / "lib" / "billing.py").write_text("def compute_quota(users):\n    return users * 2\n")
+    update_index(root, Config())
+    assert top(root, "quota for users")[0] == "lib/billing.py"
+    assert top(root, "test of the quota for users")[0] == "tests/test_quota.py"
