@@ -197,8 +197,11 @@ def _humaneval_markdown(data: dict[str, Any]) -> str:
 def write_report(out: Path, data: dict[str, Any]) -> dict[str, Path]:
     """results.json, report.md and report.html (with charts/*.png) in `out`."""
     from code_assistant.bench.charts import render_html
+    from code_assistant.redact import redact_data, secret_values
 
     out.mkdir(parents=True, exist_ok=True)
+    # Runner output and error texts can quote keys (an anthropic error, a printed env).
+    data.update(redact_data(data, secret_values()))
     if data["kind"] == "suite":
         data["summary"] = summarize_suite(data)
     paths = {"json": out / "results.json", "md": out / "report.md", "html": out / "report.html"}
