@@ -15,8 +15,14 @@ from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.backends.base import ChatOptions, Message
 from code_assistant.backends.ollama import OllamaBackend
 from code_assistant.config import LoadedConfig, load_config
-from code_assistant.feedback.capture import MAX_PAIRS, FeedbackRecorder, command_failed, tee
-from code_assistant.feedback.pairs import Pair
+from code_assistant.feedback.capture import (
+    MAX_PAIRS,
+    FeedbackRecorder,
+    command_failed,
+    is_check,
+    tee,
+)
+from code_assistant.feedback.pairs import Pair, project_id
 from code_assistant.feedback.store import FeedbackStore
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
@@ -288,3 +294,96 @@ def test_tee_passes_every_event_to_every_handler_in_order() -> None:
 def test_command_failed_reads_the_rendered_header(result: ShellResult, failed: bool) -> None:
     assert command_failed(result.render()) is failed
     assert not command_failed("wrote a.py\n$ x  (cwd: /p, exit 1, 0.1s)")
+
+
+def flushed(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig,
+    store: FeedbackStore, *replies: object,
+) -> list[Pair]:
+    """Pairs of one real session as the store keeps them (flush marks them verified)."""
+    fake_server.enqueue(*replies)  # type: ignore[arg-type]
+    recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "do it", store=store)
+    run_session(backend, loaded, "do it", recorder)
+    recorder.flush()
+    return store.read()
+
+
+def test_a_passing_check_after_the_last_change_verifies_the_session(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, tmp_path: Path
+) -> None:
+    loaded.config.approval = "auto"
+    [pair] = flushed(
+        fake_server, backend, loaded, FeedbackStore(tmp_path / "fb"),
+        call("read_file", path="sorce/main.py"),
+        call("read_file", path="src/main.py"),
+        call("edit_file", path="src/main.py", old="print(1)", new="print(2)"),
+        call("run_shell", command="ls src"),  # not a check: lists files
+        call("run_shell", command="cd src && python main.py"),
+        {"text": "It prints 2 now."},
+    )
+    assert pair.verified is True and pair.recovered is False
+    assert pair.project_id == project_id(loaded.root) and pair.project == "proj"
+
+
+def test_no_check_or_a_change_after_it_leaves_pairs_unverified(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, tmp_path: Path
+) -> None:
+    loaded.config.approval = "auto"
+    [unchecked] = flushed(
+        fake_server, backend, loaded, FeedbackStore(tmp_path / "one"),
+        call("read_file", path="sorce/main.py"),
+        call("read_file", path="src/main.py"),
+        call("run_shell", command="cat src/main.py"),
+        {"text": "It prints 1."},
+    )
+    assert unchecked.verified is False
+    [stale] = flushed(
+        fake_server, backend, loaded, FeedbackStore(tmp_path / "two"),
+        call("read_file", path="sorce/main.py"),
+        call("read_file", path="src/main.py"),
+        call("run_shell", command="python src/main.py"),
+        call("write_file", path="src/other.py", content="x = 1\n"),
+        {"text": "Done."},
+    )
+    assert stale.verified is False
+
+
+def test_a_fixed_failing_command_is_verified_and_a_text_call_is_recovered(
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig,
+    project: Path, tmp_path: Path,
+) -> None:
+    (project / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    loaded.config.approval = "auto"
+    edit = json.dumps({"name": "edit_file", "arguments": {
+        "path": "calc.py", "old": "return a - b", "new": "return a + b"}})  # fmt: skip
+    pairs = flushed(
+        fake_server, backend, loaded, FeedbackStore(tmp_path / "fb"),
+        call("run_shell", command=PYTHON_CHECK),
+        {"text": edit},  # the fix is a call parsed from text
+        call("run_shell", command=PYTHON_CHECK),
+        call("read_file", path="nope.py"),
+        call("read_file", path="calc.py"),
+        {"text": "Fixed add()."},
+    )
+    by_category = {pair.category: pair for pair in pairs}
+    assert set(by_category) == {"failed_commands", "tool_errors", "text_tool_calls"}
+    assert by_category["text_tool_calls"].recovered is True
+    assert by_category["failed_commands"].verified is True
+    assert by_category["failed_commands"].recovered is True  # its fix came from text
+    # The read_file lesson came after the last check: nothing verified it.
+    assert by_category["tool_errors"].verified is False
+    assert by_category["tool_errors"].recovered is False
+
+
+@pytest.mark.parametrize(
+    ("command", "check"),
+    [
+        ("python -m pytest -q", True), ("pytest tests/test_a.py", True),
+        ("cd app && npm test", True), ("PYTHONPATH=src python3 main.py", True),
+        ("./run_tests.sh", True), ("/usr/bin/python3 -c 'import a'", True),
+        ("ls -la", False), ("cat a.py | grep def", False), ("cd src", False), ("", False),
+        ("echo python", False),
+    ],
+)
+def test_is_check_knows_a_test_or_program_run(command: str, check: bool) -> None:
+    assert is_check(command) is check

@@ -20,7 +20,7 @@ from code_assistant.feedback.fewshot import (
     render_call,
     render_pair,
 )
-from code_assistant.feedback.pairs import Call, Pair, Step
+from code_assistant.feedback.pairs import Call, Pair, Step, project_id
 from code_assistant.feedback.store import open_store
 from code_assistant.workspace import system_prompt
 
@@ -113,8 +113,25 @@ def test_rendered_lesson_reads_as_wrong_result_right() -> None:
         "Task: create a.py with x = 1",
         'Wrong: write_file(path="a.py")',
         "Result: error: write_file needs the argument(s) 'content'; call it again",
-        'Right: write_file(path="a.py", content="x = 1\\n")',
+        "Right: write_file(path=\"a.py\", content=(1 line of that task's text, not shown))",
     ]
+
+
+def test_a_lesson_never_carries_the_code_of_its_task() -> None:
+    # A wrong solution of one task reappeared verbatim in the next task's prompt.
+    secret_code = "def solve():\n    return 41  # SOLUTION-OF-TASK-A\n"
+    pair = lesson(
+        "task A", category="explain_reprompts",
+        bad=Step(text=f"Here is the fix:\n```python\n{secret_code}```\nDone."),
+        good=Step(calls=[
+            Call(name="write_file", arguments={"path": "a.py", "content": secret_code}),
+            Call(name="edit_file", arguments={"path": "a.py", "old": secret_code, "new": "x"}),
+        ]),
+    )
+    text = render_pair(pair, 1)
+    assert "SOLUTION-OF-TASK-A" not in text and "solve" not in text
+    assert "Wrong: Here is the fix: (code not shown) Done." in text
+    assert "content=(2 lines of that task's text, not shown)" in text
 
 
 def test_rejected_answer_renders_its_note_and_correction() -> None:
@@ -129,9 +146,9 @@ def test_rejected_answer_renders_its_note_and_correction() -> None:
 
 
 def test_long_values_are_cut_in_rendered_calls() -> None:
-    long_call = Call(name="write_file", arguments={"path": "a.py", "content": "x" * 500})
+    long_call = Call(name="run_shell", arguments={"command": "echo " + "x" * 500})
     rendered = render_call(long_call)
-    assert len(rendered) < 120 and rendered.endswith('...)') and 'path="a.py"' in rendered
+    assert len(rendered) < 120 and rendered.endswith('...)') and 'command="echo x' in rendered
 
 
 @given(budget=st.integers(min_value=0, max_value=2000), count=st.integers(0, 8))
@@ -147,22 +164,58 @@ def test_the_block_never_exceeds_its_budget(budget: int, count: int) -> None:
         assert count == 0 or budget < estimate_tokens(HEADER) + smallest
 
 
+def verified(loaded: LoadedConfig, task: str, **fields: object) -> Pair:
+    """A lesson as a verified session of `loaded`'s project stores it."""
+    data: dict[str, object] = {"project_id": project_id(loaded.root), "verified": True}
+    return lesson(task, **{**data, **fields})
+
+
 def test_examples_block_reads_the_store_and_obeys_the_config(loaded: LoadedConfig) -> None:
     assert examples_block(loaded, IMPLEMENTER, "anything") == ""
-    open_store(loaded).append([lesson("create a.py with x = 1")])
+    open_store(loaded).append([verified(loaded, "create a.py with x = 1")])
     block = examples_block(loaded, IMPLEMENTER, "create b.py")
     assert block.startswith(HEADER) and 'Right: write_file(path="a.py"' in block
     assert examples_block(loaded, "reviewer", "create b.py") == ""
     loaded.config.feedback_tokens = 0
     assert examples_block(loaded, IMPLEMENTER, "create b.py") == ""
     loaded.config.feedback_tokens = 600
+    loaded.config.feedback_lessons = False
+    assert examples_block(loaded, IMPLEMENTER, "create b.py") == ""
+    loaded.config.feedback_lessons = True
     loaded.config.feedback_enabled = False
     assert examples_block(loaded, IMPLEMENTER, "create b.py") == ""
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"verified": False},  # nothing checked it: as likely wrong as right
+        {"recovered": True},  # a call parsed from text, right or wrong
+        {"project_id": "0123456789abcdef"},  # another project's lesson
+        {"project_id": ""},  # stored before lessons had a project
+    ],
+    ids=["unverified", "recovered", "other-project", "no-project"],
+)
+def test_only_verified_lessons_of_this_project_are_shown(
+    loaded: LoadedConfig, fields: dict[str, object]
+) -> None:
+    open_store(loaded).append([verified(loaded, "create a.py with x = 1", **fields)])
+    assert examples_block(loaded, IMPLEMENTER, "create a.py") == ""
+    open_store(loaded).append([verified(loaded, "create c.py", path="c.py")])
+    block = examples_block(loaded, IMPLEMENTER, "create a.py")
+    assert 'path="c.py"' in block and 'path="a.py"' not in block
+
+
+def test_the_project_id_is_the_resolved_root_and_hides_the_path(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    assert project_id(tmp_path / "p") == project_id(tmp_path / "p" / ".." / "p")
+    assert project_id(tmp_path / "p") != project_id(tmp_path)
+    assert len(project_id(tmp_path)) == 16 and "p" not in project_id(tmp_path).strip("0123456789")
 
 
 def test_system_prompt_ends_with_the_lessons(loaded: LoadedConfig) -> None:
     before = system_prompt(IMPLEMENTER, loaded, symbol_map=False, task="create b.py")
     assert HEADER not in before
-    open_store(loaded).append([lesson("create a.py with x = 1")])
+    open_store(loaded).append([verified(loaded, "create a.py with x = 1")])
     after = system_prompt(IMPLEMENTER, loaded, symbol_map=False, task="create b.py")
     assert after.startswith(before) and after[len(before):].startswith("\n\n" + HEADER)

@@ -17,7 +17,7 @@ from code_assistant.agent.loop import CORRECTIVE
 from code_assistant.backends.base import Message, ToolCall
 from code_assistant.config import LoadedConfig, load_config
 from code_assistant.errors import UsageError
-from code_assistant.feedback.pairs import CATEGORIES, Call, Pair, Step
+from code_assistant.feedback.pairs import CATEGORIES, Call, Pair, Step, project_id
 from code_assistant.feedback.store import (
     FeedbackStore,
     add_user_feedback,
@@ -225,6 +225,9 @@ def test_user_feedback_good_and_bad(loaded: LoadedConfig) -> None:
     assert bad.category == "user_bad" and bad.bad.text == "print('x')"
     assert bad.good.text == "log.info('x')" and bad.note == "it used print instead of logging"
     assert [p.id for p in open_store(loaded).read()] == [good.id, bad.id]
+    # The user's verdict is a verified outcome, and it belongs to this project.
+    assert good.verified and bad.verified and not good.recovered
+    assert good.project_id == bad.project_id == project_id(loaded.root)
 
 
 @pytest.mark.parametrize(

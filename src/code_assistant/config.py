@@ -157,6 +157,11 @@ class Config(BaseSettings):
     feedback_tokens: int = Field(
         600, ge=0, description="Token budget of injected examples (0: record only)"
     )
+    feedback_lessons: bool = Field(
+        True,
+        description="Show verified lessons of this project (tests passed, or /feedback) in"
+        " prompts; false records pairs but injects none",
+    )
 
     # Web
     web_search_enabled: bool = Field(False, description="Offer web_search to the model")

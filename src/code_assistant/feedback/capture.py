@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from code_assistant.feedback.pairs import (
     Pair,
     Step,
     clip,
+    project_id,
 )
 from code_assistant.feedback.store import FeedbackStore, open_store
 from code_assistant.tools.shell import rendered_failed
@@ -32,6 +34,14 @@ RETRY_CATEGORIES: dict[str, Category] = {
 }
 MAX_PAIRS = 12  # per session: a model stuck in a loop should not flood the store
 MAX_FIX_CALLS = 8  # calls kept between a failing command and its passing re-run
+CHANGE_TOOLS = frozenset({"write_file", "edit_file"})
+# A passing run_shell of one of these (tests, the program itself) verifies the changes before it.
+CHECK_RUNNERS = frozenset({
+    "python", "python3", "pytest", "py.test", "node", "npm", "npx", "yarn", "pnpm", "cargo",
+    "go", "make", "uv", "poetry", "tox", "nox", "ruby", "deno", "bun", "jest", "vitest",
+    "mocha", "java", "dotnet", "bash", "sh", "ctest", "rspec",
+})  # fmt: skip
+_SEGMENTS = re.compile(r"&&|\|\||;|\|")
 
 
 def tee(*handlers: OnEvent | None) -> OnEvent:
@@ -54,6 +64,19 @@ def _command_of(call: Call) -> str:
     return " ".join(str(call.arguments.get("command", "")).split())
 
 
+def is_check(command: str) -> bool:
+    """Whether a shell command runs tests or a program (not `ls`, `cat` or `cd`)."""
+    for segment in _SEGMENTS.split(command):
+        words = segment.split()
+        while words and "=" in words[0] and not words[0].startswith("="):
+            words = words[1:]  # VAR=value prefixes
+        if words and Path(words[0]).name in CHECK_RUNNERS:
+            return True
+        if words and words[0].startswith("./"):
+            return True  # ./run_tests.sh, ./app
+    return False
+
+
 @dataclass
 class _Attempt:
     call: Call
@@ -65,6 +88,7 @@ class _Attempt:
 class _FailedCommand:
     command: str
     bad: Step
+    from_text: bool
     fixes: list[tuple[Call, str]] = field(default_factory=list)
 
 
@@ -77,6 +101,10 @@ class FeedbackRecorder:
     - a corrective re-prompt or constrained retry, then a successful call;
     - a call written as text and recovered (text_tool_calls; one per session).
 
+    A pair is marked `verified` when a check (tests, the program: a passing run_shell of a
+    CHECK_RUNNERS command, or the loop's own check) passed after it and after the last file
+    change, and `recovered` when one of its calls was parsed from text; only verified,
+    unrecovered pairs of the same project become lessons (feedback/fewshot.py).
     Pairs are written by `flush()`, so the loop itself never waits on the disk.
     """
 
@@ -97,15 +125,22 @@ class FeedbackRecorder:
         self.model = model
         self.task = clip(task.strip(), TASK_CHARS)
         self.project = Path(loaded.root).name
+        self.project_id = project_id(loaded.root)
         self._root = str(loaded.root)
         self.pairs: list[Pair] = []
         self._seen: set[str] = set()
         self._text = ""
         self._retry: tuple[Category, str] | None = None
         self._calls: dict[str, _Attempt] = {}
-        self._failed: dict[str, Step] = {}
+        self._failed: dict[str, tuple[Step, bool]] = {}
         self._command: _FailedCommand | None = None
         self._texted = False
+        # Event counters for `verified`: when each pair was made, the last change, the last
+        # passing check (-1: none yet).
+        self._seq = 0
+        self._born: dict[str, int] = {}
+        self._changed_at = -1
+        self._checked_at = -1
 
     def __call__(self, event: Event) -> None:
         handler: Callable[[dict[str, Any]], None] | None = getattr(
@@ -127,6 +162,8 @@ class FeedbackRecorder:
         """Write the pairs captured so far; a disk problem is a warning, never a failure."""
         if not self.pairs:
             return []
+        for pair in self.pairs:
+            pair.verified = pair.verified or self._verified(pair)
         store = self.store or open_store(self._loaded)
         try:
             stored = store.append(self.pairs)
@@ -135,6 +172,16 @@ class FeedbackRecorder:
             return []
         self.pairs = []
         return stored
+
+    def _verified(self, pair: Pair) -> bool:
+        if pair.category == "failed_commands":
+            return True  # the command that failed passed after the fix
+        checked = self._checked_at
+        return checked >= self._born.get(pair.id, 0) and checked > self._changed_at
+
+    def _on_done(self, data: dict[str, Any]) -> None:
+        if data.get("verified") is True and data.get("stop_reason") == "done":
+            self._checked_at = self._seq  # the loop's own check passed before "done"
 
     def _on_model_call(self, data: dict[str, Any]) -> None:
         self._text = ""
@@ -165,25 +212,31 @@ class FeedbackRecorder:
             attempt = _Attempt(Call(name=name), "", False)
         output = clip(self._portable(str(data.get("output", ""))), RESULT_CHARS)
         step = Step(text=attempt.text, calls=[attempt.call], results=[output])
+        self._seq += 1
         if not data.get("ok"):
-            self._failed.setdefault(name, step)
+            self._failed.setdefault(name, (step, attempt.from_text))
             return
         if name == "run_shell" and command_failed(output):
             # The latest failure is the one the fix answers.
-            self._command = _FailedCommand(_command_of(attempt.call), step)
+            self._command = _FailedCommand(_command_of(attempt.call), step, attempt.from_text)
             return
-        self._track_fix(attempt.call, output)
+        if name in CHANGE_TOOLS:
+            self._changed_at = self._seq
+        elif name == "run_shell" and is_check(_command_of(attempt.call)):
+            self._checked_at = self._seq
+        self._track_fix(attempt, output)
         if name in self._failed:
-            self._add("tool_errors", self._failed.pop(name), step)
+            bad, bad_from_text = self._failed.pop(name)
+            self._add("tool_errors", bad, step, recovered=bad_from_text or attempt.from_text)
             self._retry = None
         elif self._retry is not None:
-            category, bad = self._retry
-            self._add(category, Step(text=bad), step)
+            category, bad_text = self._retry
+            self._add(category, Step(text=bad_text), step, recovered=attempt.from_text)
             self._retry = None
         elif attempt.from_text and not self._texted:
             self._texted = True
             good = Step(calls=[attempt.call], results=[output])
-            self._add("text_tool_calls", Step(text=attempt.text), good)
+            self._add("text_tool_calls", Step(text=attempt.text), good, recovered=True)
 
     def _portable(self, output: str) -> str:
         # Paths relative to the project: pairs then teach across projects and exported
@@ -192,11 +245,12 @@ class FeedbackRecorder:
             return output
         return output.replace(self._root + "/", "").replace(self._root, ".")
 
-    def _track_fix(self, call: Call, output: str) -> None:
+    def _track_fix(self, attempt: _Attempt, output: str) -> None:
         """Calls after a failing command are its fix, until the same command passes."""
-        failure = self._command
+        failure, call = self._command, attempt.call
         if failure is None:
             return
+        failure.from_text = failure.from_text or attempt.from_text
         if call.name != "run_shell" or _command_of(call) != failure.command:
             if len(failure.fixes) < MAX_FIX_CALLS:
                 failure.fixes.append((call, output))
@@ -206,9 +260,9 @@ class FeedbackRecorder:
             return  # passed on a plain re-run: flaky, nothing was fixed
         fixes = [*failure.fixes, (call, output)]
         good = Step(calls=[c for c, _ in fixes], results=[r for _, r in fixes])
-        self._add("failed_commands", failure.bad, good)
+        self._add("failed_commands", failure.bad, good, recovered=failure.from_text)
 
-    def _add(self, category: Category, bad: Step, good: Step) -> None:
+    def _add(self, category: Category, bad: Step, good: Step, *, recovered: bool) -> None:
         if len(self._seen) >= MAX_PAIRS:
             return
         pair = Pair(
@@ -216,6 +270,8 @@ class FeedbackRecorder:
             persona=self.persona,
             model=self.model,
             project=self.project,
+            project_id=self.project_id,
+            recovered=recovered,
             tools=self.tools,
             task=self.task,
             bad=bad,
@@ -224,4 +280,5 @@ class FeedbackRecorder:
         fingerprint = pair.fingerprint()
         if fingerprint not in self._seen:
             self._seen.add(fingerprint)
+            self._born[pair.id] = self._seq
             self.pairs.append(pair)

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from code_assistant.backends.base import estimate_tokens
-from code_assistant.feedback.pairs import Call, Pair, Step
+from code_assistant.feedback.pairs import Call, Pair, Step, project_id
 from code_assistant.index.terms import query_terms
 
 MAX_EXAMPLES = 3
 VALUE_CHARS = 60
+# Arguments that carry code: a lesson shows the shape of a call, never another task's code
+# (a small model copies it verbatim into the task at hand).
+CODE_ARGUMENTS = frozenset({
+    "content", "new", "old", "code", "patch", "diff", "source", "text", "file_text",
+    "new_str", "old_str", "new_string", "old_string",
+})  # fmt: skip
+_FENCED = re.compile(r"(`{3,}|~{3,}).*?(?:\1|\Z)", re.S)
 LINE_CHARS = 240
 HEADER = (
     "# Lessons from earlier sessions\n"
@@ -36,7 +44,7 @@ def examples_block(loaded: Any, persona: Any, task: str = "") -> str:
     from code_assistant.feedback.store import open_store
 
     config = loaded.config
-    if not config.feedback_enabled or config.feedback_tokens <= 0:
+    if not config.feedback_enabled or not config.feedback_lessons or config.feedback_tokens <= 0:
         return ""
     try:
         pairs = open_store(loaded).read()
@@ -44,8 +52,15 @@ def examples_block(loaded: Any, persona: Any, task: str = "") -> str:
         return ""
     name = getattr(persona, "name", str(persona))
     model = persona.model(config) if hasattr(persona, "model") else ""
-    ranked = rank(pairs, name, task, model=model)
+    ranked = rank(teachable(pairs, project_id(loaded.root)), name, task, model=model)
     return render_block(ranked, config.feedback_tokens)
+
+
+def teachable(pairs: Sequence[Pair], project: str) -> list[Pair]:
+    """The pairs that may become lessons in `project`: verified outcomes (a check passed, the
+    user judged), learned in this very project, and with no call parsed from a model's text
+    (such a recovery may be wrong, and it is a symptom, not a lesson)."""
+    return [p for p in pairs if p.verified and not p.recovered and p.project_id == project]
 
 
 def _useful(pair: Pair) -> bool:
@@ -119,16 +134,22 @@ def _step(step: Step) -> str:
         shown = [render_call(c) for c in step.calls[-3:]]
         more = f"({len(step.calls) - 3} earlier calls) " if len(step.calls) > 3 else ""
         return more + " then ".join(shown)
-    return _cut(" ".join(step.text.split()), LINE_CHARS)
+    return _cut(" ".join(_FENCED.sub("(code not shown)", step.text).split()), LINE_CHARS)
 
 
 def render_call(call: Call) -> str:
-    """`name(key="value", ...)` with long values cut, as a model would read it."""
+    """`name(key="value", ...)` with long values cut and code left out, as a model reads it."""
     arguments = ", ".join(
-        f"{key}={_cut(json.dumps(value, ensure_ascii=False), VALUE_CHARS)}"
-        for key, value in call.arguments.items()
+        f"{key}={_argument(key, value)}" for key, value in call.arguments.items()
     )
     return _cut(f"{call.name}({arguments})", LINE_CHARS)
+
+
+def _argument(key: str, value: object) -> str:
+    if key in CODE_ARGUMENTS and isinstance(value, str):
+        lines = len(value.splitlines()) or 1
+        return f"({lines} line{'s' if lines > 1 else ''} of that task's text, not shown)"
+    return _cut(json.dumps(value, ensure_ascii=False), VALUE_CHARS)
 
 
 def _first_result(step: Step) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,6 +86,12 @@ class Step(BaseModel):
         return not self.text.strip() and not self.calls
 
 
+def project_id(root: str | Path) -> str:
+    """A stable id of the project at `root` that does not reveal its path."""
+    resolved = str(Path(root).expanduser().resolve())
+    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -101,6 +108,13 @@ class Pair(BaseModel):
     persona: str = ""
     model: str = ""
     project: str = ""  # the project directory's name, for context (never its path)
+    # Which project taught it: lessons are shown only there (a hash, so no path is stored).
+    project_id: str = ""
+    # Shown as a lesson only when verified: a check passed after the change, the command
+    # that failed passed after the fix, or the user judged it. Older pairs lack it: never shown.
+    verified: bool = False
+    # A call in it was parsed from the model's text: right or wrong, never a lesson.
+    recovered: bool = False
     tools: list[str] = Field(default_factory=list)  # tools the persona was offered
     task: str = ""
     bad: Step = Field(default_factory=Step)

@@ -24,6 +24,7 @@ from code_assistant.feedback.pairs import (
     Pair,
     Step,
     clip,
+    project_id,
 )
 from code_assistant.redact import redact_data
 
@@ -208,6 +209,8 @@ def add_user_feedback(
         persona=persona,
         model=model,
         project=Path(loaded.root).name,
+        project_id=project_id(loaded.root),
+        verified=True,  # the user judged it: the one verdict better than a passing check
         task=clip(task.strip(), TASK_CHARS),
         bad=step if verdict == "bad" else Step(),
         good=step if verdict == "good" else Step(text=clip(correction, TEXT_CHARS)),
