@@ -322,11 +322,11 @@ def _glob_pattern(root: Path, pattern: str) -> str:
 def glob_files(ctx: ToolContext, pattern: str) -> str:
     """Find project files by name pattern; files ignored by .gitignore and .git are skipped.
 
-    Patterns work like .gitignore lines: "*.py" matches at any depth, "src/*.py" only
-    directly inside src, "tests/**/test_*.py" anywhere below tests.
+    Patterns work like .gitignore lines: a name or `*.ext` matches at any depth, `dir/*.ext`
+    only directly inside dir, `dir/**/name` anywhere below dir.
 
     Args:
-        pattern: A pattern such as "**/*.rs", "src/*.py" or "Makefile".
+        pattern: A file name or a pattern with * and **.
     """
     import pathspec
 

@@ -194,7 +194,7 @@ def run_shell(ctx: ToolContext, command: str, timeout: int | None = None) -> str
     stopped when the command ends.
 
     Args:
-        command: The command line, e.g. "python -m pytest -x -q" or "grep -rn TODO src".
+        command: The command line to run, as you would type it in a terminal.
         timeout: Seconds before the command is killed; omit for the configured default.
     """
     if not command.strip():
