@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from code_assistant.agent import jsonrepair
-from code_assistant.agent.toolnames import normalize, resolve_tool_name
+from code_assistant.agent.toolnames import (
+    canonical_arguments,
+    editor_tool,
+    normalize,
+    resolve_tool_name,
+)
 from code_assistant.backends.base import ToolCall
 
 # fmt: off
@@ -88,7 +93,7 @@ def _call_from_dict(obj: dict[str, Any], ctx: CallContext) -> ToolCall | None:
         if "description" in obj or normalize(obj[name_key]) != normalize(tool):
             return None  # a spec echo, or data like {"name": "ls", "size": 3}
         raw = {k: v for k, v in obj.items() if k != name_key and k not in _META_KEYS}
-    calls = call_with(tool, raw, ctx)
+    calls = call_with(obj[name_key], raw, ctx)
     return calls[0] if calls else None
 
 
@@ -100,7 +105,7 @@ def _keyed_call(obj: dict[str, Any], ctx: CallContext) -> ToolCall | None:
     tool = ctx.resolve(key)
     if tool is None or normalize(tool) != normalize(key) or not isinstance(raw, dict):
         return None
-    return ToolCall(tool, raw)
+    return finish(key, tool, raw, ctx)
 
 
 def call_with(name: str, raw: Any, ctx: CallContext) -> list[ToolCall]:
@@ -122,9 +127,18 @@ def call_with(name: str, raw: Any, ctx: CallContext) -> list[ToolCall]:
     if isinstance(raw, dict):
         if raw.get("type") == "object" and "properties" in raw:  # a schema, not arguments
             return []
-        return [ToolCall(tool, {str(key): value for key, value in raw.items()})]
+        return [finish(name, tool, {str(key): value for key, value in raw.items()}, ctx)]
     names = list(ctx.params.get(tool) or ())
     values = raw if isinstance(raw, list) else [raw]
     if not names or len(values) > len(names):
         return []
     return [ToolCall(tool, dict(zip(names, values, strict=False)))]
+
+
+def finish(name: str, tool: str, arguments: dict[str, Any], ctx: CallContext) -> ToolCall:
+    """The call of `tool` that `name(arguments)` means: an editor's `command` may pick another
+    tool, and other agents' argument names become the tool's own."""
+    editor = editor_tool(name, arguments, ctx.tools)
+    tool = editor or tool
+    params = ctx.params.get(tool)
+    return ToolCall(tool, canonical_arguments(arguments, params, editor=editor is not None))

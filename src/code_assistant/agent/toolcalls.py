@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from code_assistant.agent import jsonrepair, pycalls
-from code_assistant.agent.callshapes import CallContext, call_with, calls_from_value
+from code_assistant.agent.callshapes import CallContext, call_with, calls_from_value, finish
 from code_assistant.agent.toolnames import known_aliases, resolve_tool_name
 from code_assistant.backends.base import ToolCall
 
@@ -302,5 +302,6 @@ def _from_pycalls(found: list[pycalls.PyCall] | None, ctx: CallContext) -> list[
         order = list(ctx.params.get(tool) or ()) if tool else []
         if tool is None or len(call.args) > len(order):
             return []  # positional arguments need the tool's parameter names
-        calls.append(ToolCall(tool, {**dict(zip(order, call.args, strict=False)), **call.kwargs}))
+        arguments = {**dict(zip(order, call.args, strict=False)), **call.kwargs}
+        calls.append(finish(call.callee, tool, arguments, ctx))
     return calls
