@@ -212,3 +212,24 @@ def test_the_check_comes_from_the_task_then_the_project(tmp_path: Path) -> None:
     program = find_check(tmp_path, "`python tool.py --n 3` prints the wrong number")
     assert program is not None and program.key == "tool.py" and program.required
     assert program.matches("python3 tool.py --n 3")
+
+
+def test_without_tests_changed_python_files_must_compile(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
+    fake_server.enqueue(
+        call("read_file", path="stats.py"),
+        call("write_file", path="stats.py", content="def mean(xs):\\n    return 0\\n"),
+        {"text": "Done."},
+        call("write_file", path="stats.py", content="def mean(xs):\n    return 0\n"),
+        {"text": "Fixed the file."},
+    )
+    result = run_ca(["--yes", "--json", "do", "simplify mean"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    commands = shell_commands(events)
+    assert len(commands) == 2 and all(c.endswith("-m py_compile stats.py") for c in commands)
+    feedback = user_messages(fake_server)[-1]
+    assert "SyntaxError" in feedback and "unexpected character" in feedback
+    assert events[-1]["verified"] is True

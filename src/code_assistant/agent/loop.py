@@ -189,7 +189,7 @@ class Agent:
         verifier = self.verifier
         if verifier is None or "run_shell" not in self.tools:
             return False
-        check = verifier.check_for(len(self.ctx.changes))
+        check = verifier.check_for([change.path for change in self.ctx.changes])
         if check is None:
             return False
         transcript.check_command = check.command

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,17 +66,31 @@ def _key(command: str) -> str:
     return command
 
 
-def find_check(root: Path, task: str, configured: str = "") -> Check | None:
-    """The task's own command, else the project's test command (config, then detection)."""
+def find_check(
+    root: Path, task: str, configured: str = "", changed: Sequence[str] = ()
+) -> Check | None:
+    """The task's own command, else the project's test command (config, then detection),
+    else a syntax check of the Python files the task changed."""
     from code_assistant.pipeline.testrunner import detect_test_command
 
     named = named_command(task)
     if named:
         return Check(named, _key(named), required=True)
     command = detect_test_command(root, configured)
-    if not command:
+    if command:
+        return Check(command, _key(command), required=bool(_MENTIONS_TESTS.search(task)))
+    return _compile_check(root, changed)
+
+
+def _compile_check(root: Path, changed: Sequence[str]) -> Check | None:
+    """Nothing else to run: at least the changed Python files must compile (a small model
+    may write a file of literal `\\n`s and call it done)."""
+    files = sorted({p for p in changed if p.endswith(".py") and (root / p).is_file()})
+    if not files:
         return None
-    return Check(command, _key(command), required=bool(_MENTIONS_TESTS.search(task)))
+    python = shutil.which("python3") or shutil.which("python") or sys.executable
+    quoted = " ".join(shlex.quote(p) for p in files)
+    return Check(f"{python} -m py_compile {quoted}", "py_compile", required=False)
 
 
 def exit_code(rendered: str) -> int | None:
@@ -97,11 +114,11 @@ class Verifier:
         """Remember a model's successful run_shell: it may already be the check."""
         self.passing.append((command, changes))
 
-    def check_for(self, changes: int) -> Check | None:
+    def check_for(self, changed: Sequence[str]) -> Check | None:
         """The check that applies now, or None: nothing to run, or nothing changed to check.
         Found at the end, not the start: tests the model wrote count too."""
-        check = find_check(self.root, self.task, self.configured)
-        if check is None or (changes == 0 and not check.required):
+        check = find_check(self.root, self.task, self.configured, changed)
+        if check is None or (not changed and not check.required):
             return None
         return check
 
