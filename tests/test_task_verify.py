@@ -202,6 +202,8 @@ def test_big_files_are_not_attached(tmp_path: Path) -> None:
 def test_the_check_comes_from_the_task_then_the_project(tmp_path: Path) -> None:
     assert named_command("run `node index.js --x` and fix the crash") == "node index.js --x"
     assert named_command("rename `old_name` to `new_name`") == ""
+    assert named_command("Running python report.py crashes. Fix it.") == "python report.py"
+    assert named_command("cargo test fails; fix lib.rs") == ""  # the project's runner decides
     assert find_check(tmp_path, "add a flag") is None
     (tmp_path / "test_a.py").write_text("def test_a():\n    pass\n")
     check = find_check(tmp_path, "add a flag")

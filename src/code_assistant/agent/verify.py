@@ -25,6 +25,9 @@ _RUNNERS = (
     "uv", "poetry", "ruby", "java", "deno", "bun",
 )
 _BACKTICKED = re.compile(r"`([^`\n]{2,200})`")
+_PLAIN_RUN = re.compile(
+    r"\b(?:python3?|node|deno|bun|ruby|bash|sh)\s+[\w./-]+\.(?:py|js|mjs|ts|rb|sh)\b"
+)
 _MENTIONS_TESTS = re.compile(r"\b(tests?|pytest|specs?)\b", re.I)
 _EXIT = re.compile(r", exit (-?\d+), [\d.]+s\)$")
 
@@ -42,13 +45,15 @@ class Check:
 
 
 def named_command(task: str) -> str:
-    """A command the task quotes in backticks, such as a program run or a test invocation."""
+    """A command the task names: quoted in backticks (with its arguments), or written plainly
+    as a runner and a script (`python report.py crashes`). Test runners come from the project."""
     for quoted in _BACKTICKED.findall(task):
         words = quoted.strip().split()
         first = words[0] if words else ""
         if first in _RUNNERS or first.startswith("./"):
             return quoted.strip()
-    return ""
+    plain = _PLAIN_RUN.search(task)
+    return plain.group(0) if plain else ""
 
 
 def _key(command: str) -> str:
