@@ -32,6 +32,7 @@ PLANNER = Persona("planner", "architect_model", "plan")
 STOP_NOTES = {
     "max_steps": "(stopped at the step budget, max_steps: the task may be unfinished)",
     "no_action": "(the model did not act on the request; try rephrasing it)",
+    "stuck": "(stopped: the model repeated the same call without progress)",
 }
 _COMMAND = re.compile(r"^/[A-Za-z][\w-]*(?:\s|$)")
 PIN_LIMIT_CHARS = 200_000
