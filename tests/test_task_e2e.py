@@ -139,3 +139,25 @@ def test_a_failed_command_shows_its_tail_and_markup_in_output_is_harmless(
     assert "LAST-LINE" in "\n".join(lines[header:header + 4])
     assert "[bold red]not markup[/]" in result.stdout
     assert "[/]missing.py" in result.stdout
+
+
+def test_a_call_repeated_without_progress_stops_the_task_with_exit_1(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("alpha\n")
+    bad = call("edit_file", path="notes.txt", old="beta", new="gamma")
+    fake_server.enqueue(bad, bad, bad)
+    result = run_ca(["--yes", "--json", "do", "change beta to gamma in notes.txt"], ca_env,
+                    tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    final = json.loads(result.stdout.splitlines()[-1])
+    assert (final["event"], final["stop_reason"]) == ("result", "stuck")
+    assert final["stuck_call"] == "edit_file notes.txt" and final["stuck_warnings"] == 1
+    assert len(fake_server.chat_requests) == 3
+    fake_server.enqueue(bad, bad, bad)
+    console = run_ca(["--yes", "change beta to gamma in notes.txt"], ca_env, tmp_path)
+    assert console.returncode == 1
+    assert "stopped: the model repeated the same call (edit_file notes.txt) 3 times" in (
+        console.stdout)
+    assert console.stdout.rstrip().endswith(
+        "stopped: the model repeated the same call without progress (see above)")
