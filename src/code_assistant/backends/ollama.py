@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -60,6 +61,20 @@ class OllamaBackend:
             ) from None
         except httpx.TransportError as exc:
             raise BackendServerError(f"Ollama at {self.host}: connection failed ({exc})") from None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            # Not Ollama's API: an HTML page, a cut or non-JSON line, a wrong shape (the
+            # client's pydantic models refuse it), JSON nested past Python's limit.
+            raise self._malformed(what, exc) from None
+
+    def _malformed(self, what: str, exc: BaseException) -> BackendServerError:
+        detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        error = BackendServerError(
+            f"Ollama at {self.host} sent a reply to {what} that is not Ollama's API "
+            f"({type(exc).__name__}{': ' + detail if detail else ''}); check that "
+            "ollama_host points at an Ollama server"
+        )
+        error.transient = False  # the same server will answer the same way
+        return error
 
     def _translate(self, exc: ollama.ResponseError, model: str) -> BackendError:
         status = exc.status_code
@@ -139,6 +154,12 @@ class OllamaBackend:
                         id=f"call_{len(calls)}",
                     )
                 )
+        if last is None or not getattr(last, "done", True):
+            # The stream stopped before Ollama's final `done` line: the answer is cut.
+            raise BackendServerError(
+                f"the reply from Ollama at {self.host} ended before it was complete "
+                "(the connection was cut); try again"
+            )
         usage = Usage(
             prompt_tokens=int(getattr(last, "prompt_eval_count", 0) or 0),
             completion_tokens=int(getattr(last, "eval_count", 0) or 0),
@@ -199,9 +220,21 @@ def _to_wire(message: Message) -> dict[str, Any]:
     return wire
 
 
+def _finite(value: Any) -> Any:
+    """NaN and Infinity (which Python's JSON reader accepts) as text: echoed back in the
+    history they would make the next request invalid JSON; as text the tool says why."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
 def _arguments(raw: Any) -> dict[str, Any]:
     if isinstance(raw, dict):
-        return dict(raw)
+        return _finite(dict(raw))
     if isinstance(raw, str):
         try:
             value = json.loads(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from code_assistant.errors import ToolError
@@ -331,7 +332,10 @@ def glob_files(ctx: ToolContext, pattern: str) -> str:
     import pathspec
 
     cleaned = _glob_pattern(ctx.root, pattern)
-    spec = pathspec.GitIgnoreSpec.from_lines([cleaned])
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([cleaned])
+    except (ValueError, re.error) as exc:  # [z-a], a lone backslash
+        raise ToolError(f"{cleaned!r} is not a valid pattern ({exc}); try '**/*.py'") from None
     matches = sorted(rel for rel in walk_files(ctx.root) if spec.match_file(rel))
     if not matches:
         return (

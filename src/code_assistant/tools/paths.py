@@ -30,6 +30,7 @@ def resolve_in_root(root: Path, path: str) -> Path:
         raise ToolError("the path is empty; give a path relative to the project root")
     if "\0" in cleaned:
         raise ToolError("the path contains a NUL byte; give a plain path")
+    check_name(cleaned)
     base = root.resolve()
     try:
         target = (base / cleaned).resolve()
@@ -42,6 +43,33 @@ def resolve_in_root(root: Path, path: str) -> Path:
             "inside it. Use a path relative to the project root."
         )
     return target
+
+
+NAME_MAX = 255  # bytes per path component on Linux and macOS file systems
+PATH_MAX = 4095  # bytes of a whole path, without the terminating NUL
+
+
+def check_name(path: str) -> None:
+    """Refuse names no file system takes, before the OS answers with a bare OSError.
+
+    A lone surrogate (from a name that was not UTF-8) could be written but then not sent
+    to the model, so such names are refused as well.
+    """
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ToolError(
+            f"the path {path!r} contains characters that are not valid text; "
+            "use a plain UTF-8 file name"
+        ) from None
+    if len(encoded) > PATH_MAX:
+        raise ToolError(f"the path is {len(encoded)} bytes long; paths may have at most "
+                        f"{PATH_MAX} bytes. Use a shorter path")
+    for part in Path(path).parts:
+        if len(part.encode("utf-8")) > NAME_MAX:
+            raise ToolError(f"the name {part[:40]!r}... is {len(part.encode())} bytes long; "
+                            f"a file or directory name may have at most {NAME_MAX} bytes. "
+                            "Use a shorter name")
 
 
 def relative(root: Path, target: Path) -> str:

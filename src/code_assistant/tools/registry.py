@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import types
 import typing
@@ -100,6 +101,7 @@ def _schema_for(annotation: Any) -> dict[str, Any]:
     return {"type": "string"}
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
 
 
@@ -179,15 +181,25 @@ def _coerce(value: Any, schema: dict[str, Any], arg: str) -> Any:
     if kind in ("integer", "number"):
         if isinstance(value, bool):
             raise ToolError(f"argument {arg!r} must be a number, got a boolean")
-        if isinstance(value, (int, float)):
-            return int(value) if kind == "integer" and float(value).is_integer() else value
         if isinstance(value, str):
             try:
-                number = float(value.strip())
+                number: float = int(value.strip()) if kind == "integer" else float(value)
             except ValueError:
-                raise ToolError(f"argument {arg!r} must be a number, got {value!r}") from None
-            return int(number) if kind == "integer" and number.is_integer() else number
-        raise ToolError(f"argument {arg!r} must be a number, got {type(value).__name__}")
+                try:
+                    number = float(value.strip())
+                except ValueError:
+                    raise ToolError(f"argument {arg!r} must be a number, got {value!r}") from None
+        elif isinstance(value, (int, float)):
+            number = value
+        else:
+            raise ToolError(f"argument {arg!r} must be a number, got {type(value).__name__}")
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ToolError(f"argument {arg!r} must be a finite number, got {value!r}")
+        if kind == "integer" and isinstance(number, float):
+            if not number.is_integer():
+                raise ToolError(f"argument {arg!r} must be a whole number, got {value!r}")
+            number = int(number)
+        return number
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -268,4 +280,14 @@ class ToolRegistry:
                 f"there is no tool {call.name!r}; available tools: {', '.join(self._tools)}"
             )
         arguments = self.check_arguments(item, call.arguments)
-        return item(ctx, **arguments)
+        try:
+            output = item(ctx, **arguments)
+        except OSError as exc:  # the file system said no: the model can choose another path
+            raise ToolError(
+                f"{item.name} failed: {exc.strerror or exc}"
+                + (f" ({exc.filename})" if exc.filename else "")
+                + "; check the path and try something else"
+            ) from None
+        # A name read from disk that is not UTF-8 leaves lone surrogates: they cannot be
+        # sent to the model (or stored), so they become U+FFFD here, once.
+        return _SURROGATES.sub("\ufffd", output)

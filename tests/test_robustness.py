@@ -1,0 +1,125 @@
+"""No traceback: bad tool arguments, odd file names and odd input come back as one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from code_assistant.backends.base import ToolCall
+from code_assistant.errors import ToolError
+from code_assistant.tools.builtin import builtin_tools
+from code_assistant.tools.registry import ToolContext, ToolRegistry
+from tests.fakes.model_server import FakeModelServer
+from tests.helpers import run_ca
+
+
+def deep(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[ToolRegistry, ToolContext]:
+    (tmp_path / "x.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    return ToolRegistry(builtin_tools()), ToolContext(root=tmp_path)
+
+
+BAD_CALLS = [
+    ("read_file", {"path": "x.txt", "start_line": "nan"}, "finite number"),
+    ("read_file", {"path": "x.txt", "start_line": 2.5}, "whole number"),
+    ("read_file", {"path": "x.txt", "start_line": "1e999"}, "finite number"),
+    ("read_file", {"path": "x.txt", "start_line": float("inf")}, "finite number"),
+    ("read_file", {"path": "x.txt", "start_line": True}, "got a boolean"),
+    ("read_file", "x.txt", "must be a JSON object, got str"),
+    ("read_file", ["x.txt"], "must be a JSON object, got list"),
+    ("read_file", None, "must be a JSON object, got NoneType"),
+    ("read_file", {"path": deep(100_000)}, "must be a string, got dict"),
+    ("edit_file", {"path": "x.txt", "old": "a", "new": deep(100_000)}, "must be a string"),
+    ("glob_files", {"pattern": "[z-a]"}, "not a valid pattern"),
+    ("glob_files", {"pattern": "\\"}, "not a valid pattern"),
+    ("read_file", {"path": "n" * 300}, "at most 255 bytes"),
+    ("write_file", {"path": "n" * 300, "content": "x"}, "at most 255 bytes"),
+    ("write_file", {"path": "d/" * 3000 + "f", "content": "x"}, "at most 4095 bytes"),
+    ("write_file", {"path": "bad\udcff.txt", "content": "x"}, "not valid text"),
+    ("list_dir", {"path": "\udcff"}, "not valid text"),
+]
+
+
+@pytest.mark.parametrize(("name", "arguments", "message"), BAD_CALLS)
+def test_bad_arguments_are_a_tool_error_for_the_model(
+    project: tuple[ToolRegistry, ToolContext], name: str, arguments: Any, message: str
+) -> None:
+    registry, ctx = project
+    with pytest.raises(ToolError, match=message):
+        registry.dispatch(ToolCall(name=name, arguments=arguments), ctx)
+    assert sorted(p.name for p in ctx.root.iterdir()) == ["x.txt"]  # nothing was written
+
+
+def test_whole_numbers_in_any_spelling_still_work(
+    project: tuple[ToolRegistry, ToolContext],
+) -> None:
+    registry, ctx = project
+    for start in (2, 2.0, "2", " 2 ", "2.0"):
+        out = registry.dispatch(
+            ToolCall(name="read_file", arguments={"path": "x.txt", "start_line": start}), ctx
+        )
+        assert out.splitlines()[0].endswith("| b"), start
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_safely(
+    project: tuple[ToolRegistry, ToolContext],
+) -> None:
+    registry, ctx = project
+    with open(os.fsencode(ctx.root) + b"/bad\xff.txt", "wb") as handle:
+        handle.write(b"x")
+    out = registry.dispatch(ToolCall(name="list_dir", arguments={"path": "."}), ctx)
+    assert "bad\ufffd.txt" in out
+    out.encode("utf-8")  # what goes to the model (and the sessions DB) encodes
+
+
+def test_an_os_error_becomes_a_tool_error(project: tuple[ToolRegistry, ToolContext]) -> None:
+    registry, ctx = project
+    locked = ctx.root / "locked"
+    locked.mkdir()
+    (locked / "f.txt").write_text("x")
+    locked.chmod(0)
+    try:
+        if os.access(locked / "f.txt", os.R_OK):
+            pytest.skip("running as a user that permissions do not stop (root)")
+        with pytest.raises(ToolError, match="failed: Permission denied"):
+            registry.dispatch(ToolCall(name="read_file", arguments={"path": "locked/f.txt"}), ctx)
+    finally:
+        locked.chmod(0o755)
+
+
+# Those the scripted server can send (finite JSON; deep nesting is in test_ollama_malformed).
+CLI_CALLS = [BAD_CALLS[i] for i in (0, 1, 2, 4, 10, 11)]
+
+
+@pytest.mark.parametrize(("name", "arguments", "message"), CLI_CALLS)
+def test_bad_arguments_through_the_cli_reach_the_model_without_a_traceback(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path,
+    name: str, arguments: Any, message: str,
+) -> None:
+    (tmp_path / "x.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    fake_server.enqueue({"tool_calls": [{"name": name, "arguments": arguments}]}, "done")
+    result = run_ca(["--yes", "--json", "do", "probe"], ca_env, tmp_path)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    tool = [json.loads(line) for line in result.stdout.splitlines()]
+    outputs = [e["output"] for e in tool if e["event"] == "tool_result"]
+    assert outputs and message in outputs[0]
+
+
+def test_cwd_that_does_not_exist_is_a_usage_error(ca_env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    result = run_ca(["--cwd", str(missing), "do", "x"], ca_env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"ca: error: --cwd {missing}: no such directory"
+    assert not missing.exists()
