@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +125,26 @@ def test_cwd_that_does_not_exist_is_a_usage_error(ca_env: dict[str, str], tmp_pa
     assert result.returncode == 2
     assert result.stderr.strip() == f"ca: error: --cwd {missing}: no such directory"
     assert not missing.exists()
+
+
+def test_non_utf8_stdin_for_a_quick_question_is_read_not_a_traceback(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue("an answer")
+    result = subprocess.run(
+        [sys.executable, "-m", "code_assistant", "-q", "-"], input=b"caf\xe9 \xff what?\n",
+        env=ca_env, cwd=tmp_path, capture_output=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"an answer" in result.stdout
+    question = fake_server.chat_requests[-1]["body"]["messages"][-1]["content"]
+    assert question.startswith("caf\ufffd \ufffd what?")
+
+
+def test_a_requirement_file_that_is_a_fifo_is_refused(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / "REQ.md")
+    result = run_ca(["--yes", "run", "REQ.md"], ca_env, tmp_path, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "'REQ.md' is not a regular file" in result.stderr

@@ -153,7 +153,7 @@ def main_callback(
     if quick is not None:
         from code_assistant.quick import quick_answer
 
-        question = sys.stdin.read() if quick == "-" else quick
+        question = read_stdin() if quick == "-" else quick
         raise typer.Exit(quick_answer(options.load(), question, json_out=json_out))
     from code_assistant.repl import start_repl
 
@@ -185,6 +185,14 @@ def run(args: list[str]) -> int:
         print(f"ca: error: {exc.format_message()}", file=sys.stderr)
         return exc.exit_code
     return result if isinstance(result, int) else 0
+
+
+def read_stdin() -> str:
+    """All of stdin as text; bytes that are not UTF-8 become U+FFFD, not a traceback."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return sys.stdin.read()
+    return bytes(stream.read()).decode("utf-8", "replace")
 
 
 def options_of(ctx: typer.Context) -> GlobalOptions:

@@ -34,6 +34,8 @@ def read_requirement(path_text: str, base: Path) -> tuple[Path, str]:
         raise UsageError(f"requirement file {shown} not found")
     if path.is_dir():
         raise UsageError(f"{shown} is a directory; give the requirement file, e.g. REQ.md")
+    if not path.is_file():  # a FIFO or a device would block (or never end) the read
+        raise UsageError(f"{shown} is not a regular file; give the requirement file, e.g. REQ.md")
     try:
         data = path.read_bytes()
     except OSError as exc:
