@@ -249,10 +249,22 @@ def test_denied_approval_is_reported_and_nothing_runs(
 def test_step_budget_stops_the_loop(
     fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
 ) -> None:
-    fake_server.set_script(Script(default=call("list_dir", path=".")))
+    # A different look every time: never the same call, so only the budget stops it.
+    fake_server.set_script(Script(default=lambda request: call(
+        "read_file", path="a.txt", start_line=len(request["body"]["messages"]))))
+    (tmp_path / "a.txt").write_text("line\n" * 50)
     transcript = run(make_agent(ollama, tmp_path, [], max_steps=4), "loop forever")
     assert transcript.stop_reason == "max_steps"
-    assert transcript.model_calls == 4
+    assert transcript.model_calls == 4 and transcript.stuck_warnings == 0
+
+
+def test_the_same_look_three_times_in_a_row_is_stuck(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
+    fake_server.set_script(Script(default=call("list_dir", path=".")))
+    transcript = run(make_agent(ollama, tmp_path, [], max_steps=10), "loop forever")
+    assert transcript.stop_reason == "stuck" and transcript.model_calls == 3
+    assert "Its result is above and nothing changed since." in tool_messages(fake_server)[1]
 
 
 def test_positional_text_calls_and_misspelled_native_names(

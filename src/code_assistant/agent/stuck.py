@@ -46,6 +46,7 @@ class StuckDetector:
     """Counts unproductive repetitions of each call during one agent run."""
 
     seen: dict[str, _Seen] = field(default_factory=dict)
+    last: str = ""  # the signature of the call before this one
 
     def should_stop(self, call: ToolCall, changes: int) -> bool:
         """Whether running `call` again is pointless: it already reached WARN_AT and nothing
@@ -61,18 +62,24 @@ class StuckDetector:
         """Count one finished call; return the corrective note to add to its result, or ""."""
         key = signature(call)
         entry = self.seen.setdefault(key, _Seen(changes_at=changes, is_change=is_change))
-        if failed and not is_change and entry.count and entry.changes_at != changes:
-            # The project changed since this command last failed: a new attempt, not a loop.
-            entry.count = 0
-        if failed or is_change:
-            entry.count += 1
+        unchanged = entry.changes_at == changes
+        if is_change:
+            entry.count += 1  # a change made again, or one that changes nothing
+        elif failed:
+            # A command that failed again after the project changed is a new attempt.
+            entry.count = entry.count + 1 if unchanged else 1
+        else:
+            # Looking again (read, list, run) is fine, unless it is the very same look twice
+            # in a row with nothing changed: its answer is already above.
+            entry.count = entry.count + 1 if key == self.last and unchanged else 1
         entry.changes_at = changes
+        self.last = key
         if entry.count < WARN_AT:
             return ""
-        return corrective(call, failed=failed, changed=changed)
+        return corrective(call, failed=failed, changed=changed, is_change=is_change)
 
 
-def corrective(call: ToolCall, *, failed: bool, changed: bool) -> str:
+def corrective(call: ToolCall, *, failed: bool, changed: bool, is_change: bool = True) -> str:
     """What to do instead, written for a small model that takes it literally."""
     args = call.arguments if isinstance(call.arguments, dict) else {}
     path = str(args.get("path", "")) or "the file"
@@ -89,6 +96,11 @@ def corrective(call: ToolCall, *, failed: bool, changed: bool) -> str:
         )
     elif failed:
         advice = "Try another approach: different arguments or a different tool."
+    elif not is_change:
+        advice = (
+            "Its result is above and nothing changed since. Use it: go on with the next "
+            "step, or answer with a short summary if the task is done."
+        )
     elif changed:
         advice = (
             f"You already made this exact change to {path} before. Do not make it again. "
