@@ -52,7 +52,10 @@ def get_backend(config: Config, name: str | None = None) -> Backend:
             retries=config.max_retries,
         )
     if name == "llamacpp":
+        from code_assistant import embedded
         from code_assistant.backends.llamacpp import LlamaCppBackend
+
+        embedded.before_first_use(config)
 
         # `--model x.gguf` sets every persona's model: the file is also the default model.
         gguf = config.implementer_model if config.implementer_model.endswith(".gguf") else ""

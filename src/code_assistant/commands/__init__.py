@@ -12,4 +12,5 @@ COMMAND_MODULES = (
     "code_assistant.commands.bench",
     "code_assistant.commands.feedback",
     "code_assistant.commands.session",
+    "code_assistant.commands.models",
 )
