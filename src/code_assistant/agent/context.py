@@ -105,8 +105,9 @@ def attach_named_files(ctx: ToolContext, task: str) -> str:
     if not blocks:
         return task
     return (
-        "The files this task is about, as read_file shows them (line numbers are not part "
-        "of the file). You have read them: change them with edit_file, copying old exactly.\n\n"
+        "The files this task is about, as read_file shows them (the line numbers are not "
+        "part of the files). They count as read. To change one, call edit_file with old "
+        "copied exactly from these lines.\n\n"
         + "\n\n".join(blocks)
         + f"\n\n# Task\n{task}"
     )
