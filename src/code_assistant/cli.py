@@ -83,11 +83,11 @@ class GlobalOptions:
             raise UsageError(f"--cwd {self.cwd}: no such directory")
         root = find_project_root(Path(self.cwd) if self.cwd else None)
         loaded = load_config(root, self.cli)
+        if project and loaded.untrusted and not self.json:
+            loaded = self._ask_trust(loaded)
         from code_assistant.embedded import apply_default
 
         apply_default(loaded)  # no backend chosen, no Ollama: embedded llama.cpp
-        if project and loaded.untrusted and not self.json:
-            loaded = self._ask_trust(loaded)
         for warning in loaded.warnings:
             print(f"ca: warning: {warning}", file=sys.stderr)
         if project and (written := ensure_project_file(loaded)):
