@@ -90,6 +90,8 @@ def corrective(call: ToolCall, *, failed: bool, changed: bool, is_change: bool =
             f"Call read_file on {path} now and copy `old` exactly from what it shows, "
             "or change something else."
         )
+    elif failed and call.name == "write_file":
+        advice = f"Do what the error above says: call read_file on {path} or use edit_file."
     elif failed and call.name == "run_shell":
         advice = (
             "Read the error above, change the code or the command, and only then run it again."
