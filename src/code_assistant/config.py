@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping
@@ -377,10 +378,27 @@ def write_config_file(path: Path, scope: Literal["project", "global"]) -> bool:
     """Write a commented config file unless one exists (never overwritten). True if written."""
     if path.exists():
         return False
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_config_file(scope), encoding="utf-8")
-    os.replace(tmp, path)
+    # A temp name per process and a hard link that fails when the file exists: two first
+    # runs racing each other neither collide on the temp file nor overwrite each other.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(render_config_file(scope))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links
+            if path.exists():
+                return False
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    os.chmod(path, 0o644)  # mkstemp's 0600 would hide a project file from the team
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from code_assistant.errors import CAError
 
 DB_DIR = ".ca"
 DB_NAME = "index.db"
+LOCK_NAME = "index.lock"
 
 # Numbered migrations, applied in order and recorded in `migrations`. Never edit one that
 # has shipped: add the next. The index is a cache, so a db from a newer `ca` is rebuilt.
@@ -119,9 +121,13 @@ class IndexStore:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
         self.vector_cache: tuple[int, object] | None = None  # (data_version, matrix): retrieve
+        self.lock_fd: int | None = None  # the writer lock (open_store), released by close()
 
     def close(self) -> None:
         self.conn.close()
+        if self.lock_fd is not None:  # closing the descriptor releases the writer lock
+            os.close(self.lock_fd)
+            self.lock_fd = None
 
     def __enter__(self) -> IndexStore:
         return self
@@ -202,8 +208,41 @@ def unwritable_error(path: Path, exc: BaseException) -> CAError:
     return CAError(f"cannot write the index at {path} ({reason}); check that directory")
 
 
+def _writer_lock(path: Path) -> int | None:
+    """Take the project's index writer lock (waiting for another `ca index` to finish).
+
+    Two writers would each see a file as new and insert it twice, or one would migrate
+    (or rebuild) the db under the other; one writer at a time makes the second find
+    everything up to date. Readers never take it: WAL lets them read during a write.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: SQLite's own locking only
+        return None
+    try:
+        ensure_ignored_dir(path.parent)
+        fd = os.open(path.parent / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise unwritable_error(path, exc) from None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
 def open_store(path: Path, notices: list[str] | None = None) -> IndexStore:
-    """Open (creating or migrating) the index; a damaged file is deleted and started afresh."""
+    """Open (creating or migrating) the index for writing, holding the writer lock until
+    it is closed; a damaged file is deleted and started afresh."""
+    lock = _writer_lock(Path(path))
+    try:
+        store = _open_locked(path, notices)
+    except BaseException:
+        if lock is not None:
+            os.close(lock)
+        raise
+    store.lock_fd = lock
+    return store
+
+
+def _open_locked(path: Path, notices: list[str] | None) -> IndexStore:
     try:
         store = IndexStore(path)
     except sqlite3.DatabaseError as exc:
