@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from code_assistant.agent import jsonrepair
 from code_assistant.agent.toolcalls import (
     _extract_spans,
+    cut_call,
+    cut_call_note,
     extract_tool_calls,
     known_aliases,
     resolve_tool_name,
@@ -342,6 +344,173 @@ def test_known_aliases_is_a_plain_mapping_to_real_tool_names() -> None:
     assert set(known_aliases.values()) >= set(TOOLS)
 
 
+# --- what small models write that other agents taught them ------------------------------
+
+FULL_PARAMS = {
+    **PARAMS,
+    "read_file": ["path", "start_line", "end_line"],
+    "search_code": ["query", "top_k"],
+    "find_symbols": ["name", "kind", "path"],
+}
+ALL_TOOLS = [*TOOLS, "search_code", "find_symbols"]
+
+
+def full(text: str) -> list[tuple[str, dict[str, Any]]]:
+    return calls(text, ALL_TOOLS, params=FULL_PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "meant"),
+    [
+        ("create_file", {"file_path": "a.py", "file_text": "x\n"},
+         one("write_file", path="a.py", content="x\n")),
+        ("write_to_file", {"path": "a.py", "contents": "x\n"},
+         one("write_file", path="a.py", content="x\n")),
+        ("str_replace_editor", {"command": "create", "path": "a.py", "file_text": "x\n"},
+         one("write_file", path="a.py", content="x\n")),
+        ("str_replace_based_edit_tool",
+         {"command": "str_replace", "path": "a.py", "old_str": "x", "new_str": "y"},
+         one("edit_file", path="a.py", old="x", new="y")),
+        ("str_replace_editor", {"command": "view", "path": "a.py", "view_range": [3, 9]},
+         one("read_file", path="a.py", start_line=3, end_line=9)),
+        ("replace_in_file", {"file_path": "a.py", "old_string": "x", "new_string": "y"},
+         one("edit_file", path="a.py", old="x", new="y")),
+        ("bash", {"cmd": "pytest -q"}, one("run_shell", command="pytest -q")),
+        ("execute_command", {"command": "npm test", "requires_approval": False},
+         one("run_shell", command="npm test")),
+        ("run_terminal_cmd", {"command": "ls", "is_background": False, "explanation": "look"},
+         one("run_shell", command="ls")),
+        ("shell", {"command": ["bash", "-lc", "ls -a"]}, one("run_shell", command="ls -a")),
+        ("shell", {"cmd": ["python", "-m", "pytest", "tests dir"]},
+         one("run_shell", command="python -m pytest 'tests dir'")),
+        ("cat", {"file": "a.py"}, one("read_file", path="a.py")),
+        ("open_file", {"filename": "a.py"}, one("read_file", path="a.py")),
+        ("list_files", {"directory": "src"}, one("list_dir", path="src")),
+        ("grep", {"pattern": "def main"}, one("search_code", query="def main")),
+        ("find_symbol", {"symbol": "main"}, [("find_symbols", {"name": "main"})]),
+    ],
+)  # fmt: skip
+def test_other_agents_tools_and_argument_names(
+    name: str, arguments: dict[str, Any], meant: list[tuple[str, dict[str, Any]]]
+) -> None:
+    assert full(json.dumps({"name": name, "arguments": arguments})) == meant
+
+
+def test_argument_names_are_only_renamed_to_parameters_the_tool_has() -> None:
+    # edit_file has no `content`; an unknown name stays so the tool can say what is wrong.
+    text = '{"name": "edit_file", "arguments": {"path": "a.py", "file_text": "x", "zzz": 1}}'
+    assert full(text) == one("edit_file", path="a.py", file_text="x", zzz=1)
+    # The tool's own name wins over an alias of it.
+    text = '{"name": "read_file", "arguments": {"path": "a.py", "file_path": "b.py"}}'
+    assert full(text) == one("read_file", path="a.py", file_path="b.py")
+    # Without parameter names nothing is renamed.
+    assert calls('{"name": "cat", "arguments": {"file": "a.py"}}') == one("read_file", file="a.py")
+
+
+def test_python_call_syntax_and_xml_get_argument_names_too() -> None:
+    assert full('create_file(file_path="a.py", file_text="x")') == one(
+        "write_file", path="a.py", content="x"
+    )
+    text = "<function=bash>\n<parameter=cmd>\nls\n</parameter>\n</function>"
+    assert full(text) == one("run_shell", command="ls")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[TOOL_REQUEST]\n{"name": "read_file", "arguments": {"path": "a.py"}}\n[END_TOOL_REQUEST]',
+        '[TOOL_REQUEST] read_file(path="a.py") [/TOOL_REQUEST]',
+        '<tool>{"name": "read_file", "arguments": {"path": "a.py"}}</tool>',
+        '<tool_request>read_file(path="a.py")</tool_request>',
+        '<action>{"name": "read_file", "arguments": {"path": "a.py"}}</action>',
+        '<|tool_call|>{"name": "read_file", "arguments": {"path": "a.py"}}<|/tool_call|>',
+        '<|tool_call|>read_file(path="a.py")<|tool_call_end|>',
+        '<|tool_call|>read_file(path="a.py")<|im_end|>',
+        '<function>{"name": "read_file", "arguments": {"path": "a.py"}}</function>',
+        '<invoke name="read_file">\n<parameter name="path">a.py</parameter>\n</invoke>',
+        "<tool_call>\n<function=read_file>\n<parameter=path>\na.py\n</parameter>\n</function>\n"
+        "</tool_call>",
+        "<read_file>\n<path>a.py</path>\n</read_file>",
+        "I will look at it first.\n<open_file>\n<file_path>a.py</file_path>\n</open_file>",
+        '<think>\nThe user wants a.py. {"name": "list_dir", "arguments": {}}\n</think>\n'
+        '{"name": "read_file", "arguments": {"path": "a.py"}}',
+        'Okay.</think>\n\n<tool_call>{"name": "read_file", "arguments": {"path": "a.py"}}'
+        "</tool_call>",
+        'Sure! Here it is: {"name": "read_file", "arguments": {"path": "a.py"}} Let me know.',
+    ],
+)
+def test_markers_xml_and_think_blocks(text: str) -> None:
+    assert full(text) == one("read_file", path="a.py")
+
+
+def test_cline_elements_with_several_arguments() -> None:
+    text = (
+        "Creating the file.\n<write_to_file>\n<path>src/app.py</path>\n<content>\n"
+        "def main():\n    return '<ok>'\n</content>\n</write_to_file>\n"
+        "<execute_command>\n<command>python src/app.py</command>\n</execute_command>"
+    )
+    assert full(text) == [
+        ("write_file", {"path": "src/app.py", "content": "def main():\n    return '<ok>'"}),
+        ("run_shell", {"command": "python src/app.py"}),
+    ]
+    shown = "```xml\n<read_file>\n<path>a.py</path>\n</read_file>\n```"
+    assert full(shown) == []  # an XML example in a fence is code being shown
+
+
+# --- replies cut short by max_tokens ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ('{"name": "read_file", "arguments": {"path": "a.py"', one("read_file", path="a.py")),
+        ('{"name": "read_file", "arguments": {"path": "a.py"},',
+         one("read_file", path="a.py")),
+        ('<tool_call>\n{"name": "run_shell", "arguments": {"command": "pytest -q"}}',
+         one("run_shell", command="pytest -q")),
+        ('<tool_call>\n{"name": "run_shell", "arguments": {"command": "pytest -q"}',
+         one("run_shell", command="pytest -q")),
+        ('```json\n{"name": "edit_file", "arguments": {"path": "a.py", "old": "x", "new": "y"}',
+         one("edit_file", path="a.py", old="x", new="y")),
+        ('Reading.\n{"name": "read_file", "arguments": {"path": "a.py"<|im_end|>',
+         one("read_file", path="a.py")),
+        ('<tool_call>{"name": "read_file", "arguments": {"path": "a.py"}</tool_call>',
+         one("read_file", path="a.py")),  # a forgotten brace
+    ],
+)  # fmt: skip
+def test_json_cut_short_is_completed_when_only_closers_are_missing(
+    text: str, meant: list[tuple[str, dict[str, Any]]]
+) -> None:
+    assert full(text) == meant
+    assert cut_call(text, ALL_TOOLS) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name": "write_file", "arguments": {"path": "a.py", "content": "def f():\\n    ret',
+        '<tool_call>\n{"name": "write_file", "arguments": {"path": "a.py", "content": "x = ',
+        '```json\n{"name": "edit_file", "arguments": {"path": "a.py", "old": "x", "new": "y',
+        '{"name": "write_file", "arguments": {"path": "src/a',
+    ],
+)
+def test_a_call_cut_inside_an_argument_is_never_run_and_is_reported(text: str) -> None:
+    # Completing the string would write half a file over the whole one.
+    assert full(text) == []
+    tool = cut_call(text, ALL_TOOLS)
+    assert tool in ("write_file", "edit_file")
+    note = cut_call_note(tool)
+    assert f"Your {tool} call was cut off" in note and "NOT run" in note
+
+
+def test_cut_json_that_is_not_a_call_or_not_at_the_end_is_left_alone() -> None:
+    assert full('{"name": "read_file", "arguments": {"path": "a.py" and then prose.') == []
+    assert full('{"name": "read_file", "arguments": {"path": 12') == []  # a cut number
+    assert full('{"name": "read_file", "arguments": {"path": "a.py", "start_line":') == []
+    assert cut_call("Just prose.", ALL_TOOLS) is None
+    assert cut_call('{"name": "nothing_known", "arguments": {"x": "y', ALL_TOOLS) is None
+
+
 # --- what must stay text ----------------------------------------------------------------
 
 NOT_CALLS = [
@@ -360,7 +529,21 @@ NOT_CALLS = [
     'Use `read_file("a.py")` in your own code.',
     "We could run print('hi') here.",
     "<tool_call>\nthis is not json\n</tool_call>",
-    '{"name": "read_file", "arguments": {"path": "a.py"',
+    # JSON a model shows while explaining, or holds in code: never run
+    'The config format is JSON, for example:\n```json\n{"name": "read_file", "arguments": '
+    '{"path": "src/app.py"}}\n```',
+    'A call looks like `{"name": "run_shell", "arguments": {"command": "ls"}}` in this format.',
+    'In your code write:\nconfig = {"name": "run_shell", "arguments": {"command": "ls"}}\n',
+    'return {"name": "write_file", "arguments": {"path": "a.py", "content": "x"}}',
+    'handler({"name": "read_file", "arguments": {"path": "a.py"}})',
+    'Such as:\n{"tool": "bash", "args": {"command": "rm -rf build"}}',
+    '{"name": "read_file", "arguments": {"path": "path/to/file.py"}}',
+    '<tool_call>{"name": "read_file", "arguments": {"path": "<path>"}}</tool_call>',
+    "For example:\nread_file(path=\"a.py\")",
+    "<read_file>a.py</read_file>",  # not children: prose with a tag
+    "<read_file>\n<path>a.py</path>\n",  # never closed
+    # drafts while thinking are not calls
+    '<think>First {"name": "run_shell", "arguments": {"command": "ls"}}</think>Nothing to do.',
     "",
 ]
 
@@ -388,6 +571,10 @@ FRAGMENTS = [
     "```json\n", "<tool_call>", "</tool_call>", "<|python_tag|>", "[TOOL_CALLS]", "functools[",
     "<function=read_file>", "</function>", '"name"', '"arguments"', "read_file", "write_file(",
     "name=", "True", "null", "//", "/*", "#", "def ", "1.5e", "-", "<parameter=path>",
+    "[TOOL_REQUEST]", "[END_TOOL_REQUEST]", "<|tool_call|>", "<|/tool_call|>", "<tool>",
+    "</tool>", "<read_file>", "</read_file>", "<path>", "</path>", '<invoke name="cat">',
+    "</invoke>", '<parameter name="file">', "</parameter>", "<think>", "</think>",
+    "<|im_end|>", "For example", "= ", "path/to/", '"file_path"', '"command"', "create",
 ]  # fmt: skip
 
 
@@ -484,6 +671,17 @@ ADVERSARIAL = {
     "python_tag_then_blanks": "<|python_tag|>" + " " * 20_000,
     "function_tag_then_blanks": "<function=read_file>" + " \t" * 10_000,
     "string_then_blanks": '{"a": "' + '" ' * 10_000,
+    "open_elements": "<read_file>\n<path>a.py</path>\n" * 2_000,
+    "element_children": "<read_file>" + "<path>" * 10_000,
+    "bracket_markers": "[TOOL_REQUEST]{" * 5_000,
+    "pipe_markers": '<|tool_call|>{"a": "' * 3_000,
+    "invokes": '<invoke name="read_file"><parameter name="p">' * 2_000,
+    "think_ends": "</think>{" * 5_000,
+    "cut_content": '{"name": "write_file", "arguments": {"content": "' + "x\\n" * 20_000,
+    "cut_brackets": '{"a": [' * 5_000,
+    "example_cues": 'For example {"name": "read_file", "arguments": {}} ' * 2_000,
+    "code_values": 'x = {"name": "read_file", "arguments": {"path": "a"}}\n' * 2_000,
+    "blank_then_turn_end": '{"a": 1' + " " * 20_000 + "<|im_end|>" * 3_000,
 }
 
 

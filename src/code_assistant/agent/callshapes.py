@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ _CONTAINER_KEYS = ("tool_calls", "tool_call", "calls", "function_call", "functio
                    "tool_uses", "actions")
 # fmt: on
 _MISSING = object()
+_NAMED = re.compile(r"""["']?(?:name|function|tool|tool_name)["']?\s*:\s*["']([\w.-]{1,64})["']""")
 _TOLL = 256
 
 
@@ -39,11 +41,22 @@ class CallContext:
     params: Mapping[str, Sequence[str]]
     budget: int
     names: dict[str, str | None] = field(default_factory=dict)
+    cut_tried: bool = False  # JSON cut short is completed at most once per text (linear)
+    cut: list[str] = field(default_factory=list)  # tools whose call was cut inside a string
+    _ends: dict[int, int] = field(default_factory=dict)
 
     def resolve(self, name: str) -> str | None:
         if name not in self.names:
             self.names[name] = resolve_tool_name(name, self.tools)
         return self.names[name]
+
+    def near_end(self, text: str, pos: int) -> bool:
+        """Whether `pos` is at the end of `text`'s content (blanks, turn-end tokens aside),
+        where a reply cut off by max_tokens stops. Cached per text: asked on every failure."""
+        key = id(text)
+        if key not in self._ends:
+            self._ends[key] = jsonrepair.content_end(text, 0)
+        return pos >= self._ends[key] - 1
 
     def charge(self, scanned: int) -> None:
         """Count a failed guess: what it scanned, and never less than a fixed toll, so that
@@ -60,6 +73,23 @@ class CallContext:
             raise
         self.budget -= end - pos
         return value, end
+
+
+def parse_cut(text: str, pos: int, ctx: CallContext) -> tuple[Any, int]:
+    """jsonrepair.parse_cut, at most once per extraction; a call cut inside a string is
+    remembered in ctx.cut (by tool name) so the model can be told, and raises ValueError."""
+    if ctx.cut_tried or ctx.budget <= 0:
+        raise jsonrepair.JSONRepairError("cut JSON already tried", pos)
+    ctx.cut_tried = True
+    ctx.budget -= len(text) - pos
+    try:
+        return jsonrepair.parse_cut(text, pos)
+    except jsonrepair.CutInString:
+        named = _NAMED.search(text, pos, min(len(text), pos + 300))
+        tool = ctx.resolve(named.group(1)) if named else None
+        if tool is not None:
+            ctx.cut.append(tool)
+        raise
 
 
 def calls_from_value(value: Any, ctx: CallContext, depth: int = 0) -> list[ToolCall]:

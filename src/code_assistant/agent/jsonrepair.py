@@ -193,3 +193,60 @@ class _Reader:
         end = found.end()
         self.far = max(self.far, end)
         return _decode(text[start : end - len(quote)]), end
+
+
+# What may end JSON that was cut off and still be completed by closing its brackets: a string
+# (a value or a whole key-value pair), a closed container, or a comma after one of them.
+_CUT_ENDS = frozenset('"\'}],')
+_TURN_ENDS = ("<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<|endoftext|>")
+
+
+class CutInString(JSONRepairError):
+    """JSON that ends inside a string: the value was cut off, so no repair can be trusted."""
+
+
+def parse_cut(text: str, pos: int) -> tuple[Any, int]:
+    """Parse JSON at `pos` that runs to the end of `text` without closing its brackets (a
+    reply cut off by max_tokens, or a forgotten brace), completing it when nothing but
+    closers is missing. Raises CutInString when it ends inside a string, JSONRepairError
+    when it is not JSON cut short. One pass over the text: linear."""
+    end = content_end(text, pos)
+    closers: list[str] = []
+    quote = ""
+    last = ""
+    index = pos
+    while index < end:
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 2
+                continue
+            if char == quote:
+                quote, last = "", char
+        elif char in "\"'":
+            quote = char
+        elif char in "{[":
+            closers.append("}" if char == "{" else "]")
+        elif char in "}]":
+            if not closers or closers.pop() != char:
+                raise JSONRepairError("unbalanced brackets", index)
+            if not closers:
+                raise JSONRepairError("complete JSON followed by more text", index)
+        if not quote and not char.isspace():
+            last = char
+        index += 1
+    if quote:
+        raise CutInString("cut off inside a string", end)
+    if not closers or last not in _CUT_ENDS:
+        raise JSONRepairError("not JSON cut short", end)
+    value = loads(text[pos:end] + "".join(reversed(closers)))
+    return value, end
+
+
+def content_end(text: str, pos: int) -> int:
+    """The end of `text` without trailing blanks and end-of-turn tokens (no regex: a search
+    for a trailing pattern would rescan every blank run)."""
+    body = text.rstrip()
+    while body.endswith(_TURN_ENDS) and len(body) > pos:
+        body = body[: body.rindex("<|")].rstrip()
+    return max(len(body), pos)

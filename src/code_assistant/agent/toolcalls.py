@@ -6,12 +6,25 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from code_assistant.agent import jsonrepair, pycalls
-from code_assistant.agent.callshapes import CallContext, call_with, calls_from_value, finish
+from code_assistant.agent import jsonrepair, pycalls, shown, xmlcalls
+from code_assistant.agent.callshapes import (
+    CallContext,
+    call_with,
+    calls_from_value,
+    finish,
+    parse_cut,
+)
 from code_assistant.agent.toolnames import known_aliases, resolve_tool_name
 from code_assistant.backends.base import ToolCall
 
-__all__ = ["extract_tool_calls", "known_aliases", "resolve_tool_name", "strip_tool_calls"]
+__all__ = [
+    "cut_call",
+    "cut_call_note",
+    "extract_tool_calls",
+    "known_aliases",
+    "resolve_tool_name",
+    "strip_tool_calls",
+]
 
 # fmt: off
 # Fences whose whole content may be calls; any other language is code being shown.
@@ -24,10 +37,14 @@ _TURN_END = r"<\|(?:im_end|eot_id|eom_id|end)\|>"
 _OPENER = re.compile(
     r"(?=[`~<\[f])(?:"
     r"(?P<fence>`{3,10}|~{3,10})[ \t]*(?P<lang>[\w+#.-]*)"
-    r"|<(?P<tag>(?i:tool_?calls?|function_?calls?|tool_?code))>"
+    r"|<(?P<tag>(?i:tool_?calls?|function_?calls?|tool_?code|tools?|tool_?requests?|tool_?use"
+    r"|function|actions?))>"
     r"|<function=(?P<fn>[^<>\s]{1,100})>"
+    r"|<invoke\s+name=[\"'](?P<invoke>[^\"'<>\s]{1,100})[\"']\s*>"
     r"|(?P<py><\|python_tag\|>)"
+    r"|<\|(?P<pipe>(?i:tool_?calls?|function_?calls?|tool_?requests?|tool_?use|action))\|>"
     r"|(?P<mistral>\[TOOL_CALLS\])"
+    r"|\[(?P<bracket>(?i:tool_?requests?|tool_?calls?|function_?calls?|tool_?use|action))\]"
     r"|(?P<functools>functools)(?=\s*\[)"
     r"|<[|｜]tool[▁_]call[▁_]begin[|｜]>\w*<[|｜]tool[▁_]sep[|｜]>(?P<ds>[^\s<]{1,100}))"
 )
@@ -39,6 +56,7 @@ _LINE_END = re.compile(r"[ \t;]*(?:#[^\n]*)?(?:\r?\n|\Z)")
 _CODE_LINE = re.compile(r"^[ \t]*(?:(?:async )?def|class|import|from [\w.]+ import) ", re.M)
 _MISTRAL_NAME = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*(?:\[CALL_ID\][\w-]*)?(?:\[ARGS\])?\s*(?=\{)")
 _WS = re.compile(r"\s*")
+_THINK_END = re.compile(r"</think(?:ing)?>", re.I)
 _SEPARATORS = re.compile(r"[\s,;]*")
 _FENCE_LANG = re.compile(r"[\w+#.-]*[ \t]*\n?")
 
@@ -80,6 +98,32 @@ class _Span:
     calls: list[ToolCall]
 
 
+def cut_call(
+    text: str, tools: Sequence[str], *, params: Mapping[str, Sequence[str]] | None = None
+) -> str | None:
+    """The tool whose call `text` was cut off in the middle of an argument (the reply hit
+    max_tokens inside a file's content), when no call could be recovered; else None.
+
+    Such a call is never completed: a write_file of half a file would destroy the rest. The
+    loop tells the model with `cut_call_note`.
+    """
+    try:
+        spans, ctx = _extract(text, tools, params)
+    except Exception:  # the same guarantee as extract_tool_calls: never raises
+        return None
+    return ctx.cut[0] if ctx is not None and ctx.cut and not spans else None
+
+
+def cut_call_note(tool: str) -> str:
+    """What the model is told when its `tool` call was cut off (see cut_call)."""
+    return (
+        f"Your {tool} call was cut off before it ended (the reply reached the output length"
+        " limit), so it was NOT run and nothing changed. Send a shorter call: for a long file,"
+        " write_file a short first part now, then add the rest with edit_file, one part per"
+        " call."
+    )
+
+
 def _safe_spans(
     text: str, tools: Sequence[str], params: Mapping[str, Sequence[str]] | None
 ) -> list[_Span]:
@@ -95,20 +139,31 @@ def _safe_spans(
 def _extract_spans(
     text: str, tools: Sequence[str], params: Mapping[str, Sequence[str]] | None = None
 ) -> list[_Span]:
+    return _extract(text, tools, params)[0]
+
+
+def _extract(
+    text: str, tools: Sequence[str], params: Mapping[str, Sequence[str]] | None
+) -> tuple[list[_Span], CallContext | None]:
     if not isinstance(text, str) or not text or not tools:
-        return []
+        return [], None
     ctx = CallContext(list(tools), params or {}, budget=4 * len(text) + 20_000)
-    return _scan(text, ctx, nested=False)
+    # What a model drafts while thinking is not a call; the calls come after </think>.
+    thought = [m.end() for m in _THINK_END.finditer(text)]
+    return _scan(text, ctx, nested=False, start=thought[-1] if thought else 0), ctx
 
 
-def _scan(text: str, ctx: CallContext, nested: bool) -> list[_Span]:
-    """One pass left to right over tags and fences, bare JSON and standalone call lines."""
+def _scan(text: str, ctx: CallContext, nested: bool, start: int = 0) -> list[_Span]:
+    """One pass left to right over tags and fences, bare JSON, standalone call lines and
+    tool-named XML elements, from `start`."""
     # Code shown without fences (def/class/import lines) makes its call lines examples.
     lines_ok = not any(_CODE_LINE.search(part) for part in text.split("```")[::2])
+    elements = None if nested else xmlcalls.element_opener(xmlcalls.tool_names(ctx.tools))
     finders = [_OPENER, _JSON_START] + ([_CALL_LINE] if lines_ok else [])
-    ahead = [finder.search(text) for finder in finders]  # the next match of each, cached
+    finders += [elements] if elements is not None else []
+    ahead = [finder.search(text, start) for finder in finders]  # the next match of each
     spans: list[_Span] = []
-    pos = 0
+    pos = start
     while True:
         for index, found in enumerate(ahead):
             if found is not None and found.start() < pos:
@@ -117,24 +172,53 @@ def _scan(text: str, ctx: CallContext, nested: bool) -> list[_Span]:
         if not live:
             return spans
         match = min(live, key=lambda found: found.start())  # an opener wins a tie
-        if match.re is _OPENER:
-            end, calls = _read_block(text, match, ctx, nested)
-        elif ctx.budget <= 0:
-            end, calls = match.end(), []
-        elif match.re is _JSON_START:
-            end, calls = _read_json(text, match.start(), ctx)
-        else:
-            end, calls = _read_call_line(text, match, ctx)
+        end, calls = _read_match(text, match, ctx, nested)
+        calls = [call for call in calls if not shown.is_template(call)]
         if calls:
             spans.append(_Span(match.start(), end, calls))
         pos = max(end, match.end(), pos + 1)
 
 
+def _read_match(
+    text: str, match: re.Match[str], ctx: CallContext, nested: bool
+) -> tuple[int, list[ToolCall]]:
+    """The end of what `match` starts and its calls; none when it is shown as an example."""
+    if match.re is _OPENER:
+        end, calls = _read_block(text, match, ctx, nested)
+        if match.group("fence") and shown.introduced_as_example(text, match.start()):
+            return end, []
+        return end, calls
+    if ctx.budget <= 0:
+        return match.end(), []
+    if match.re is _JSON_START:
+        end, calls = _read_json(text, match.start(), ctx)
+        if calls and (
+            shown.inside_code(text, match.start())
+            or shown.introduced_as_example(text, match.start())
+        ):
+            return end, []
+        return end, calls
+    if match.re is _CALL_LINE:
+        end, calls = _read_call_line(text, match, ctx)
+        return (end, []) if shown.introduced_as_example(text, match.start()) else (end, calls)
+    name = match.group("element")
+    end, arguments = xmlcalls.element_arguments(text, match.end(), name)
+    if arguments is None:
+        ctx.charge(end - match.end())
+        return match.end(), []
+    return end, call_with(name, arguments, ctx)
+
+
 def _read_json(text: str, start: int, ctx: CallContext) -> tuple[int, list[ToolCall]]:
     try:
         value, end = ctx.parse_at(text, start)
-    except ValueError:
-        return start + 1, []
+    except jsonrepair.JSONRepairError as exc:
+        if ctx.cut_tried or not ctx.near_end(text, exc.pos):
+            return start + 1, []  # stopped before the end: not a reply cut short
+        try:
+            value, end = parse_cut(text, start, ctx)
+        except ValueError:
+            return start + 1, []
     return end, calls_from_value(value, ctx)
 
 
@@ -154,6 +238,14 @@ def _read_block(
         closer = rf"</\s*{tag}\s*>|(?=<{tag}>|{_TURN_END})"
     elif match.group("fn"):
         closer = rf"</function>|(?=<function=|{_TURN_END})"
+    elif match.group("invoke"):
+        closer = rf"</invoke>|(?=<invoke\s|{_TURN_END})"
+    elif match.group("pipe"):  # <|tool_call|>...<|/tool_call|> or <|tool_call_end|>
+        tag = re.escape(match.group("pipe"))
+        closer = rf"<\|(?:/\s*{tag}|{tag}_?end|end_?{tag})\|>|(?=<\|{tag}\|>|{_TURN_END})"
+    elif match.group("bracket"):  # [TOOL_REQUEST]...[END_TOOL_REQUEST] or [/TOOL_REQUEST]
+        tag = re.escape(match.group("bracket"))
+        closer = rf"\[(?:/\s*{tag}|END_?{tag}|{tag}_?END)\]|(?=\[{tag}\]|{_TURN_END})"
     elif match.group("py"):
         closer = r"<\|eom_id\|>|<\|eot_id\|>|(?=<\|python_tag\|>)"
     elif match.group("ds"):
@@ -162,7 +254,7 @@ def _read_block(
         return _read_value_block(text, start, ctx)
     pay_end, end = _payload_bounds(text, start, closer, ctx)
     payload = text[start:pay_end]
-    name = match.group("fn") or match.group("ds")
+    name = match.group("fn") or match.group("ds") or match.group("invoke")
     return end, _from_payload(payload, ctx, name=name, nested=nested)
 
 
@@ -212,8 +304,8 @@ def _from_payload(
         inner = text[3:-3]
         text = inner[_FENCE_LANG.match(inner).end() :].strip()  # type: ignore[union-attr]
     if name is not None:
-        if text.startswith("<parameter="):
-            return call_with(name, _xml_parameters(text), ctx)
+        if xmlcalls.starts_with_parameters(text):
+            return call_with(name, xmlcalls.parameters(text), ctx)
         try:
             value = jsonrepair.loads(text) if text else {}
         except ValueError:
@@ -237,26 +329,13 @@ def _json_sequence(text: str, ctx: CallContext) -> list[ToolCall]:
         try:
             value, pos = ctx.parse_at(text, pos)
         except ValueError:
-            break
+            try:  # the last call of a block may lack its closing brackets (cut short)
+                value, pos = parse_cut(text, pos, ctx)
+            except ValueError:
+                break
         calls += calls_from_value(value, ctx)
         pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]
     return calls
-
-
-def _xml_parameters(text: str) -> dict[str, str]:
-    """Qwen3-Coder: <parameter=path>\na.py\n</parameter> ... (found by str.find: linear)."""
-    args: dict[str, str] = {}
-    pos = text.find("<parameter=")
-    while pos >= 0:
-        name_end = text.find(">", pos)
-        close = text.find("</parameter>", name_end)
-        if name_end < 0 or close < 0:
-            break
-        value = text[name_end + 1 : close]
-        value = value[1:] if value.startswith("\n") else value
-        args[text[pos + 11 : name_end].strip()] = value[:-1] if value.endswith("\n") else value
-        pos = text.find("<parameter=", close)
-    return args
 
 
 def _read_call_line(

@@ -113,7 +113,7 @@ def canonical_arguments(
     out: dict[str, Any] = {}
     for key, value in arguments.items():
         if key in names:
-            out.setdefault(key, value)
+            out.setdefault(key, _joined_command(value) if key == "command" else value)
             continue
         if key in NOISE_ARGUMENTS or (editor and key == "command"):
             continue
