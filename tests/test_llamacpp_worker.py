@@ -99,7 +99,7 @@ def test_a_library_exception_is_reported_and_the_worker_lives(
     gguf: Path, worker_factory: list[WorkerProcess]
 ) -> None:
     backend = backend_for(gguf, "raise", worker_factory)
-    with pytest.raises(BackendServerError, match="llama.cpp failed: KeyError"):
+    with pytest.raises(BackendServerError, match=r"llama\.cpp failed: KeyError"):
         backend.chat("m", PROMPT)
     assert backend.worker.running
 
@@ -179,3 +179,17 @@ def test_cli_crash_is_one_line_and_exit_5(
         assert result.returncode == 5, result.stderr
         assert "llama.cpp crashed (SIGSEGV) on model.gguf" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_doctor_probes_llama_cpp_in_a_child(
+    gguf: Path, tmp_path: Path, ca_env: dict[str, str]
+) -> None:
+    args = ["--backend", "llamacpp", "--model", str(gguf), "doctor"]
+    crashing = run_ca(args, {**ca_env, "PYTHONPATH": str(FAKE), "FAKE_LLAMA_MODE": "segv"},
+                      tmp_path)
+    assert crashing.returncode == 1
+    assert "[FAIL] llama.cpp probe: llama.cpp crashed (SIGSEGV)" in crashing.stdout
+    assert "Traceback" not in crashing.stderr + crashing.stdout
+    working = run_ca(args, {**ca_env, "PYTHONPATH": str(FAKE), "FAKE_LLAMA_MODE": "ok"}, tmp_path)
+    assert "[ok  ] llama.cpp probe: model.gguf: loaded in" in working.stdout
+    assert f"[ok  ] model file: {gguf} (from cli)" in working.stdout

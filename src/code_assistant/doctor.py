@@ -37,7 +37,7 @@ def run_checks(loaded: Any) -> list[Check]:
     config = loaded.config
     checks = [_config_files(loaded)]
     if config.backend == "llamacpp":
-        checks.append(_llamacpp(config))
+        checks.extend(_llamacpp(loaded))
     else:
         checks.extend(_server_checks(config))
     for extra, module in EXTRAS.items():
@@ -118,12 +118,31 @@ def _openai_support(backend: Any, model: str) -> list[Check]:
     return [structured, tools]
 
 
-def _llamacpp(config: Any) -> Check:
+def _llamacpp(loaded: Any) -> list[Check]:
+    """Which GGUF the embedded backend will run and why, then a one-token probe of it in the
+    worker process (a llama.cpp that crashes on this CPU fails here, not in the first task)."""
+    from code_assistant.backends.llamacpp import LlamaCppBackend
+
+    config = loaded.config
+    why = loaded.sources.get("backend", "default")
     if importlib.util.find_spec("llama_cpp") is None:
-        return Check("backend llamacpp", "fail",
-                     "llama-cpp-python is not installed: pip install 'code-assistant[llamacpp]'")
-    path = Path(config.llamacpp_model_path).expanduser()
-    if not config.llamacpp_model_path or not path.is_file():
-        return Check("backend llamacpp", "fail",
-                     f"no GGUF model at {str(path)!r}: set llamacpp_model_path")
-    return Check("backend llamacpp", "ok", str(path))
+        return [Check("backend llamacpp", "fail", f"({why}) llama-cpp-python is not installed: "
+                      "see the README section 'Embedded llama.cpp' for the build")]
+    model = config.implementer_model
+    gguf = model if model.endswith(".gguf") else config.llamacpp_model_path
+    checks = [Check("backend llamacpp", "ok", f"from {why}")]
+    if not gguf or not Path(gguf).expanduser().is_file():
+        hint = ("run `ca models pull qwen2.5-coder-1.5b`" if why.startswith("embedded")
+                else "set llamacpp_model_path or pass --model PATH.gguf")
+        return [*checks, Check("model file", "fail", f"no GGUF at {gguf!r}: {hint}")]
+    key = "implementer_model" if model.endswith(".gguf") else "llamacpp_model_path"
+    source = loaded.sources.get(key, "default")
+    checks.append(Check("model file", "ok", f"{Path(gguf).expanduser()} (from {source})"))
+    backend = LlamaCppBackend(gguf, n_ctx=min(config.num_ctx, 2048), timeout=120)
+    try:
+        checks.append(Check("llama.cpp probe", "ok", backend.probe(gguf)))
+    except BackendError as exc:
+        checks.append(Check("llama.cpp probe", "fail", str(exc)))
+    finally:
+        backend.unload(gguf)
+    return checks

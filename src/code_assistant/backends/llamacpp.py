@@ -39,8 +39,10 @@ NO_AMX_FLAGS = (
     "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON "
     "-DGGML_AVX512=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
 )
+# A build tuned to the build machine's CPU (or AMX kernels inside a VM that does not
+# really support AMX) crashes on the first decode; portable kernels without AMX do not.
 REBUILD_HINT = (
-    f'rebuild llama-cpp-python without AMX: CMAKE_ARGS="{NO_AMX_FLAGS}" '
+    f'rebuild llama-cpp-python with portable kernels and no AMX: CMAKE_ARGS="{NO_AMX_FLAGS}" '
     "pip install --no-cache-dir --force-reinstall llama-cpp-python"
 )
 WORKER_MODULE = "code_assistant.backends.llamacpp_worker"
@@ -223,11 +225,7 @@ def crash_message(code: int, model: str, stderr_tail: str = "") -> str:
                 f"llama.cpp was killed ({name}){where}, most likely out of memory: "
                 "use a smaller model or lower num_ctx"
             )
-        hint = REBUILD_HINT if _cpu_reports_amx() else (
-            "rebuild llama-cpp-python (pip install --no-cache-dir --force-reinstall "
-            "llama-cpp-python) or try another model"
-        )
-        return f"llama.cpp crashed ({name}){where}; {hint}"
+        return f"llama.cpp crashed ({name}){where}; {REBUILD_HINT}"
     detail = f": {stderr_tail}" if stderr_tail else ""
     return f"the llama.cpp worker exited with status {code}{where}{detail}"
 
@@ -237,13 +235,6 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
-
-
-def _cpu_reports_amx() -> bool:
-    try:
-        return " amx_tile" in Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
 
 
 def _error(data: dict[str, Any]) -> BackendError:
