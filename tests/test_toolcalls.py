@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from code_assistant.agent import jsonrepair
 from code_assistant.agent.toolcalls import (
     _extract_spans,
+    canonical_call,
     cut_call,
     cut_call_note,
     extract_tool_calls,
@@ -405,6 +406,16 @@ def test_argument_names_are_only_renamed_to_parameters_the_tool_has() -> None:
     assert full(text) == one("read_file", path="a.py", file_path="b.py")
     # Without parameter names nothing is renamed.
     assert calls('{"name": "cat", "arguments": {"file": "a.py"}}') == one("read_file", file="a.py")
+
+
+def test_a_native_call_with_other_names_becomes_ours() -> None:
+    native = ToolCall("str_replace_editor", {"command": "create", "path": "a", "file_text": "x"})
+    native.id = "call_7"
+    assert canonical_call(native, ALL_TOOLS, FULL_PARAMS) == ToolCall(
+        "write_file", {"path": "a", "content": "x"}, "call_7"
+    )
+    unknown = ToolCall("delete_everything", {"file_path": "a"}, "c")
+    assert canonical_call(unknown, ALL_TOOLS, FULL_PARAMS) is unknown
 
 
 def test_python_call_syntax_and_xml_get_argument_names_too() -> None:

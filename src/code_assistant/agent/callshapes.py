@@ -172,3 +172,17 @@ def finish(name: str, tool: str, arguments: dict[str, Any], ctx: CallContext) ->
     tool = editor or tool
     params = ctx.params.get(tool)
     return ToolCall(tool, canonical_arguments(arguments, params, editor=editor is not None))
+
+
+def canonical_call(
+    call: ToolCall, tools: Sequence[str], params: Mapping[str, Sequence[str]]
+) -> ToolCall:
+    """A native call made with another agent's names (`str_replace_editor`, `create_file`,
+    `file_path`, `old_str`) as a call of our tool with our argument names; unchanged when
+    the name means none of `tools` or the arguments are not an object."""
+    tool = resolve_tool_name(call.name, tools)
+    if tool is None or not isinstance(call.arguments, dict):
+        return call
+    made = finish(call.name, tool, dict(call.arguments), CallContext(tools, params, budget=0))
+    made.id = call.id
+    return made

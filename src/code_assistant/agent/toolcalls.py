@@ -11,6 +11,7 @@ from code_assistant.agent.callshapes import (
     CallContext,
     call_with,
     calls_from_value,
+    canonical_call,
     finish,
     parse_cut,
 )
@@ -18,6 +19,7 @@ from code_assistant.agent.toolnames import known_aliases, resolve_tool_name
 from code_assistant.backends.base import ToolCall
 
 __all__ = [
+    "canonical_call",
     "cut_call",
     "cut_call_note",
     "extract_tool_calls",
