@@ -235,3 +235,15 @@ def test_without_tests_changed_python_files_must_compile(
     feedback = user_messages(fake_server)[-1]
     assert "SyntaxError" in feedback and "unexpected character" in feedback
     assert events[-1]["verified"] is True
+
+
+def test_a_check_this_machine_cannot_run_is_no_verdict(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    ca_env = {**ca_env, "CA_TEST_COMMAND": "no-such-tool-xyz check"}
+    fake_server.enqueue(call("write_file", path="y.py", content="Y = 1\n"), {"text": "Done."})
+    result = run_ca(["--yes", "--json", "do", "create y.py"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(result.stdout)
+    assert shell_commands(events) == ["no-such-tool-xyz check"]
+    assert (events[-1]["stop_reason"], events[-1]["verified"]) == ("done", None)

@@ -15,7 +15,13 @@ from code_assistant.agent.grammar import (
     with_envelope_prompt,
 )
 from code_assistant.agent.toolcalls import extract_tool_calls, resolve_tool_name
-from code_assistant.agent.verify import PYTEST_NO_TESTS, Verifier, exit_code, failure_message
+from code_assistant.agent.verify import (
+    NOT_FOUND,
+    PYTEST_NO_TESTS,
+    Verifier,
+    exit_code,
+    failure_message,
+)
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext, ToolRegistry
@@ -202,8 +208,8 @@ class Agent:
         if ok and not failed:
             transcript.verified = True
             return False
-        if ok and code == PYTEST_NO_TESTS and "pytest" in check.command:
-            return False  # no tests collected: nothing to verify, the task ends as before
+        if ok and (code == NOT_FOUND or (code == PYTEST_NO_TESTS and "pytest" in check.command)):
+            return False  # no tests collected, or no such runner here: the task ends as before
         transcript.verified = False
         if verifier.used >= verifier.rounds or not ok:  # out of rounds, or the run was refused
             transcript.stop_reason = "unverified"

@@ -19,6 +19,7 @@ from pathlib import Path
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
 TAIL_LINES = 40
 PYTEST_NO_TESTS = 5  # pytest's exit code when it collected nothing: there is nothing to check
+NOT_FOUND = 127  # the shell found no such program: this machine cannot run the check
 
 _RUNNERS = (
     "python", "python3", "pytest", "node", "npm", "npx", "cargo", "go", "make", "bash", "sh",
