@@ -122,6 +122,19 @@ def test_a_wrong_filter_shows_where_the_name_is_defined(project: Path) -> None:
     assert "lib.rs:1 function checksum" in out
 
 
+def test_no_definitions_without_a_name_says_why_not_that_a_name_is_missing(
+    project: Path,
+) -> None:
+    (project / "README.md").write_text("# Notes\n")
+    ctx = ToolContext(root=project, config=Config())
+    for out in (
+        call(ctx, "find_symbols", path="README.md"),
+        call(ctx, "find_symbols", kind="variable"),
+    ):
+        assert out.startswith("no definitions match ")
+        assert "nothing by that name" not in out and "kind is one of: function, method" in out
+
+
 def test_find_symbols_misses_suggest_names(project: Path) -> None:
     ctx = ToolContext(root=project, config=Config())
     out = call(ctx, "find_symbols", name="save_sesion")

@@ -10,6 +10,8 @@ from code_assistant.tools.registry import ToolContext, tool
 
 SEARCH_MAX_RESULTS = 10
 SYMBOLS_MAX_RESULTS = 60
+KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", "impl",
+         "constant", "type", "module", "macro")  # fmt: skip
 
 
 class ProjectIndex:
@@ -174,10 +176,16 @@ def find_symbols(
                 f"no symbols match {what}; without the kind and path filters {name!r} matches:",
                 *_symbol_lines(elsewhere), _next_step(elsewhere),
             ])  # fmt: skip
-    hint = _suggest(ctx, name) if name else ""
+    if not name:
+        return (
+            f"no definitions match {what}. kind is one of: {', '.join(KINDS)}; a path with no"
+            " definitions (text, config, an unsupported language) has none. Use read_file to"
+            " see a file, or list_dir to see the files."
+        )
     return (
-        f"no symbols match {what}: nothing by that name is defined in the project.{hint}"
-        " Try search_code with words from the code, or list_dir to see the files."
+        f"no symbols match {what}: nothing by that name is defined in the project."
+        f"{_suggest(ctx, name)} Try search_code with words from the code, or list_dir to see"
+        " the files."
     )
 
 
