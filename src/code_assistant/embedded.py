@@ -54,6 +54,14 @@ def apply_default(loaded: Any) -> bool:
         config.llamacpp_model_path = str(default_model_path(loaded.home))
         loaded.sources["llamacpp_model_path"] = "embedded default"
     model = config.llamacpp_model_path or config.implementer_model
+    # Every persona on the one file unless configured: Ollama-style names left in place would
+    # read as different models and make the pipeline unload and reload the same GGUF.
+    from code_assistant.cli import PERSONA_MODEL_KEYS
+
+    for key in PERSONA_MODEL_KEYS:
+        if loaded.sources.get(key, "default") == "default":
+            setattr(config, key, model)
+            loaded.sources[key] = "embedded default"
     _notice[:] = [f"ca: no Ollama at {config.ollama_host}; using embedded llama.cpp with "
                   f"{Path(model).name} (set `backend` to choose)"]
     _pending[:] = [loaded]

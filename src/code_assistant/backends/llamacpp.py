@@ -319,6 +319,13 @@ class LlamaCppBackend:
         )
 
     def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors from an embedding GGUF. A model name that is no GGUF is not answered with
+        the chat model: a second copy of a chat model makes poor vectors, slowly."""
+        if not model.endswith(".gguf"):
+            raise ModelNotFound(
+                f"embedding model {model!r} is not a GGUF file: set embedding_model to an "
+                "embedding .gguf for vector search (lexical search works without one)"
+            )
         return list(self._request("embed", self.resolve(model), texts=list(texts)))
 
     def unload(self, model: str) -> None:
