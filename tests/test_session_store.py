@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from code_assistant.backends.base import Message, ToolCall
 from code_assistant.errors import UsageError
 from code_assistant.session.conversation import CANCELLED, Conversation
-from code_assistant.session.store import MIGRATIONS, SessionStore
+from code_assistant.session.store import (
+    INTERRUPTED_TOOL,
+    INTERRUPTED_TURN,
+    MIGRATIONS,
+    SessionStore,
+)
 
 PROJECT = Path("/work/project")
 
@@ -77,8 +82,14 @@ def test_incomplete_turns_are_left_out_on_load(tmp_path: Path) -> None:
         store.append(session, 4, Message("user", "four"))
         store.append(session, 4, Message("assistant", "answer four"))
         loaded = store.load(session)
-    assert [t.number for t in loaded.turns] == [1, 4]
-    assert loaded.dropped_turns == 2
+    # A turn killed before any answer is left out; one that called tools is kept, closed,
+    # because its calls may have changed files the model must know about.
+    assert [t.number for t in loaded.turns] == [1, 3, 4]
+    assert loaded.dropped_turns == 1
+    kept = loaded.turns[1].messages
+    assert [m.role for m in kept] == ["user", "assistant", "tool", "assistant"]
+    assert kept[2].tool_call_id == "c" and kept[2].content == INTERRUPTED_TOOL
+    assert kept[3].content == INTERRUPTED_TURN
 
 
 def test_resolve_by_id_prefix_name_and_latest(tmp_path: Path) -> None:
@@ -158,7 +169,8 @@ def test_conversation_writes_each_message_at_once_and_closes_cancelled_turns(
         turn = conversation.begin("list files")
         call = ToolCall("list_dir", {"path": "."}, "c1")
         conversation.record(turn, Message("assistant", "", tool_calls=[call]))
-        assert store.load(conversation.id or "").dropped_turns == 1
+        interrupted = store.load(conversation.id or "").turns[0].messages
+        assert interrupted[-1].content == INTERRUPTED_TURN
         conversation.cancel(turn)
         loaded = store.load(conversation.id or "")
     messages = loaded.turns[0].messages

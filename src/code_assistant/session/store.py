@@ -122,6 +122,28 @@ def _message(role: str, content: str, extra: str) -> Message:
     return Message(role, content, calls, data.get("tool_call_id", ""), data.get("name", ""))
 
 
+INTERRUPTED_TOOL = (
+    "(no result was recorded: ca was stopped while this tool ran. It may have run: check "
+    "its effect, e.g. read the file, before you repeat it.)"
+)
+INTERRUPTED_TURN = "(this turn was interrupted: ca stopped before it finished)"
+
+
+def _close_interrupted(turn: Turn) -> None:
+    """Keep a killed turn that called tools: the calls may have changed files, so the model
+    must see them. Unanswered calls get a result saying so, and the turn a closing note."""
+    last = max(i for i, m in enumerate(turn.messages) if m.role == "assistant")
+    # Only the last assistant message can have unanswered calls: the loop answers each one
+    # before it asks the model again, and results must follow their calls directly.
+    answered = {m.tool_call_id for m in turn.messages[last + 1 :] if m.role == "tool"}
+    for call in turn.messages[last].tool_calls:
+        if call.id not in answered:
+            turn.messages.append(
+                Message("tool", INTERRUPTED_TOOL, tool_call_id=call.id, name=call.name)
+            )
+    turn.messages.append(Message("assistant", INTERRUPTED_TURN))
+
+
 def new_session_id() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -312,6 +334,9 @@ class SessionStore:
         )
         for number, role, content, extra in rows:
             turns.setdefault(number, Turn(number)).messages.append(_message(role, content, extra))
+        for turn in turns.values():
+            if not turn.complete and any(m.tool_calls for m in turn.messages):
+                _close_interrupted(turn)
         complete = [t for t in turns.values() if t.complete]
         return LoadedSession(info, complete, dropped_turns=len(turns) - len(complete))
 
