@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from code_assistant.session.store import INTERRUPTED_TURN
+from code_assistant.tools.textfile import STALE_TEMP_SECONDS, atomic_write
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
 
@@ -59,3 +60,29 @@ def test_a_write_before_a_kill_is_known_on_resume(
     tool = [m for m in history if m["role"] == "tool"]
     assert tool and "made.txt" in tool[0]["content"]
     assert any(m.get("content") == INTERRUPTED_TURN for m in history if m["role"] == "assistant")
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed_by_the_next_write(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import os, signal, sys, tempfile\n"
+        "fd, _ = tempfile.mkstemp(dir=sys.argv[1], prefix='.f.txt.', suffix='.tmp')\n"
+        "os.write(fd, b'half a fi')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    for _ in range(2):
+        killed = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=False)
+        assert killed.returncode == -signal.SIGKILL
+    stale = sorted(tmp_path.glob(".f.txt.*.tmp"))
+    assert len(stale) == 2
+    old = time.time() - STALE_TEMP_SECONDS - 5
+    for path in stale:
+        os.utime(path, (old, old))
+    fresh = tmp_path / ".g.txt.abcd1234.tmp"  # a write that may still be going on
+    fresh.write_bytes(b"x")
+    (tmp_path / "notes.tmp").write_bytes(b"not ours")
+    atomic_write(tmp_path / "f.txt", b"whole\n", "f.txt")
+    assert (tmp_path / "f.txt").read_bytes() == b"whole\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".g.txt.abcd1234.tmp", "f.txt",
+                                                          "notes.tmp"]

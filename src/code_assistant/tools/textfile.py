@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,15 +170,42 @@ def _make_parents(directory: Path) -> list[Path]:
     return list(reversed(missing))
 
 
+# The temp files atomic_write makes: ".NAME." + mkstemp's 8 random characters + ".tmp".
+_OUR_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+STALE_TEMP_SECONDS = 120  # older than any write in progress
+
+
+def remove_stale_temps(directory: Path, now: float | None = None) -> int:
+    """Delete temp files of atomic writes that a killed process left in `directory`."""
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not _OUR_TEMP.match(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TEMP_SECONDS:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 def atomic_write(target: Path, data: bytes, rel: str) -> None:
     """Replace target by data through a temp file in the same directory and os.replace.
 
     The file keeps its permission bits. On any failure the temp file and the directories
     made for it are removed, the old file is untouched, and ToolError says what happened.
+    Temp files that a killed process left in the directory are removed first.
     """
     created: list[Path] = []
     try:
         created = _make_parents(target.parent)
+        if not created:
+            remove_stale_temps(target.parent)
         mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
