@@ -224,7 +224,8 @@ def test_undo_steps_back_one_task_at_a_time(harness: Harness) -> None:
     path = harness.project / "v.txt"
     path.write_text("v1\n")
     harness.server.enqueue(
-        intent("implementation"), call("write_file", path="v.txt", content="v2\n"), "v2",
+        intent("implementation"), call("read_file", path="v.txt"),
+        call("write_file", path="v.txt", content="v2\n"), "v2",
         intent("implementation"), call("write_file", path="v.txt", content="v3\n"), "v3",
     )
     harness.run("make it v2", "a", "make it v3", "/undo")
