@@ -182,6 +182,23 @@ def test_background_jobs_do_not_outlive_the_command(ctx: ToolContext) -> None:
     assert wait_dead(int(lines[0]), 0.5)
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        "setsid sleep 60 >/dev/null 2>&1 & echo $!",  # a session of its own
+        "(setsid sh -c 'echo $$; exec sleep 60' >&2 &) 2>&1 | head -1",  # and orphaned
+        "setsid sh -c 'trap \"\" TERM; echo $$; exec sleep 60' 2>&1 & sleep 0.3",  # ignores TERM
+    ],
+)
+def test_setsid_descendants_are_stopped_too(ctx: ToolContext, start: str) -> None:
+    started = time.monotonic()
+    result = run_shell(ctx, start, timeout=10)
+    assert time.monotonic() - started < 5
+    _, lines = split(result)
+    pid = int(lines[0])
+    assert wait_dead(pid, 2.0)
+
+
 def test_timeout_from_config(tmp_path: Path) -> None:
     ctx = ToolContext(root=tmp_path, config=Config(shell_timeout=1))
     started = time.monotonic()

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,41 +80,77 @@ def _exited(proc: subprocess.Popen[bytes]) -> bool:
     return os.waitid(os.P_PID, proc.pid, flags) is not None
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any process of the group still runs (zombies do not count)."""
+MARKER_VAR = "CA_RUN_SHELL_ID"  # in every command's environment, inherited by descendants
+
+
+def _live_processes(pgid: int, marker: str) -> set[int] | None:
+    """Processes of the command still running (zombies do not count): its process group,
+    and anything carrying its marker, such as a `setsid` child in a session of its own.
+
+    None when there is no procfs to ask.
+    """
     proc_dir = Path("/proc")
-    if not proc_dir.is_dir():  # pragma: no cover - no procfs: assume the worst
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
+    if not proc_dir.is_dir():  # pragma: no cover - macOS
+        return None
+    tag = f"{MARKER_VAR}={marker}".encode()
+    found: set[int] = set()
     for entry in proc_dir.iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
+        if len(fields) < 3 or fields[0] in ("Z", "X"):
+            continue
+        if fields[2] == str(pgid):
+            found.add(int(entry.name))
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if tag in environ.split(b"\0"):
+            found.add(int(entry.name))
+    return found
 
 
-def _stop_group(pgid: int) -> None:
-    """SIGTERM the command's whole process group, then SIGKILL what is left after GRACE."""
-    if not _group_alive(pgid):
-        return
+def _signal_all(pgid: int, pids: set[int], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + GRACE
-    while time.monotonic() < deadline:
+        os.killpg(pgid, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _stop_group(pgid: int, marker: str = "") -> None:
+    """SIGTERM the command's process group and its marked descendants (those that left the
+    group with setsid), then SIGKILL what is left after GRACE."""
+    live = _live_processes(pgid, marker or "-")
+    if live is None:  # pragma: no cover - no procfs: the group is all we can find
+        live = set()
         if not _group_alive(pgid):
             return
+    elif not live:
+        return
+    _signal_all(pgid, live, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE
+    while time.monotonic() < deadline:
+        now = _live_processes(pgid, marker or "-")
+        if now is not None and not now:
+            return
+        live |= now or set()
         time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+    _signal_all(pgid, live, signal.SIGKILL)
 
 
 def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> bool:
@@ -156,6 +193,7 @@ def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> boo
 def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> ShellResult:
     """Run `bash -c command` in its own session; stop the whole group on timeout or exit."""
     shell = shutil.which("bash") or "/bin/sh"
+    marker = uuid.uuid4().hex
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -165,7 +203,7 @@ def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> Shel
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **_QUIET_ENV},
+            env={**os.environ, **_QUIET_ENV, MARKER_VAR: marker},
         )
     except OSError as exc:
         raise ToolError(f"could not start {shell}: {exc.strerror or exc}") from None
@@ -175,7 +213,7 @@ def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> Shel
         finished = _pump(proc, sink, started + timeout)
     finally:
         # Also after a normal exit: background jobs must not outlive the command.
-        _stop_group(proc.pid)
+        _stop_group(proc.pid, marker)
         assert proc.stdout is not None
         proc.stdout.close()
         exit_code = proc.wait()
