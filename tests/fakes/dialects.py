@@ -14,14 +14,16 @@ from typing import Any
 from tests.fakes.script import Reply
 from tests.fakes.state import Response
 
-# llama-cpp-python's server: its pydantic request model allows only "text" and "json_object";
-# the validation error goes through its RouteErrorHandler, which answers HTTP 500 with
-# str(RequestValidationError) as the message.
+# llama-cpp-python's server (0.3.36, FastAPI 0.165): its pydantic request model allows only
+# "text" and "json_object"; its RouteErrorHandler turns the validation error into HTTP 500 with
+# str(RequestValidationError) as the message. Captured from the real server.
 LLAMA_CPP_PYTHON_FORMAT_ERROR = (
     "1 validation error:\n"
     "  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
     "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
-    "'ctx': {'expected': \"'text' or 'json_object'\"}}\n"
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n"
+    '  File "/usr/lib/python3/site-packages/llama_cpp/server/app.py", line 376, '
+    "in create_chat_completion\n    POST /v1/chat/completions"
 )
 LMSTUDIO_FORMAT_ERROR = "'response_format.type' must be 'json_schema' or 'text'"
 VLLM_TOOLS_ERROR = (
