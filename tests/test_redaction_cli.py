@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
-from code_assistant.redact import redact, secret_values
+import pytest
+
+from code_assistant.redact import install_log_redaction, redact, secret_values
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
 
@@ -100,3 +103,20 @@ def test_secret_values_come_from_config_keys_and_secret_named_variables() -> Non
     assert secret_values(environ=environ) == [SERVICE_TOKEN]
     line = f"AWS_SECRET_ACCESS_KEY={AWS_SECRET} DB_PASS='{DB_PASS}' PWD=/home/me"
     assert redact(line) == "AWS_SECRET_ACCESS_KEY=*** DB_PASS='***' PWD=/home/me"
+
+
+def test_logged_warnings_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    logger = logging.getLogger("code_assistant")
+    install_log_redaction([SERVICE_TOKEN])
+    install_log_redaction([SERVICE_TOKEN])  # once only
+    handlers = [h for h in logger.handlers if getattr(h, "ca_redacting", False)]
+    try:
+        assert len(handlers) == 1
+        logging.getLogger("code_assistant.feedback").warning(
+            "could not save to %s: token %s, %s", "/x", SERVICE_TOKEN, f"api_key={OPENAI}"
+        )
+        err = capsys.readouterr().err
+        assert err == "ca: WARNING: could not save to /x: token ***, api_key=***\n"
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)

@@ -169,6 +169,9 @@ for _module in COMMAND_MODULES:
 
 def run(args: list[str]) -> int:
     """Run the CLI; every expected failure is one line on stderr and an exit code."""
+    from code_assistant.redact import install_log_redaction, secret_values
+
+    install_log_redaction(secret_values())
     try:
         result = app(args=args, prog_name="ca", standalone_mode=False)
     except typer.Exit as exc:

@@ -164,3 +164,16 @@ class Redactor:
         for text in _walk_strings(value):
             self.learn(text)
         return redact_data(value, self.secrets)
+
+
+def install_log_redaction(secrets: Iterable[str] = ()) -> None:
+    """Send code_assistant's warnings to stderr as `ca: warning: ...`, redacted (once)."""
+    logger = logging.getLogger("code_assistant")
+    if any(getattr(h, "ca_redacting", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("ca: %(levelname)s: %(message)s"))
+    handler.addFilter(RedactFilter(secrets))
+    handler.ca_redacting = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
