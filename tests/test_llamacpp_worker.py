@@ -193,3 +193,30 @@ def test_doctor_probes_llama_cpp_in_a_child(
     working = run_ca(args, {**ca_env, "PYTHONPATH": str(FAKE), "FAKE_LLAMA_MODE": "ok"}, tmp_path)
     assert "[ok  ] llama.cpp probe: model.gguf: loaded in" in working.stdout
     assert f"[ok  ] model file: {gguf} (from cli)" in working.stdout
+
+
+def test_the_repl_survives_a_crash(gguf: Path, tmp_path: Path, ca_env: dict[str, str]) -> None:
+    from tests.repl_harness import CTRL_D, ENTER, PtyCa
+
+    mode = tmp_path / "mode"
+    mode.write_text("segv")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "ca.config").write_text("")
+    env = {**ca_env, "PYTHONPATH": str(FAKE), "FAKE_LLAMA_MODE_FILE": str(mode)}
+    ca = PtyCa(["--backend", "llamacpp", "--model", str(gguf)], env, project)
+    try:
+        ca.expect("ca>")
+        ca.send("hello there" + ENTER)
+        at = ca.expect("llama.cpp crashed (SIGSEGV) on model.gguf")
+        at = ca.expect("ca>", after=at)
+        mode.write_text("ok")
+        ca.send("hello again" + ENTER)  # a new worker answers this turn
+        at = ca.expect("hello again", after=at)
+        ca.expect("ca>", after=at)
+        ca.send(CTRL_D)
+        assert ca.wait() == 0
+    finally:
+        ca.close()
+    assert "Traceback" not in ca.text
+    assert ca.text.count("crashed (SIGSEGV)") == 1

@@ -3,6 +3,7 @@
 FAKE_LLAMA_MODE picks how the first generation ends: `segv` (the AMX-kernel crash seen on
 VMs), `kill` (the kernel's out-of-memory killer), `hang` (never answers), `exit` (a library
 that calls exit()), `raise` (a Python error inside the library), or `ok` (answers "fine").
+FAKE_LLAMA_MODE_FILE names a file to read the mode from at each call instead.
 Loading always succeeds, as it did for real.
 """
 
@@ -35,6 +36,9 @@ class Llama:
 
     def create_chat_completion(self, **request: Any) -> Any:
         mode = os.environ.get("FAKE_LLAMA_MODE", "segv")
+        if os.environ.get("FAKE_LLAMA_MODE_FILE"):  # a test switches it between calls
+            with open(os.environ["FAKE_LLAMA_MODE_FILE"]) as handle:
+                mode = handle.read().strip()
         print("llama_decode: running the fake kernel", file=sys.stderr, flush=True)
         if mode == "segv":
             os.kill(os.getpid(), signal.SIGSEGV)
