@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from code_assistant.agent.grammar import envelope_schema, parse_envelope
@@ -70,8 +71,9 @@ def test_tool_calls_under_the_grammar_parse(qwen05_gguf: Path) -> None:
     reply = parse_envelope(result.text, [s.name for s in specs])
     assert reply is not None and len(reply.calls) == 1, result.text
     [call] = reply.calls
-    assert call.name == "read_file", result.text
-    assert call.arguments.get("path", "").endswith("notes.txt")
+    # Which tool a 0.5B model picks is its business; that the call is well formed is ours.
+    jsonschema.validate(call.arguments, next(s for s in specs if s.name == call.name).parameters)
+    assert "notes.txt" in json.dumps(call.arguments), result.text
 
 
 def test_one_shot_task_writes_a_file_that_runs(qwen05_gguf: Path, tmp_path: Path) -> None:
