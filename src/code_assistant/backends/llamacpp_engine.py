@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
 
 INSTALL_HINT = (
-    "the llamacpp backend needs its extra: pip install 'code-assistant[llamacpp]' "
-    "(it compiles llama.cpp; see the README section 'Embedded llama.cpp')"
+    "the llamacpp backend needs llama-cpp-python: in your clone of code-assistant run "
+    "pip install --no-cache-dir -e '.[llamacpp]' with the CMAKE_ARGS of the README's first "
+    "command (it compiles llama.cpp)"
 )
 
 
