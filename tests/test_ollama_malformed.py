@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -106,3 +108,15 @@ def test_nan_in_tool_arguments_goes_back_to_the_model_as_a_tool_error(
     events = [json.loads(text) for text in result.stdout.splitlines()]
     outputs = [e["output"] for e in events if e["event"] == "tool_result"]
     assert outputs and "must be a finite number" in outputs[0]
+
+
+def test_request_timeout_bounds_the_whole_call_against_a_dripping_server(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue({"text": "drip " * 40, "chunk_delay": 0.15})  # 6 s, no gap over 1 s
+    started = time.monotonic()
+    result = run_ca(["-q", "hi"], {**ca_env, "CA_REQUEST_TIMEOUT": "1"}, tmp_path)
+    assert time.monotonic() - started < 5
+    assert result.returncode == 6, result.stderr
+    assert "within request_timeout (1 s)" in result.stderr
+    assert "Traceback" not in result.stderr

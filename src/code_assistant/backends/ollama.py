@@ -41,6 +41,7 @@ class OllamaBackend:
     def __init__(self, host: str, timeout: float = 600.0, retries: int = 2) -> None:
         self.host = host
         self.retries = retries
+        self.timeout = timeout  # for one read (the client) and for the whole call (here)
         self._client = ollama.Client(host=host, timeout=timeout)
 
     # -- errors -------------------------------------------------------------
@@ -140,6 +141,12 @@ class OllamaBackend:
         calls: list[ToolCall] = []
         last: Any = None
         for chunk in chunks:
+            if on_token is not None and time.perf_counter() - started > self.timeout:
+                # A server that drips tokens never trips the read timeout: bound the call.
+                raise BackendTimeout(
+                    f"Ollama at {self.host} did not finish the chat request within "
+                    f"request_timeout ({self.timeout:g} s); raise it or use a smaller model"
+                )
             last = chunk
             message = chunk.message
             if message.content:
