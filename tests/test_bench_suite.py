@@ -118,7 +118,7 @@ def suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     with FakeModelServer(Script(default=scripted)) as server:
         env = isolated_env(base, CA_OPENAI_BASE_URL=server.openai_url)
         result = run_ca(["bench", "run", "suite", "--runner", RUNNER, "--jobs", "3",
-                         "--timeout", "8", "--test-timeout", "60"], env, base, timeout=120)
+                         "--timeout", "15", "--test-timeout", "60"], env, base, timeout=120)
         requests = server.chat_requests
     out_dirs = list((base / "bench" / "results").iterdir())
     yield {"base": base, "result": result, "out": out_dirs[0] if out_dirs else base,
@@ -170,9 +170,11 @@ def test_a_correct_solution_scores_every_test_passed(suite_run: dict[str, Any]) 
 
 def test_a_syntax_error_is_counted_whatever_the_agent_claims(suite_run: dict[str, Any]) -> None:
     broken = by_task(load(suite_run["out"]))["broken"]
-    assert broken["status"] == "done"  # the agent said it was done ...
+    # The agent said it was done; ca's own check (py_compile) disagreed, and so does the
+    # harness, which counts for itself.
+    assert (broken["status"], broken["stop_reason"]) == ("incomplete", "unverified")
     assert broken["final_text"] == "All done and tested."
-    assert broken["syntax_errors"] == 1  # ... the harness counts otherwise
+    assert broken["syntax_errors"] == 1
     assert broken["syntax_error_details"][0].startswith("broken.py:1:")
     assert broken["tests"] is None  # it wrote no tests
     held = broken["heldout"]
@@ -182,7 +184,7 @@ def test_a_syntax_error_is_counted_whatever_the_agent_claims(suite_run: dict[str
 def test_a_runner_that_hangs_is_recorded_as_a_timeout(suite_run: dict[str, Any]) -> None:
     slow = by_task(load(suite_run["out"]))["slow"]
     assert slow["status"] == "timeout"
-    assert slow["error"] == "stopped after the 8s timeout"
+    assert slow["error"] == "stopped after the 15s timeout"
     assert 8 <= slow["seconds"] < 20
     assert slow["paths"] == ["partial.py"]  # what it wrote before it hung is still scored
     assert slow["model_calls"] == 2  # seen in its event stream; tokens unknown
@@ -255,7 +257,8 @@ def test_html_report_rows_match_results_and_images_exist(suite_run: dict[str, An
     page.feed((out / "report.html").read_text(encoding="utf-8"))
     assert page.tables["results"] == suite_rows(data["results"])
     assert [row[0] for row in page.tables["results"]] == ["broken", "good", "refused", "slow"]
-    assert page.tables["runners"][0][:6] == [RUNNER, MODEL, "4", "2", "1", "1"]
+    # done: only good (broken's own check fails: ca says it is not done)
+    assert page.tables["runners"][0][:6] == [RUNNER, MODEL, "4", "1", "1", "1"]
     assert len(page.images) == 5
     for image in page.images:
         png = out / image["data-file"]

@@ -58,6 +58,7 @@ class Transcript:
     stuck_call: str = ""  # the call repeated without progress that stopped the run
     stuck_warnings: int = 0  # corrective notes added to repeated calls
     check_command: str = ""  # the check run before "done" (task mode), if any
+    checks: int = 0  # times ca ran that check itself (not counted in tool_calls)
     verified: bool | None = None  # whether that check passed; None: nothing was checked
 
     def summary(self) -> dict[str, Any]:
@@ -73,5 +74,6 @@ class Transcript:
             "stuck_call": self.stuck_call,
             "stuck_warnings": self.stuck_warnings,
             "check_command": self.check_command,
+            "checks": self.checks,
             "verified": self.verified,
         }

@@ -203,7 +203,8 @@ class Agent:
             transcript.verified = True
             return False
         call = ToolCall("run_shell", {"command": check.command}, id=f"check_{verifier.used}")
-        output, ok, failed = self._execute(transcript, call)
+        output, ok, failed = self._execute(transcript, call, by_model=False)
+        transcript.checks += 1
         code = exit_code(output)
         if ok and not failed:
             transcript.verified = True
@@ -235,9 +236,12 @@ class Agent:
             output = f"{output}\n\n{note}"
         return Message("tool", output, tool_call_id=call.id, name=call.name)
 
-    def _execute(self, transcript: Transcript, call: ToolCall) -> tuple[str, bool, bool]:
-        """Dispatch one call with its events: (output, ran without a ToolError, failed)."""
-        transcript.tool_calls += 1
+    def _execute(
+        self, transcript: Transcript, call: ToolCall, by_model: bool = True
+    ) -> tuple[str, bool, bool]:
+        """Dispatch one call with its events: (output, ran without a ToolError, failed).
+        ca's own check runs are not the model's calls: they count apart (Transcript.checks)."""
+        transcript.tool_calls += by_model
         self.emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)
         started = time.perf_counter()
         ok = True
@@ -245,11 +249,11 @@ class Agent:
             output = self.tools.dispatch(call, self.ctx)
         except ToolError as exc:
             ok = False
-            transcript.recoveries.tool_errors += 1
+            transcript.recoveries.tool_errors += by_model
             output = f"error: {exc}"
         failed = not ok or (call.name == "run_shell" and rendered_failed(output))
         if ok and failed:
-            transcript.recoveries.failed_commands += 1
+            transcript.recoveries.failed_commands += by_model
         self.emit(
             "tool_result",
             id=call.id,
