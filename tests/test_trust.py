@@ -11,6 +11,7 @@ from code_assistant import trust
 from code_assistant.config import load_config
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
+from tests.repl_harness import CTRL_D, ENTER, PtyCa
 
 MACHINE_KEY = "sk-proj-machineKEY0123456789abcdefXYZ"
 
@@ -147,3 +148,48 @@ def test_concurrent_trust_records_keep_every_project(tmp_path: Path) -> None:
     assert [p.wait(timeout=60) for p in procs] == [0] * len(roots)
     assert all(trust.is_trusted(home, root, {"approval": "auto"}) for root in roots)
     assert not list(home.glob("*.tmp"))
+
+
+def test_the_one_time_prompt_on_a_terminal_trusts_and_applies_the_settings(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    root = project(tmp_path, 'approval = "auto"\n')
+    fake_server.enqueue(
+        {"text": json.dumps({"intent": "implementation", "reason": "t"})},
+        call("write_file", path="a.txt", content="x\n"), "done",
+    )
+    ca = PtyCa([], ca_env, root)
+    try:
+        at = ca.expect("need your trust")
+        at = ca.expect('approval = "auto"', after=at)
+        at = ca.expect("[y/N]", after=at)
+        ca.send("y" + ENTER)
+        at = ca.expect("ca>", after=at)
+        ca.send("write a.txt" + ENTER)
+        at = ca.expect("done", after=at)
+        ca.expect("ca>", after=at)
+        ca.send(CTRL_D)
+        assert ca.wait() == 0
+    finally:
+        ca.close()
+    assert (root / "a.txt").read_text() == "x\n"  # auto approval applied: nobody was asked
+    assert trust.is_trusted(Path(ca_env["CA_HOME"]), root, {"approval": "auto"})
+    again = run_ca(["config", "show", "--json"], ca_env, root)
+    assert json.loads(again.stdout)["approval"]["value"] == "auto"
+
+
+def test_answering_no_keeps_the_settings_ignored(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    root = project(tmp_path, 'allow_commands = ["*"]\n')
+    ca = PtyCa([], ca_env, root)
+    try:
+        at = ca.expect("[y/N]")
+        ca.send("n" + ENTER)
+        at = ca.expect("ignored allow_commands", after=at)
+        ca.expect("ca>", after=at)
+        ca.send(CTRL_D)
+        assert ca.wait() == 0
+    finally:
+        ca.close()
+    assert not trust.is_trusted(Path(ca_env["CA_HOME"]), root, {"allow_commands": ["*"]})
