@@ -623,6 +623,10 @@ WRAPPERS = {
     "plain_fence": "```\n{}\n```",
     "tag": "<tool_call>\n{}\n</tool_call>",
     "python_tag": "<|python_tag|>{}<|eom_id|>",
+    "bracket_marker": "[TOOL_REQUEST]\n{}\n[END_TOOL_REQUEST]",
+    "pipe_marker": "<|tool_call|>{}<|/tool_call|>",
+    "tool_tag": "<tool>{}</tool>",
+    "after_think": '<think>\nMaybe {"name": "list_dir", "arguments": {}} first.\n</think>\n{}',
 }
 
 
@@ -655,6 +659,34 @@ def test_round_trip_through_every_wrapper(
 def test_round_trip_python_call_syntax(name: str, arguments: dict[str, Any]) -> None:
     text = f"{name}({', '.join(f'{key}={value!r}' for key, value in arguments.items())})"
     assert calls(text) == [(name, arguments)]
+
+
+@settings(max_examples=150)
+@given(
+    st.sampled_from(TOOLS),
+    st.dictionaries(
+        st.sampled_from(["path", "content", "old", "new", "command", "n", "flag", "view_range"]),
+        st.one_of(
+            st.text(max_size=12),
+            st.text(alphabet="\"'\n\\{}[],:", max_size=8),
+            st.integers(-999, 999),
+            st.booleans(),
+            st.lists(st.integers(0, 99), max_size=3),
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(["{}", "<tool_call>\n{}", "```json\n{}", "[{}"]),
+)
+def test_a_reply_cut_anywhere_never_runs_a_cut_value(
+    name: str, arguments: dict[str, Any], wrapper: str
+) -> None:
+    # Cut after every character: a recovered call holds only values complete in the text.
+    full_text = wrapper.replace("{}", json.dumps({"name": name, "arguments": arguments}))
+    for cut in range(len(full_text) + 1):
+        for found in extract_tool_calls(full_text[:cut], TOOLS):
+            assert found.name == name
+            for key, value in found.arguments.items():
+                assert key in arguments and arguments[key] == value, (full_text[:cut], key)
 
 
 def _normal_message() -> str:

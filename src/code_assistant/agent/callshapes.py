@@ -29,6 +29,8 @@ _CONTAINER_KEYS = ("tool_calls", "tool_call", "calls", "function_call", "functio
                    "tool_uses", "actions")
 # fmt: on
 _MISSING = object()
+# Keys whose value may be left open by a reply cut short: what holds calls and arguments.
+_OPEN_KEYS = frozenset({*_ARG_KEYS, *_CONTAINER_KEYS, "function"})
 _NAMED = re.compile(r"""["']?(?:name|function|tool|tool_name)["']?\s*:\s*["']([\w.-]{1,64})["']""")
 _TOLL = 256
 
@@ -83,7 +85,7 @@ def parse_cut(text: str, pos: int, ctx: CallContext) -> tuple[Any, int]:
     ctx.cut_tried = True
     ctx.budget -= len(text) - pos
     try:
-        return jsonrepair.parse_cut(text, pos)
+        return jsonrepair.parse_cut(text, pos, _OPEN_KEYS)
     except jsonrepair.CutInString:
         named = _NAMED.search(text, pos, min(len(text), pos + 300))
         tool = ctx.resolve(named.group(1)) if named else None

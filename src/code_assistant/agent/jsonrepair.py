@@ -202,18 +202,20 @@ _TURN_ENDS = ("<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<|endoftext|
 
 
 class CutInString(JSONRepairError):
-    """JSON that ends inside a string: the value was cut off, so no repair can be trusted."""
+    """JSON that ends inside a string or another value: it was cut off, so no repair of it
+    can be trusted."""
 
 
-def parse_cut(text: str, pos: int) -> tuple[Any, int]:
+def parse_cut(text: str, pos: int, open_keys: frozenset[str] = frozenset()) -> tuple[Any, int]:
     """Parse JSON at `pos` that runs to the end of `text` without closing its brackets (a
     reply cut off by max_tokens, or a forgotten brace), completing it when nothing but
-    closers is missing. Raises CutInString when it ends inside a string, JSONRepairError
-    when it is not JSON cut short. One pass over the text: linear."""
+    closers is missing. Only containers at the top, in lists, or the values of `open_keys`
+    (a call's "arguments") may be left open: a cut list or object value would be run as a
+    shorter one. Raises CutInString when it ends inside a string (or such a value),
+    JSONRepairError when it is not JSON cut short. One pass over the text: linear."""
     end = content_end(text, pos)
-    closers: list[str] = []
-    quote = ""
-    last = ""
+    stack: list[tuple[str, str | None]] = []  # closer, and the key whose value it opens
+    quote, last, key, string_at = "", "", "", pos
     index = pos
     while index < end:
         char = text[index]
@@ -222,24 +224,33 @@ def parse_cut(text: str, pos: int) -> tuple[Any, int]:
                 index += 2
                 continue
             if char == quote:
-                quote, last = "", char
+                quote, last, key = "", char, text[string_at + 1 : index]
         elif char in "\"'":
-            quote = char
+            quote, string_at = char, index
         elif char in "{[":
-            closers.append("}" if char == "{" else "]")
+            stack.append(("}" if char == "{" else "]", key if last == ":" else None))
         elif char in "}]":
-            if not closers or closers.pop() != char:
+            if not stack or stack.pop()[0] != char:
                 raise JSONRepairError("unbalanced brackets", index)
-            if not closers:
+            if not stack:
                 raise JSONRepairError("complete JSON followed by more text", index)
+        elif char == ":" and last != '"' and last != "'":
+            key = ""  # a bare key: not one of open_keys
         if not quote and not char.isspace():
             last = char
         index += 1
-    if quote:
-        raise CutInString("cut off inside a string", end)
-    if not closers or last not in _CUT_ENDS:
+    if quote or any(owner is not None and owner not in open_keys for _, owner in stack):
+        raise CutInString("cut off inside a value", end)
+    if not stack or last not in _CUT_ENDS:
         raise JSONRepairError("not JSON cut short", end)
-    value = loads(text[pos:end] + "".join(reversed(closers)))
+    body = text[pos:end].rstrip()
+    body = body[:-1] if body.endswith(",") else body
+    # Strict JSON only: the repairs above (a quote inside a string...) would read a cut
+    # `{"path": "", "content"` as the path `", "content`.
+    try:
+        value = _DECODER.decode(body + "".join(closer for closer, _ in reversed(stack)))
+    except json.JSONDecodeError as exc:
+        raise JSONRepairError("cut JSON that is not strict JSON", pos + exc.pos) from None
     return value, end
 
 
