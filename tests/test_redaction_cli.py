@@ -120,3 +120,22 @@ def test_logged_warnings_are_redacted(capsys: pytest.CaptureFixture[str]) -> Non
     finally:
         for handler in handlers:
             logger.removeHandler(handler)
+
+
+def test_pipeline_transcripts_and_json_progress_hold_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from code_assistant.pipeline.progress import JsonProgress
+    from code_assistant.pipeline.state import RunStore
+
+    monkeypatch.setenv("MY_SERVICE_TOKEN", SERVICE_TOKEN)  # the environment ca runs in
+    record = {"event": "tool_result", "output": DOTENV + f"\ntoken {SERVICE_TOKEN}"}
+    store = RunStore(tmp_path)
+    store.append_transcript("20260101-120000-3f9a", "implement", record)
+    written = "\n".join(p.read_text() for p in tmp_path.rglob("*.jsonl"))
+    assert "DEBUG=true" in written and leaks(written) == []
+    stream = io.StringIO()
+    JsonProgress(stream).write(record)
+    assert "DEBUG=true" in stream.getvalue() and leaks(stream.getvalue()) == []

@@ -18,7 +18,10 @@ class JsonProgress:
     """One JSON object per line: pipeline events and the agents' events, tagged with the phase."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
+        from code_assistant.redact import Redactor, secret_values
+
         self.stream = stream or sys.stdout
+        self.redactor = Redactor(secret_values())
 
     def __enter__(self) -> JsonProgress:
         return self
@@ -27,7 +30,7 @@ class JsonProgress:
         return None
 
     def write(self, payload: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(payload, default=str) + "\n")
+        self.stream.write(json.dumps(self.redactor.data(payload), default=str) + "\n")
         self.stream.flush()
 
     def agent(self, phase: str, event: Event) -> None:

@@ -206,6 +206,9 @@ class RunStore:
         return path
 
     def append_transcript(self, run_id: str, phase: str, record: dict[str, Any]) -> None:
+        from code_assistant.redact import redact_data, secret_values
+
+        record = redact_data(record, secret_values())  # tool output can quote .env files
         directory = self.run_dir(run_id) / "transcripts"
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / f"{phase}.jsonl").open("a", encoding="utf-8") as file:
