@@ -689,6 +689,51 @@ def test_a_reply_cut_anywhere_never_runs_a_cut_value(
                 assert key in arguments and arguments[key] == value, (full_text[:cut], key)
 
 
+SHOWN = [
+    "For example:\n```json\n{}\n```",
+    "The format is:\n{}",
+    "config = {}",
+    "Use `{}` for that.",
+    "return {}",
+    "<think>\nI could send {}\n</think>\nNothing needs to change.",
+]
+
+
+@settings(max_examples=150)
+@given(st.sampled_from(TOOLS), ARGUMENTS, st.sampled_from(SHOWN))
+def test_a_call_shown_as_an_example_or_held_in_code_is_never_run(
+    name: str, arguments: dict[str, Any], shown: str
+) -> None:
+    payload = json.dumps({"name": name, "arguments": arguments})
+    assert extract_tool_calls(shown.replace("{}", payload), TOOLS) == []
+
+
+# The forms put values on lines of their own: one newline at each end belongs to the tags.
+XML_VALUE = st.text(
+    alphabet=st.characters(blacklist_characters="<\r", codec="utf-8"), max_size=30
+).filter(lambda value: not value.startswith("\n") and not value.endswith("\n"))
+
+
+@settings(max_examples=150)
+@given(
+    st.sampled_from(TOOLS),
+    st.dictionaries(st.sampled_from(["path", "content", "command", "old", "new"]), XML_VALUE,
+                    min_size=1, max_size=3),
+    st.sampled_from(["cline", "qwen3", "invoke"]),
+)  # fmt: skip
+def test_round_trip_xml_calls(name: str, arguments: dict[str, str], form: str) -> None:
+    if form == "cline":
+        body = "".join(f"<{key}>{value}</{key}>\n" for key, value in arguments.items())
+        text = f"<{name}>\n{body}</{name}>"
+    elif form == "qwen3":
+        body = "".join(f"<parameter={k}>\n{v}\n</parameter>\n" for k, v in arguments.items())
+        text = f"<tool_call>\n<function={name}>\n{body}</function>\n</tool_call>"
+    else:
+        body = "".join(f'<parameter name="{k}">{v}</parameter>' for k, v in arguments.items())
+        text = f'<invoke name="{name}">{body}</invoke>'
+    assert calls(text) == [(name, arguments)]
+
+
 def _normal_message() -> str:
     content = "".join(f"line {i}: x = {{'k': \"v\"}}  # don't (stop)\n" for i in range(500))
     call = {"name": "write_file", "arguments": {"path": "big.py", "content": content}}
