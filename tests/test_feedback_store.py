@@ -198,10 +198,12 @@ def test_stats_count_every_category(tmp_path: Path) -> None:
         make_pair(1),
         make_pair(1, id="same-lesson"),
         make_pair(2, category="failed_commands", persona="tester"),
-        make_pair(3, category="user_bad", source="user", model="other"),
+        make_pair(3, category="user_bad", source="user", model="other", verified=True),
+        make_pair(4, verified=True, recovered=True),  # verified, but parsed from text
     ]
-    counts = stats(pairs)
-    assert counts["total"] == 4 and counts["distinct"] == 3
+    counts = stats(pairs[:4])
+    assert counts["total"] == 4 and counts["distinct"] == 3 and counts["lessons"] == 1
+    assert stats(pairs)["lessons"] == 1
     assert list(counts["by_category"]) == list(CATEGORIES)
     assert counts["by_category"]["tool_errors"] == 2
     assert counts["by_category"]["failed_commands"] == 1

@@ -172,6 +172,8 @@ def stats(pairs: Sequence[Pair]) -> dict[str, Any]:
     return {
         "total": len(pairs),
         "distinct": len({p.fingerprint() for p in pairs}),
+        # Pairs that may be shown as lessons (in their own project): verified, not recovered.
+        "lessons": sum(1 for p in pairs if p.verified and not p.recovered),
         "by_category": {c: categories.get(c, 0) for c in CATEGORIES},
         "by_source": dict(Counter(p.source for p in pairs)),
         "by_persona": dict(Counter(p.persona or "-" for p in pairs).most_common()),
