@@ -151,7 +151,9 @@ def test_history_with_tool_calls_and_results(backend: LlamaCppBackend) -> None:
 
 def test_embeddings(backend: LlamaCppBackend) -> None:
     texts = ["def main():", "a longer text here", "def main():"]
-    first, second, again = backend.embed("tiny", texts)
+    with pytest.raises(ModelNotFound, match="not a GGUF file"):  # never the chat model's vectors
+        backend.embed("nomic-embed-text", texts)
+    first, second, again = backend.embed(backend.model_path, texts)
     assert len(first) == len(second) > 0
     assert all(math.isfinite(x) for x in first + second)
     assert first == again

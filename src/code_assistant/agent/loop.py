@@ -160,10 +160,15 @@ class Agent:
         return call
 
     def _enveloped_chat(self, transcript: Transcript, messages: list[Message]) -> ChatResult:
-        """Every call constrained: the reply is a text answer or one well-formed tool call."""
+        """Every call constrained: the reply is a text answer or one well-formed tool call.
+
+        A task's first reply must be a call: offered the choice, a 0.5B model answers a task
+        such as "create hello.py that prints hello world" with the text "hello world"."""
         specs = self.tools.specs
-        options = replace(self.options, format=envelope_schema(specs))
-        result = self._chat(transcript, with_envelope_prompt(messages, specs), options)
+        text = not (self.needs_action and "write_file" in self.tools and not transcript.tool_calls)
+        options = replace(self.options, format=envelope_schema(specs, allow_text=text))
+        prompted = with_envelope_prompt(messages, specs, allow_text=text)
+        result = self._chat(transcript, prompted, options)
         reply = parse_envelope(result.text, self.tools.names)
         if reply is None:  # cut short (max_tokens): the loop's text recovery still applies
             return result
