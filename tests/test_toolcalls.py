@@ -761,6 +761,8 @@ ADVERSARIAL = {
     "string_then_blanks": '{"a": "' + '" ' * 10_000,
     "open_elements": "<read_file>\n<path>a.py</path>\n" * 2_000,
     "element_children": "<read_file>" + "<path>" * 10_000,
+    "unclosed_elements": "<write_file><path>a</path><content>" * 4_000,
+    "late_element_closer": "<read_file><path>" * 8_000 + "</read_file>",
     "bracket_markers": "[TOOL_REQUEST]{" * 5_000,
     "pipe_markers": '<|tool_call|>{"a": "' * 3_000,
     "invokes": '<invoke name="read_file"><parameter name="p">' * 2_000,

@@ -46,6 +46,7 @@ class CallContext:
     cut_tried: bool = False  # JSON cut short is completed at most once per text (linear)
     cut: list[str] = field(default_factory=list)  # tools whose call was cut inside a string
     _ends: dict[int, int] = field(default_factory=dict)
+    _found: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def resolve(self, name: str) -> str | None:
         if name not in self.names:
@@ -59,6 +60,16 @@ class CallContext:
         if key not in self._ends:
             self._ends[key] = jsonrepair.content_end(text, 0)
         return pos >= self._ends[key] - 1
+
+    def next(self, text: str, needle: str, pos: int) -> int:
+        """text.find(needle, pos), remembering the answer: asked again from a later `pos`,
+        the search goes on from the last hit instead of rescanning (linear in total)."""
+        key = (id(text), needle)
+        found = self._found.get(key)
+        if found is None or (0 <= found < pos):
+            found = text.find(needle, pos)
+            self._found[key] = found
+        return found
 
     def charge(self, scanned: int) -> None:
         """Count a failed guess: what it scanned, and never less than a fixed toll, so that

@@ -204,9 +204,10 @@ def _read_match(
         end, calls = _read_call_line(text, match, ctx)
         return (end, []) if shown.introduced_as_example(text, match.start()) else (end, calls)
     name = match.group("element")
-    end, arguments = xmlcalls.element_arguments(text, match.end(), name)
+    closer_at = ctx.next(text, f"</{name}>", match.end())
+    end, arguments = xmlcalls.element_arguments(text, match.end(), name, closer_at)
+    ctx.charge(end - match.end())  # the children were read up to here, call or not
     if arguments is None:
-        ctx.charge(end - match.end())
         return match.end(), []
     return end, call_with(name, arguments, ctx)
 

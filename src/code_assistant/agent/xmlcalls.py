@@ -50,11 +50,13 @@ def element_opener(tools: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"<(?P<element>{alternatives})>(?=\s*<[A-Za-z_][\w-]{{0,40}}>)")
 
 
-def element_arguments(text: str, start: int, name: str) -> tuple[int, dict[str, str] | None]:
-    """The children of the `<name>` element whose content starts at `start`, as arguments,
-    and the end of the element; None when it is not closed or holds anything but children."""
+def element_arguments(
+    text: str, start: int, name: str, end: int
+) -> tuple[int, dict[str, str] | None]:
+    """The children of the `<name>` element whose content runs from `start` to its closer at
+    `end` (-1: never closed), as arguments, and the end of the element; None when it is not
+    closed or holds anything but children."""
     closer = f"</{name}>"
-    end = text.find(closer, start)
     if end < 0:
         return start, None
     args: dict[str, str] = {}
