@@ -17,6 +17,7 @@ import argparse
 import datetime
 import os
 import platform
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -108,8 +109,21 @@ def run_all(args: argparse.Namespace, upstream: str, model: str, server: str) ->
     return data
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so the server and the running agent are stopped on the way out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    # A job started in the background ignores SIGINT, and SIGTERM kills without cleanup.
+    before = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(parse_args(argv))
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _main(args: argparse.Namespace) -> int:
     args.out = args.out.resolve()
     if args.ca_src is not None:
         args.ca_src = args.ca_src.resolve()
