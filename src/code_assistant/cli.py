@@ -59,9 +59,29 @@ class DefaultGroup(TyperGroup):
                 position += 1
                 continue
             if token not in self.commands:
+                _refuse_command_typo(token, args[position + 1 :], self.commands)
                 args.insert(position, "do")
             break
         return super().parse_args(ctx, args)
+
+
+def _refuse_command_typo(token: str, rest: list[str], commands: Any) -> None:
+    """`ca serach "x"` and `ca frobnicate` are mistakes, not tasks for the agent: a task is
+    a sentence (`ca "add a flag"`) or comes after `ca do`."""
+    import difflib
+
+    if " " in token:
+        return
+    close = difflib.get_close_matches(token, list(commands), n=1, cutoff=0.75)
+    if close:
+        raise click_exc.UsageError(
+            f"unknown command {token!r}; did you mean `ca {close[0]}`? "
+            f'(a task: ca do {token} ... or ca "{token} ...")'
+        )
+    if not rest:
+        raise click_exc.UsageError(
+            f"unknown command {token!r}; to give the agent a one-word task: ca do {token}"
+        )
 
 
 @dataclass
