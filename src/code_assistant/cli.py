@@ -61,8 +61,43 @@ class DefaultGroup(TyperGroup):
             if token not in self.commands:
                 _refuse_command_typo(token, args[position + 1 :], self.commands)
                 args.insert(position, "do")
+            args = _hoist_global_options(args, position)
             break
         return super().parse_args(ctx, args)
+
+
+# Global options users type after the command, as with aider and codex (`ca run REQ.md
+# --yes`): they move in front of it. Those a subcommand also defines stay where they are.
+_HOISTED = {"--yes": 0, "-y": 0, "--backend": 1, "--num-ctx": 1, "--cwd": 1, "--model": 1}
+_OWN_OPTIONS = {"feedback": {"--model"}}
+
+
+def _hoist_global_options(args: list[str], command_at: int) -> list[str]:
+    command = args[command_at]
+    own = _OWN_OPTIONS.get(command, set())
+    head, tail = args[:command_at], args[command_at:]
+    kept: list[str] = []
+    index = 1
+    kept.append(tail[0])
+    while index < len(tail):
+        token = tail[index]
+        if token == "--":
+            kept.extend(tail[index:])
+            break
+        if command == "do" and not token.startswith("-") and " " not in token:
+            # Unquoted task words: a "--yes" among them is text. A quoted sentence is one
+            # token, so `ca "add a flag" --yes` still approves.
+            kept.extend(tail[index:])
+            break
+        name = token.split("=", 1)[0]
+        if name in _HOISTED and name not in own:
+            takes = _HOISTED[name] if "=" not in token else 0
+            head.extend(tail[index : index + 1 + takes])
+            index += 1 + takes
+            continue
+        kept.append(token)
+        index += 1
+    return head + kept
 
 
 def _refuse_command_typo(token: str, rest: list[str], commands: Any) -> None:
