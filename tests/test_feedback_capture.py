@@ -382,7 +382,8 @@ def test_a_fixed_failing_command_is_verified_and_a_text_call_is_recovered(
         ("cd app && npm test", True), ("PYTHONPATH=src python3 main.py", True),
         ("./run_tests.sh", True), ("/usr/bin/python3 -c 'import a'", True),
         ("ls -la", False), ("cat a.py | grep def", False), ("cd src", False), ("", False),
-        ("echo python", False),
+        ("echo python", False), ("python3 -m py_compile a.py", False),
+        ("python -m pip install -e .", False), ("node --version", False),
     ],
 )
 def test_is_check_knows_a_test_or_program_run(command: str, check: bool) -> None:

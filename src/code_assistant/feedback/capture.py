@@ -42,6 +42,8 @@ CHECK_RUNNERS = frozenset({
     "mocha", "java", "dotnet", "bash", "sh", "ctest", "rspec",
 })  # fmt: skip
 _SEGMENTS = re.compile(r"&&|\|\||;|\|")
+# Runs that prove nothing about behaviour: syntax only, versions, help, installs.
+_TRIVIAL = re.compile(r"py_compile|compileall|--version|--help|\bpip3? |\b-m pip\b|\bwhich\b")
 
 
 def tee(*handlers: OnEvent | None) -> OnEvent:
@@ -65,7 +67,10 @@ def _command_of(call: Call) -> str:
 
 
 def is_check(command: str) -> bool:
-    """Whether a shell command runs tests or a program (not `ls`, `cat` or `cd`)."""
+    """Whether a shell command runs tests or a program (not `ls`, `cat`, `cd`, nor a syntax
+    check like `python -m py_compile`, which passes for wrong code)."""
+    if _TRIVIAL.search(command):
+        return False
     for segment in _SEGMENTS.split(command):
         words = segment.split()
         while words and "=" in words[0] and not words[0].startswith("="):
@@ -180,7 +185,8 @@ class FeedbackRecorder:
         return checked >= self._born.get(pair.id, 0) and checked > self._changed_at
 
     def _on_done(self, data: dict[str, Any]) -> None:
-        if data.get("verified") is True and data.get("stop_reason") == "done":
+        check = str(data.get("check_command") or "")
+        if data.get("verified") is True and data.get("stop_reason") == "done" and is_check(check):
             self._checked_at = self._seq  # the loop's own check passed before "done"
 
     def _on_model_call(self, data: dict[str, Any]) -> None:
