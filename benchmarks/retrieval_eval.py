@@ -264,6 +264,11 @@ def _backend(args: argparse.Namespace, stack: ExitStack) -> Any:
 
     if args.wordllama:
         return WordLlamaEmbedder()
+    if args.static:
+        from code_assistant.index.static_embed import MODEL, load
+
+        args.embedding_model = MODEL
+        return load()
     if args.fake_embeddings:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.fakes.model_server import FakeModelServer
@@ -292,7 +297,14 @@ def run_repo(repo: Path, args: argparse.Namespace, backend: Any) -> dict[str, An
             "lexical": evaluate(copy, cases), "baseline_bm25": baseline(copy, cases),
         }  # fmt: skip
         if backend is not None and stats.vectors:
-            result["hybrid"] = evaluate(copy, cases, QueryEmbedder(backend, config.embedding_model))
+            embed = QueryEmbedder(backend, config.embedding_model)
+            if args.static:  # what `search` itself uses for a statically embedded index
+                from code_assistant.index.static_embed import StaticQueryEmbedder
+
+                embed = StaticQueryEmbedder(backend)
+            for weight in args.vector_weights:
+                embed.weight = weight  # type: ignore[attr-defined]
+                result[f"hybrid@{weight:g}"] = evaluate(copy, cases, embed)
         result["notices"] = stats.notices
         shutil.rmtree(copy, ignore_errors=True)
     return result
@@ -304,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-queries", type=int, default=400)
     parser.add_argument("--fake-embeddings", action="store_true")
     parser.add_argument("--wordllama", action="store_true", help="bundled static embeddings")
+    parser.add_argument("--static", action="store_true", help="ca's bundled static embedder")
+    parser.add_argument("--vector-weights", type=lambda text: [float(w) for w in text.split(",")],
+                        default=[1.0], help="RRF weights of the vector list to measure: 0.5,1")
     parser.add_argument("--ollama", default="", help="Ollama URL for real embeddings")
     parser.add_argument("--embedding-model", default="nomic-embed-text")
     parser.add_argument("--json", action="store_true")
@@ -316,9 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for result in results:
         print(f"{result['repo']} ({result['files']} files, {result['chunks']} chunks)")
-        for mode in ("baseline_bm25", "lexical", "hybrid"):
-            if mode in result:
-                m = result[mode]
+        for mode, m in result.items():
+            if isinstance(m, dict):
                 print(f"  {mode:13s} queries={m['queries']:4d} hit@1={m['hit@1']:.3f} "
                       f"hit@5={m['hit@5']:.3f} mrr@10={m['mrr@10']:.3f}")  # fmt: skip
         for notice in result["notices"]:

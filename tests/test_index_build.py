@@ -182,7 +182,10 @@ def test_edit_delete_and_rename(repo: Path) -> None:
     assert rows(repo, "SELECT count(*) FROM chunks")[0][0] == stats.chunks
     assert rows(repo, "SELECT count(*) FROM chunks_fts")[0][0] == stats.chunks
     assert search(repo, "formatDate") == []
-    assert search(repo, "listen port") == []
+    # Static vectors always give some nearest chunk: none may come from the removed files.
+    assert {hit.path for hit in search(repo, "listen port")} <= {
+        "app/server.py", "src/terminal.rs", "web/types.ts"
+    }
     assert [h.path for h in search(repo, "serve_forever")][:1] == ["app/server.py"]
 
 

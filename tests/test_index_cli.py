@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from code_assistant.index import static_embed
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
 
@@ -48,9 +49,13 @@ def test_index_without_a_reachable_backend_warns_and_stays_lexical(
     env = {**ca_env, "CA_OLLAMA_HOST": "http://127.0.0.1:9"}
     result = run_ca(["index", "--json"], env, project)
     assert result.returncode == 0
-    assert json.loads(result.stdout)["vectors"] == 0
+    stats = json.loads(result.stdout)
+    # The bundled static model (when installed) stands in for the unreachable one.
+    assert stats["vectors"] == (stats["chunks"] if static_embed.load() else 0)
     assert "embeddings skipped" in result.stderr
     assert "Traceback" not in result.stderr
+    result = run_ca(["index", "--json", "--no-embed"], env, project)
+    assert json.loads(result.stdout)["vectors"] == stats["vectors"]  # kept, none added
 
 
 def test_search_json_is_the_stable_public_format(project: Path, ca_env: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ import pytest
 from code_assistant.backends.ollama import OllamaBackend
 from code_assistant.backends.openai_compat import OpenAICompatBackend
 from code_assistant.config import Config
+from code_assistant.index import static_embed
 from code_assistant.index.build import update_index
 from code_assistant.index.embed import document_text
 from code_assistant.index.retrieve import (
@@ -128,6 +129,10 @@ def test_hit_shape_and_json_format(repo: Path) -> None:
 def test_empty_and_hostile_queries(repo: Path, tmp_path: Path) -> None:
     assert search(repo, "") == []
     assert search(repo, "the of and") == []
+    # FTS5 operators are quoted away: no error, and (lexically) no match.
+    search(repo, 'NEAR("x" AND) * OR -- ;')
+    with IndexStore(db_path_for(repo)) as store:
+        store.conn.execute("DELETE FROM vectors")
     assert search(repo, 'NEAR("x" AND) * OR -- ;') == []
     assert search(repo, "cache", top_k=0) == []
     assert search(tmp_path / "no-index-here", "cache") == []
@@ -221,18 +226,27 @@ def test_changing_the_embedding_model_re_embeds(repo: Path, ollama: OllamaBacken
 
 
 def test_unknown_model_and_unreachable_server_leave_a_lexical_index(
-    repo: Path, ollama: OllamaBackend
+    repo: Path, ollama: OllamaBackend, tmp_path: Path
 ) -> None:
+    # The fixture's index holds the bundled static model's vectors (when it is installed):
+    # a model that cannot answer replaces none of them.
+    kept = update_index(repo, Config()).vectors
+    assert kept == (update_index(repo, Config()).chunks if static_embed.load() else 0)
     stats = update_index(repo, Config(embedding_model="no-such-model"), ollama)
-    assert stats.vectors == 0
+    assert stats.vectors == kept
     assert any("embeddings skipped" in n and "no-such-model" in n for n in stats.notices)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with closing(OllamaBackend(host=f"http://127.0.0.1:{port}", timeout=5, retries=0)) as dead:
         stats = update_index(repo, Config(), dead)
-    assert stats.vectors == 0
+    assert stats.vectors == kept
     assert any("cannot reach" in n for n in stats.notices)
+    fresh = write_repo(tmp_path / "fresh")
+    with closing(OllamaBackend(host=f"http://127.0.0.1:{port}", timeout=5, retries=0)) as dead:
+        stats = update_index(fresh, Config(), dead, static=False)
+    assert stats.vectors == 0
+    assert any("lexical only" in n for n in stats.notices)
     assert search(repo, "evict oldest")[0].symbol == "LRUCache"
 
 

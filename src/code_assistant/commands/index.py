@@ -74,7 +74,7 @@ def _progress_bar(enabled: bool) -> Any:
     )
 
 
-def _update(loaded: Any, *, embed: bool, show_progress: bool) -> Any:
+def _update(loaded: Any, *, embed: bool, show_progress: bool, static: bool = True) -> Any:
     from code_assistant.index.build import update_index
 
     notices: list[str] = []
@@ -91,7 +91,7 @@ def _update(loaded: Any, *, embed: bool, show_progress: bool) -> Any:
             bar.update(tasks[phase], completed=done, total=total)
 
         try:
-            stats = update_index(loaded.root, loaded.config, backend, progress)
+            stats = update_index(loaded.root, loaded.config, backend, progress, static=static)
         finally:
             _close(backend)
     stats.notices[:0] = notices
@@ -112,7 +112,8 @@ def index_command(
 
     as_json = json_out or options_of(ctx).json
     loaded = _load(ctx, path)
-    stats = _update(loaded, embed=not no_embed, show_progress=not as_json and sys.stderr.isatty())
+    stats = _update(loaded, embed=not no_embed, static=not no_embed,
+                    show_progress=not as_json and sys.stderr.isatty())  # fmt: skip
     if as_json:
         print(json.dumps(stats.to_dict(), indent=2))
         return

@@ -268,6 +268,37 @@ def _update(
         _write(store, pending, known)
 
 
+def _embed(
+    store: IndexStore,
+    backend: Any,
+    model: str,
+    static: bool,
+    stats: IndexStats,
+    progress: ProgressFn | None,
+) -> None:
+    """Vectors from the backend's embedding model; without one, or when it cannot embed, from
+    the bundled static model, unless the index already holds the backend model's vectors."""
+    from code_assistant.index.embed import embed_pending
+    from code_assistant.index.static_embed import MODEL, load
+
+    if backend is not None:
+        before = len(stats.notices)
+        stats.embedded = embed_pending(store, backend, model, stats.notices, progress)
+        if len(stats.notices) == before:
+            return
+    has_vectors = store.conn.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
+    if not static or (has_vectors and store.get_meta("embedding_model") != MODEL):
+        return  # keep the backend's vectors: `ca index` with the backend embeds new chunks
+    embedder = load()
+    if embedder is None:
+        return
+    if backend is not None and stats.notices:
+        stats.notices[-1] = stats.notices[-1].replace(
+            "search is lexical only for now", "using the bundled static embeddings instead"
+        )
+    stats.embedded += embed_pending(store, embedder, MODEL, stats.notices, progress)
+
+
 def update_index(
     root: Path,
     config: Any,
@@ -276,9 +307,11 @@ def update_index(
     *,
     workers: int | None = None,
     db_path: Path | None = None,
+    static: bool = True,
 ) -> IndexStats:
     """Bring the index of `root` (`root`/.ca/index.db unless `db_path`) up to date; embed
-    when a backend is given and can embed. A damaged db is rebuilt, with a notice."""
+    with the backend when given and able, else (`static`) with the bundled static model when
+    installed. A damaged db is rebuilt, with a notice."""
     started = time.perf_counter()
     root = Path(root).resolve()
     stats = IndexStats(root=str(root))
@@ -288,11 +321,7 @@ def update_index(
         stats.rebuilt = stats.rebuilt or bool(stats.notices)
         try:
             _update(store, root, config, stats, progress, workers)
-            if backend is not None:
-                from code_assistant.index.embed import embed_pending
-
-                stats.embedded = embed_pending(store, backend, config.embedding_model,
-                                               stats.notices, progress)  # fmt: skip
+            _embed(store, backend, config.embedding_model, static, stats, progress)
             counts = store.counts()
             stats.files, stats.symbols = counts["files"], counts["symbols"]
             stats.chunks, stats.vectors = counts["chunks"], counts["vectors"]

@@ -48,21 +48,19 @@ def embed_pending(
 ) -> int:
     """Embed every chunk without a vector; returns how many were embedded.
 
-    A different model than last time drops all vectors first. A backend that cannot embed
-    leaves a notice and the index lexical-only (what was embedded so far stays).
+    A different model than last time replaces all vectors, once its first batch has come
+    back (a model that cannot answer leaves the old vectors in place). A backend that cannot
+    embed leaves a notice (what was embedded so far stays).
     """
     conn = store.conn
-    if store.get_meta("embedding_model") != model:
-        with store.transaction():
-            conn.execute("DELETE FROM vectors")
-            store.set_meta("embedding_model", model)
-            store.set_meta("embedding_dim", "")
+    fresh = store.get_meta("embedding_model") != model
     pending = [row[0] for row in conn.execute(
+        "SELECT c.id FROM chunks c" if fresh else
         "SELECT c.id FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id"
         " WHERE v.chunk_id IS NULL ORDER BY c.id"
     )]  # fmt: skip
     done = 0
-    dim = store.get_meta("embedding_dim")
+    dim = "" if fresh else store.get_meta("embedding_dim")
     for start in range(0, len(pending), EMBED_BATCH):
         ids = pending[start : start + EMBED_BATCH]
         marks = ",".join("?" * len(ids))
@@ -82,6 +80,10 @@ def embed_pending(
             return done
         dim = dim or str(len(vectors[0]))
         with store.transaction():
+            if fresh:
+                conn.execute("DELETE FROM vectors")
+                store.set_meta("embedding_model", model)
+                fresh = False
             store.set_meta("embedding_dim", dim)
             conn.executemany(
                 "INSERT OR REPLACE INTO vectors(chunk_id, vector) VALUES (?, ?)",
@@ -90,4 +92,9 @@ def embed_pending(
         done += len(rows)
         if progress:
             progress("embed", done, len(pending))
+    if fresh and not pending:
+        with store.transaction():
+            conn.execute("DELETE FROM vectors")
+            store.set_meta("embedding_model", model)
+            store.set_meta("embedding_dim", "")
     return done

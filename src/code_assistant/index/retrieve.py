@@ -17,9 +17,12 @@ from code_assistant.index.store import (
     is_damage,
     open_readonly,
 )
-from code_assistant.index.terms import fts_query, query_terms
+from code_assistant.index.terms import STOPWORDS, fts_query, query_terms
 
 RRF_K = 60
+# The weight of the vector ranking in RRF, by embedder (BM25 and name matches weigh 1).
+# Measured with benchmarks/retrieval_eval.py --vector-weights over five repos.
+VECTOR_WEIGHTS = {"static": 0.25, "backend": 1.0}
 CANDIDATES = 50
 RANK_BUDGET = 10_000  # matching rows bm25 may rank per query (see _prune)
 # bm25 column weights: symbol name, path, code text, split parts of compound names
@@ -75,6 +78,34 @@ class QueryEmbedder:
         from code_assistant.index.embed import query_text
 
         return self.backend.embed(self.model, [query_text(self.model, query)])[0]
+
+
+def vector_weight(embed_query: EmbedQuery) -> float:
+    """How much the vector list counts: `embed_query.weight`, else by its `kind`."""
+    weight = getattr(embed_query, "weight", None)
+    if weight is not None:
+        return float(weight)
+    return VECTOR_WEIGHTS.get(getattr(embed_query, "kind", "backend"), 1.0)
+
+
+def _describes(query: str, embed_query: EmbedQuery) -> bool:
+    """Whether to rank by meaning. For the static model only descriptions (two or more
+    content words): a single word is a name lookup, and a mean of function-word vectors is
+    noise, where "no match" is the right answer."""
+    if getattr(embed_query, "kind", "") != "static":
+        return True
+    return sum(word.lower() not in STOPWORDS for word in _WORDS.findall(query)) >= 2
+
+
+def _embedder_for(store: IndexStore, embed_query: EmbedQuery | None) -> EmbedQuery | None:
+    """The query embedder that matches the index's vectors: the bundled static model's when
+    the index was embedded with it (whatever the caller passed), else the caller's."""
+    from code_assistant.index.static_embed import MODEL, StaticQueryEmbedder, load
+
+    if getattr(embed_query, "model", None) == MODEL or store.get_meta("embedding_model") != MODEL:
+        return embed_query
+    embedder = load()
+    return StaticQueryEmbedder(embedder) if embedder is not None else embed_query
 
 
 def _resolve(root_or_db: Path | str | IndexStore) -> tuple[IndexStore | None, bool]:
@@ -186,14 +217,15 @@ def _semantic(store: IndexStore, query: str, embed_query: EmbedQuery) -> list[in
     sims = matrix @ (vector / norm if norm else vector)
     count = min(CANDIDATES, len(sims))
     top = np.argpartition(-sims, count - 1)[:count]
-    return [int(ids[i]) for i in top[np.argsort(-sims[top])]]
+    floor = float(getattr(embed_query, "floor", 0.0))
+    return [int(ids[i]) for i in top[np.argsort(-sims[top])] if sims[i] >= floor]
 
 
-def _fuse(rankings: list[list[int]]) -> list[tuple[int, float]]:
+def _fuse(rankings: list[list[int]], weights: Sequence[float]) -> list[tuple[int, float]]:
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, cid in enumerate(ranking, start=1):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -256,14 +288,17 @@ def search(
     if store is None or top_k <= 0:
         return []
     try:
+        embed_query = _embedder_for(store, embed_query)
         rankings = [_lexical(store, query_terms(query)), _symbol_matches(store, query)]
-        if embed_query is not None:
+        weights = [1.0, 1.0]
+        if embed_query is not None and _describes(query, embed_query):
             try:
                 rankings.append(_semantic(store, query, embed_query))
+                weights.append(vector_weight(embed_query))
             except BackendError as exc:
                 if notices is not None:
                     notices.append(f"query not embedded ({exc}); lexical results only")
-        return _load(store, _fuse(rankings), top_k, query)
+        return _load(store, _fuse(rankings, weights), top_k, query)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
