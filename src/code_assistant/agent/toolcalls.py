@@ -68,12 +68,18 @@ def extract_tool_calls(
 ) -> list[ToolCall]:
     """Tool calls written as text in `text`, in order, with ids call_text_0, call_text_1, ...
 
-    Found: JSON calls (bare, in ```json/```tool_call/``` fences, <tool_call> tags,
-    [TOOL_CALLS], <|python_tag|>, <function=name>, functools[...]) whose name key names a
-    tool; and `tool(arg="literal")` when it is a whole fence or tag, or a line of its own
-    outside code fences. Names are mapped by resolve_tool_name; unknown ones are dropped.
-    `params` gives each tool's parameter names in order, so positional arguments
-    (`read_file("a.py")`) can be named; without it such calls are dropped. Never raises.
+    Found: JSON calls (bare, in ```json/```tool_call/``` fences, <tool_call>, <tool>,
+    [TOOL_REQUEST]...[END_TOOL_REQUEST], <|tool_call|>, [TOOL_CALLS], <|python_tag|>,
+    <function=name>, functools[...]) whose name key names a tool, also when cut short with
+    only closing brackets missing; `tool(arg="literal")` when it is a whole fence or tag, or
+    a line of its own outside code fences; XML (<parameter=k>, <invoke name=...>, Cline's
+    <read_file><path>...</path></read_file>). Only what follows the last </think> counts.
+    Not found: JSON introduced as an example, held in code (`x = {...}`, in backticks), or
+    with template paths (path/to/...). Names are mapped by resolve_tool_name (unknown ones
+    are dropped), argument names by toolnames.canonical_arguments. `params` gives each tool's
+    parameter names in order, so positional arguments (`read_file("a.py")`) can be named and
+    other agents' argument names renamed; without it such calls are dropped or left as they
+    are. Never raises; linear in the length of `text`.
     """
     calls = [call for span in _safe_spans(text, tools, params) for call in span.calls]
     for index, call in enumerate(calls):
