@@ -69,6 +69,13 @@ def symbol_lines(out: str) -> list[str]:
     return lines[:-1]
 
 
+def test_search_in_a_project_without_code_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.bin").write_bytes(b"\0\1\2")
+    ctx = ToolContext(root=tmp_path, config=Config())
+    out = call(ctx, "search_code", query="slugify")
+    assert out.startswith("no code matches 'slugify': the project has no source files yet.")
+
+
 def test_find_symbols_by_name_kind_and_path(project: Path) -> None:
     ctx = ToolContext(root=project, config=None)  # defaults when the session has no config
     assert call(ctx, "find_symbols", name="save_session") == (

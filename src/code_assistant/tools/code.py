@@ -69,6 +69,11 @@ def search_code(ctx: ToolContext, query: str, top_k: int = 5) -> str:
     top_k = max(1, min(SEARCH_MAX_RESULTS, top_k))
     hits = search(db_path_for(ctx.root), query, top_k, embed)
     if not hits:
+        if _indexed_files(ctx) == 0:
+            return (
+                f"no code matches {query!r}: the project has no source files yet. Use list_dir"
+                " to see what is there, or write_file to create the file the task needs."
+            )
         return (
             f"no code matches {query!r}. Try other words or an exact identifier, "
             "or find_symbols with part of a name."
@@ -79,6 +84,18 @@ def search_code(ctx: ToolContext, query: str, top_k: int = 5) -> str:
         + "\n\nNext: read_file the file you need before editing it; edit_file needs its exact"
         " current text."
     )
+
+
+def _indexed_files(ctx: ToolContext) -> int:
+    from code_assistant.index.store import db_path_for, open_readonly
+
+    store = open_readonly(db_path_for(ctx.root))
+    if store is None:
+        return 0
+    try:
+        return int(store.conn.execute("SELECT count(*) FROM files").fetchone()[0])
+    finally:
+        store.close()
 
 
 def _suggest(ctx: ToolContext, name: str) -> str:
