@@ -555,6 +555,7 @@ NOT_CALLS = [
     "<read_file>\n<path>a.py</path>\n",  # never closed
     # drafts while thinking are not calls
     '<think>First {"name": "run_shell", "arguments": {"command": "ls"}}</think>Nothing to do.',
+    '<think>\nI will call {"name": "run_shell", "arguments": {"command": "ls"}} and then',
     "",
 ]
 

@@ -59,6 +59,7 @@ _CODE_LINE = re.compile(r"^[ \t]*(?:(?:async )?def|class|import|from [\w.]+ impo
 _MISTRAL_NAME = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*(?:\[CALL_ID\][\w-]*)?(?:\[ARGS\])?\s*(?=\{)")
 _WS = re.compile(r"\s*")
 _THINK_END = re.compile(r"</think(?:ing)?>", re.I)
+_THINK_START = re.compile(r"<think(?:ing)?>", re.I)
 _SEPARATORS = re.compile(r"[\s,;]*")
 _FENCE_LANG = re.compile(r"[\w+#.-]*[ \t]*\n?")
 
@@ -156,9 +157,12 @@ def _extract(
     if not isinstance(text, str) or not text or not tools:
         return [], None
     ctx = CallContext(list(tools), params or {}, budget=4 * len(text) + 20_000)
-    # What a model drafts while thinking is not a call; the calls come after </think>.
+    # What a model drafts while thinking is not a call; the calls come after </think>, and
+    # a <think> never closed (the reply was cut while thinking) holds none.
     thought = [m.end() for m in _THINK_END.finditer(text)]
-    return _scan(text, ctx, nested=False, start=thought[-1] if thought else 0), ctx
+    start = thought[-1] if thought else 0
+    still = _THINK_START.search(text, start)
+    return _scan(text[: still.start()] if still else text, ctx, nested=False, start=start), ctx
 
 
 def _scan(text: str, ctx: CallContext, nested: bool, start: int = 0) -> list[_Span]:
