@@ -491,3 +491,21 @@ def test_go_function_values_and_generic_receivers() -> None:
         ("function", "handler", "", 4, 3, 6, "private"),
         ("method", "Close", "Server", 8, 8, 10, "public"),
     ]
+
+
+def test_typescript_overloads_and_named_class_expressions() -> None:
+    source = """
+    export function get(url: string): Promise<Response>;
+    export function get(url: string, body?: string): Promise<Response> {
+      return fetch(url);
+    }
+    globalThis.Headers = class Headers extends Base {
+      has(name: string) { return true; }
+    };
+    """
+    assert symbols(source, "typescript") == [
+        ("function", "get", "", 1, 1, 1, "public"),
+        ("function", "get", "", 2, 2, 4, "public"),
+        ("class", "Headers", "", 5, 5, 7, "private"),
+        ("method", "has", "Headers", 6, 6, 6, "public"),
+    ]

@@ -39,3 +39,6 @@
   (export_statement
     (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))
   (#match? @name "^_*[A-Z][A-Z0-9_]*$"))
+
+; Named class expressions: `exports.Router = class Router {}`.
+(class name: (identifier) @name) @definition.class

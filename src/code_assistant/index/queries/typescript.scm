@@ -51,3 +51,9 @@
   (export_statement
     (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant))
   (#match? @name "^_*[A-Z][A-Z0-9_]*$"))
+
+; Overload signatures and `declare function`.
+(function_signature name: (identifier) @name) @definition.function
+
+; Named class expressions: `globalThis.Headers = class Headers extends Base {}`.
+(class name: (type_identifier) @name) @definition.class
