@@ -27,7 +27,7 @@ def ask_architect(ctx: ToolContext, question: str) -> str:
     error behaviour); not for things you can find out by reading the project's files.
 
     Args:
-        question: One clear question, e.g. "Should divide by zero raise or return None?".
+        question: One clear question about the decision the plan leaves open.
     """
     answer: Callable[[str], str] | None = ctx.extras.get(ANSWERER)
     if answer is None:
