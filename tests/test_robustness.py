@@ -148,3 +148,33 @@ def test_a_requirement_file_that_is_a_fifo_is_refused(
     result = run_ca(["--yes", "run", "REQ.md"], ca_env, tmp_path, timeout=30)
     assert result.returncode == 2, result.stderr
     assert "'REQ.md' is not a regular file" in result.stderr
+
+
+def test_non_utf8_bytes_in_argv_reach_the_model_as_replacement_characters(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue("an answer")
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"code_assistant", b"-q", b"caf\xe9?"],
+        env=ca_env, cwd=tmp_path, capture_output=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    question = fake_server.chat_requests[-1]["body"]["messages"][-1]["content"]
+    assert question == "caf\ufffd?"
+
+
+def test_non_utf8_lines_typed_into_the_repl_are_answered_and_stored(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue({"text": json.dumps({"intent": "conversational", "reason": "t"})}, "ok")
+    env = {**ca_env, "PYTHONIOENCODING": "utf-8:surrogateescape"}
+    result = subprocess.run(
+        [sys.executable, "-m", "code_assistant"], input=b"caf\xe9 latte\n", env=env,
+        cwd=tmp_path, capture_output=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr and b"error" not in result.stderr
+    question = fake_server.chat_requests[-1]["body"]["messages"][-1]["content"]
+    assert question == "caf\ufffd latte"
+    listed = run_ca(["sessions", "--json"], ca_env, tmp_path)
+    assert json.loads(listed.stdout)[0]["first_message"] == "caf\ufffd latte"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -195,3 +196,12 @@ def retry_chat(
 def estimate_tokens(text: str) -> int:
     """A cheap, model-independent token estimate (about four characters a token)."""
     return (len(text) + 3) // 4
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Lone surrogates (bytes that were not UTF-8, from argv, stdin or a file name) as
+    U+FFFD: they cannot be encoded into a request, a JSON line or the sessions DB."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text

@@ -18,6 +18,7 @@ from code_assistant.backends.base import (
     ToolCall,
     ToolSpec,
     Usage,
+    clean_text,
     estimate_tokens,
     retry_chat,
     with_retries,
@@ -217,14 +218,25 @@ def _wire_options(opts: ChatOptions) -> dict[str, Any]:
 
 
 def _to_wire(message: Message) -> dict[str, Any]:
-    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    wire: dict[str, Any] = {"role": message.role, "content": clean_text(message.content)}
     if message.tool_calls:
         wire["tool_calls"] = [
-            {"function": {"name": c.name, "arguments": c.arguments}} for c in message.tool_calls
+            {"function": {"name": c.name, "arguments": _clean(c.arguments)}}
+            for c in message.tool_calls
         ]
     if message.role == "tool" and message.name:
         wire["tool_name"] = message.name
     return wire
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
 
 
 def _finite(value: Any) -> Any:

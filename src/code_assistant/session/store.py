@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from code_assistant.backends.base import Message, ToolCall
+from code_assistant.backends.base import Message, ToolCall, clean_text
 from code_assistant.errors import UsageError
 from code_assistant.redact import Redactor, secret_values
 
@@ -241,8 +241,8 @@ class SessionStore:
     def append(self, session_id: str, turn: int, message: Message) -> None:
         """Write one message of `turn` now (its own transaction)."""
         now = time.time()
-        content = self.redactor.text(message.content)
-        extra = _extra(message, self.redactor)
+        content = clean_text(self.redactor.text(message.content))
+        extra = _extra(message, self.redactor)  # json.dumps escapes lone surrogates
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO messages (session_id, turn, role, content, extra, created) "
@@ -271,7 +271,7 @@ class SessionStore:
         """Record a compaction: turns up to `through_turn` are replaced by `summary` on load."""
         self.db.execute(
             "UPDATE sessions SET summary = ?, compacted_through = ?, updated = ? WHERE id = ?",
-            (self.redactor.text(summary), through_turn, time.time(), session_id),
+            (clean_text(self.redactor.text(summary)), through_turn, time.time(), session_id),
         )
 
     # --- reading -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from code_assistant.backends.base import ToolCall, ToolSpec
+from code_assistant.backends.base import ToolCall, ToolSpec, clean_text
 from code_assistant.errors import ToolError
 
 # What a tool does to the machine decides whether it needs approval.
@@ -49,6 +49,12 @@ class ToolContext:
                 raise ToolError(
                     f"the user's deny_commands list denied {tool}: {summary!r}. "
                     "Do not retry it in another form; do the task without it or ask the user."
+                )
+            instruction = getattr(self.approver, "instruction", "")
+            if instruction:
+                raise ToolError(
+                    f"the user denied {tool}: {summary}, and said what to do instead: "
+                    f"{instruction}"
                 )
             raise ToolError(
                 f"the user denied {tool}: {summary}. Do not retry the same action; "
@@ -101,7 +107,6 @@ def _schema_for(annotation: Any) -> dict[str, Any]:
     return {"type": "string"}
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?:\s*(.+)$")
 
 
@@ -290,4 +295,4 @@ class ToolRegistry:
             ) from None
         # A name read from disk that is not UTF-8 leaves lone surrogates: they cannot be
         # sent to the model (or stored), so they become U+FFFD here, once.
-        return _SURROGATES.sub("\ufffd", output)
+        return clean_text(output)
