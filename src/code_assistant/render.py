@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -116,8 +117,15 @@ class ConsoleRenderer:
         if detail:
             self.show_diff(detail)
             self.diff_shown = True
-        answer = self.console.input(f"[bold]Allow {tool}[/] {_escape(summary)}? [y/n/a(lways)] ")
-        return answer
+        self.console.print(
+            f"[bold]Allow {tool}[/] {_escape(summary)}? \\[y]es \\[n]o \\[a]lways ", end=""
+        )
+        key = read_key()
+        self.console.print(key if key.isprintable() else "")
+        if key.lower() == "n":
+            instead = self.console.input("  what should it do instead? (Enter: nothing) ")
+            return f"n:{instead}" if instead.strip() else "n"
+        return key
 
 
 class JsonRenderer:
@@ -151,3 +159,25 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def read_key() -> str:
+    """One key press, no Enter needed (a terminal in raw mode); Ctrl-C still interrupts."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    try:
+        saved = termios.tcgetattr(fd)
+    except termios.error:  # not a real terminal after all: a line
+        return sys.stdin.readline().strip()[:1]
+    try:
+        # TCSANOW: the default (TCSAFLUSH) would throw away a key typed before the prompt.
+        tty.setcbreak(fd, termios.TCSANOW)
+        # The fd itself: a buffered sys.stdin may wait for more bytes than the one key.
+        key = os.read(fd, 4).decode("utf-8", "replace")[:1]
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    if key == "\x03":
+        raise KeyboardInterrupt
+    return key

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from code_assistant.tools import cmdpolicy
 
-# ask(tool, summary, detail) -> "y" | "n" | "a" (always for this tool)
+# ask(tool, summary, detail) -> "y" | "n" | "a" (always for this tool) | "n: what to do instead"
 AskFn = Callable[[str, str, str], str]
 
 READ_ONLY = frozenset({"read_file", "list_dir", "glob_files", "find_symbols", "search_code"})
@@ -21,10 +21,11 @@ class Approver:
     ask: AskFn | None = None
     always: set[str] = field(default_factory=set)
     reason: str = ""  # why the last refusal happened when the user was not asked
+    instruction: str = ""  # what the user said to do instead, with the last refusal
 
     def approve(self, tool: str, summary: str, detail: str = "") -> bool:
         """Decide one action. `summary` is the command for run_shell, the path for writes."""
-        self.reason = ""
+        self.reason = self.instruction = ""
         if tool == "run_shell":
             verdict = cmdpolicy.decide(summary, self.allow_commands, self.deny_commands)
             if verdict == "deny":
@@ -36,8 +37,12 @@ class Approver:
             return True
         if self.policy == "deny" or self.ask is None:
             return False
-        answer = self.ask(tool, summary, detail).strip().lower()
+        answer, _, instruction = self.ask(tool, summary, detail).partition(":")
+        answer = answer.strip().lower()
         if answer in ("a", "always"):
             self.always.add(tool)
             return True
-        return answer in ("y", "yes")
+        if answer in ("y", "yes"):
+            return True
+        self.instruction = instruction.strip()
+        return False
