@@ -178,3 +178,29 @@ def test_non_utf8_lines_typed_into_the_repl_are_answered_and_stored(
     assert question == "caf\ufffd latte"
     listed = run_ca(["sessions", "--json"], ca_env, tmp_path)
     assert json.loads(listed.stdout)[0]["first_message"] == "caf\ufffd latte"
+
+
+def test_a_gitignore_with_invalid_patterns_or_that_is_a_fifo_is_survived(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "skip.py").write_text("y = 2\n")
+    (tmp_path / ".gitignore").write_text("[z-a]\n\\\nskip.py\n")
+    result = run_ca(["index", "--no-embed", "--json"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["files"] == 1  # the valid line still ignores skip.py
+    (tmp_path / ".gitignore").unlink()
+    os.mkfifo(tmp_path / ".gitignore")
+    result = run_ca(["index", "--no-embed", "--json"], ca_env, tmp_path, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_config_file_that_is_a_fifo_is_a_usage_error(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / "ca.config")
+    result = run_ca(["config", "show"], ca_env, tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("ca.config: not a regular file; a config file must "
+                                          "be a plain file")

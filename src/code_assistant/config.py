@@ -225,6 +225,8 @@ def ensure_ignored_dir(path: Path) -> Path:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; errors name the file, line and column."""
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever
+        raise ConfigError(f"{path}: not a regular file; a config file must be a plain file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

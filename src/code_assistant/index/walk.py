@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,12 +47,28 @@ def is_probably_minified(head: bytes) -> bool:
 
 
 def _read_spec(path: Path) -> pathspec.GitIgnoreSpec | None:
+    if not path.is_file():  # absent, or a FIFO that would block the read
+        return None
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
     lines = [line for line in lines if line.strip() and not line.startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    except (ValueError, re.error):  # `[z-a]`, a lone backslash: git skips such lines too
+        return pathspec.GitIgnoreSpec.from_lines(_valid_lines(lines)) or None
+
+
+def _valid_lines(lines: list[str]) -> list[str]:
+    valid = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, re.error):
+            continue
+        valid.append(line)
+    return valid
 
 
 Specs = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
