@@ -193,3 +193,13 @@ def test_answering_no_keeps_the_settings_ignored(
     finally:
         ca.close()
     assert not trust.is_trusted(Path(ca_env["CA_HOME"]), root, {"allow_commands": ["*"]})
+
+
+def test_an_unwritable_trust_store_is_one_line_not_a_traceback(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    root = project(tmp_path, 'approval = "auto"\n')
+    (Path(ca_env["CA_HOME"]) / trust.TRUST_FILE).mkdir()  # in the way of the file
+    result = run_ca(["trust"], ca_env, root)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("ca: error: cannot record trust")

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from code_assistant.errors import ConfigError
+
 TRUST_FILE = "trusted_projects.json"
 
 # Keys that relax safety: with them a project could run commands without asking.
@@ -98,14 +100,20 @@ def _write(home: Path, data: dict[str, Any]) -> None:
 
 def record_trust(home: Path, root: Path, values: Mapping[str, Any]) -> None:
     """Trust these values of this project (until any of them changes)."""
-    with _locked(home):
-        data = _read(home)
-        data[_key(root)] = {
-            "digest": digest(values),
-            "values": dict(values),
-            "trusted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        _write(home, data)
+    try:
+        with _locked(home):
+            data = _read(home)
+            data[_key(root)] = {
+                "digest": digest(values),
+                "values": dict(values),
+                "trusted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            _write(home, data)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot record trust in {_store(home)} ({exc.strerror or exc}); "
+            "check that the machine config directory (CA_HOME) is writable"
+        ) from None
 
 
 def revoke_trust(home: Path, root: Path) -> bool:
