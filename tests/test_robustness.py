@@ -104,14 +104,15 @@ def test_an_os_error_becomes_a_tool_error(project: tuple[ToolRegistry, ToolConte
 CLI_CALLS = [BAD_CALLS[i] for i in (0, 1, 2, 4, 10, 11)]
 
 
+@pytest.mark.parametrize("backend", ["ollama", "openai"])
 @pytest.mark.parametrize(("name", "arguments", "message"), CLI_CALLS)
 def test_bad_arguments_through_the_cli_reach_the_model_without_a_traceback(
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path,
-    name: str, arguments: Any, message: str,
+    name: str, arguments: Any, message: str, backend: str,
 ) -> None:
     (tmp_path / "x.txt").write_text("a\nb\nc\n", encoding="utf-8")
     fake_server.enqueue({"tool_calls": [{"name": name, "arguments": arguments}]}, "done")
-    result = run_ca(["--yes", "--json", "do", "probe"], ca_env, tmp_path)
+    result = run_ca(["--backend", backend, "--yes", "--json", "do", "probe"], ca_env, tmp_path)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr
     tool = [json.loads(line) for line in result.stdout.splitlines()]
