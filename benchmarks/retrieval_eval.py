@@ -176,7 +176,7 @@ def build_copy(repo: Path, target: Path) -> list[Case]:
 def evaluate(db_root: Path, cases: list[Case], embed: Any = None) -> dict[str, float]:
     ranked = {}
     for case in cases:
-        hits = search(db_root, case.query, top_k=10, embed_query=embed)
+        hits = search(db_root, case.query, top_k=10, embed_query=embed, semantic=embed is not None)
         ranked[case] = [(hit.path, hit.start_line, hit.end_line) for hit in hits]
     return score(cases, ranked)
 

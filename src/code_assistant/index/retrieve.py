@@ -280,15 +280,17 @@ def search(
     top_k: int = 8,
     embed_query: EmbedQuery | None = None,
     notices: list[str] | None = None,
+    semantic: bool = True,
 ) -> list[Hit]:
     """The `top_k` chunks that best match `query`: BM25 over FTS5, cosine over vectors when
-    `embed_query` is given and the index has vectors, and symbol-name matches, fused by RRF.
-    No index (or an empty query) gives []."""
+    the index has vectors (of `embed_query`'s model, or of the bundled static model) unless
+    not `semantic`, and symbol-name matches, fused by RRF. No index (or an empty query)
+    gives []."""
     store, owned = _resolve(root_or_db)
     if store is None or top_k <= 0:
         return []
     try:
-        embed_query = _embedder_for(store, embed_query)
+        embed_query = _embedder_for(store, embed_query) if semantic else None
         rankings = [_lexical(store, query_terms(query)), _symbol_matches(store, query)]
         weights = [1.0, 1.0]
         if embed_query is not None and _describes(query, embed_query):
