@@ -134,11 +134,26 @@ class JsonRenderer:
     def __init__(self, stream: TextIO | None = None, secrets: Sequence[str] | None = None) -> None:
         self.stream = stream or sys.stdout
         self.redactor = Redactor(secret_values() if secrets is None else secrets)
+        self._pending = ""  # streamed text not yet written: a key may be split across tokens
 
     def __call__(self, event: Event) -> None:
-        self.write(event.to_dict())
+        if event.kind != "token":
+            self.write(event.to_dict())
+            return
+        # Tokens go out a line at a time, so redaction sees a whole key and its label.
+        self._pending += str(event.data.get("text", ""))
+        cut = self._pending.rfind("\n") + 1
+        if cut:
+            text, self._pending = self._pending[:cut], self._pending[cut:]
+            self._emit({"event": "token", "text": text})
 
     def write(self, payload: dict[str, Any]) -> None:
+        if self._pending:
+            text, self._pending = self._pending, ""
+            self._emit({"event": "token", "text": text})
+        self._emit(payload)
+
+    def _emit(self, payload: dict[str, Any]) -> None:
         payload = self.redactor.data(payload)
         self.stream.write(json.dumps(payload, default=str) + "\n")
         self.stream.flush()
