@@ -111,7 +111,8 @@ def test_unreachable_backend(ca_env: dict[str, str], tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**ca_env, "CA_OLLAMA_HOST": f"http://127.0.0.1:{port}"}
+    # Chosen explicitly: with no backend configured, ca would use the embedded default.
+    env = {**ca_env, "CA_OLLAMA_HOST": f"http://127.0.0.1:{port}", "CA_BACKEND": "ollama"}
     result = run_ca(["-q", "hi"], env, tmp_path)
     assert result.returncode == 3
     assert "ollama serve" in one_line_error(result.stderr)
@@ -141,9 +142,17 @@ def test_doctor_red_when_the_backend_is_down(ca_env: dict[str, str], tmp_path: P
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = run_ca(["doctor"], {**ca_env, "CA_OLLAMA_HOST": f"http://127.0.0.1:{port}"}, tmp_path)
+    down = {**ca_env, "CA_OLLAMA_HOST": f"http://127.0.0.1:{port}"}
+    result = run_ca(["doctor"], {**down, "CA_BACKEND": "ollama"}, tmp_path)
     assert result.returncode == 1
     assert "[FAIL] backend ollama" in result.stdout
+    # Nothing configured: doctor says the embedded default will be used, why, and what is missing.
+    default = run_ca(["doctor"], down, tmp_path)
+    assert default.returncode == 1
+    assert "backend llamacpp: from embedded default: no backend configured, no Ollama" in (
+        default.stdout)
+    assert "[FAIL] model file" in default.stdout
+    assert "ca models pull qwen2.5-coder-1.5b" in default.stdout
 
 
 def test_config_show_names_each_layer(ca_env: dict[str, str], tmp_path: Path) -> None:

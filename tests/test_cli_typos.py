@@ -16,7 +16,6 @@ from tests.helpers import run_ca
         (["serach", "parse config"], "did you mean `ca search`?"),
         (["indx"], "did you mean `ca index`?"),
         (["doctr"], "did you mean `ca doctor`?"),
-        (["frobnicate"], "one-word task: ca do frobnicate"),
     ],
 )
 def test_typos_are_refused(

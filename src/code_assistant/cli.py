@@ -59,7 +59,7 @@ class DefaultGroup(TyperGroup):
                 position += 1
                 continue
             if token not in self.commands:
-                _refuse_command_typo(token, args[position + 1 :], self.commands)
+                _refuse_command_typo(token, self.commands)
                 args.insert(position, "do")
             args = _hoist_global_options(args, position)
             break
@@ -100,9 +100,9 @@ def _hoist_global_options(args: list[str], command_at: int) -> list[str]:
     return head + kept
 
 
-def _refuse_command_typo(token: str, rest: list[str], commands: Any) -> None:
-    """`ca serach "x"` and `ca frobnicate` are mistakes, not tasks for the agent: a task is
-    a sentence (`ca "add a flag"`) or comes after `ca do`."""
+def _refuse_command_typo(token: str, commands: Any) -> None:
+    """`ca serach "x"` is a mistyped command, not a task for the agent. Other single words
+    stay tasks (`ca look`), as with `claude "word"`."""
     import difflib
 
     if " " in token:
@@ -112,10 +112,6 @@ def _refuse_command_typo(token: str, rest: list[str], commands: Any) -> None:
         raise click_exc.UsageError(
             f"unknown command {token!r}; did you mean `ca {close[0]}`? "
             f'(a task: ca do {token} ... or ca "{token} ...")'
-        )
-    if not rest:
-        raise click_exc.UsageError(
-            f"unknown command {token!r}; to give the agent a one-word task: ca do {token}"
         )
 
 

@@ -55,7 +55,7 @@ def search_code(ctx: ToolContext, query: str, top_k: int = 5) -> str:
     where something is implemented before reading or editing files.
 
     Args:
-        query: words, identifiers or a short description, e.g. "parse config file".
+        query: words, identifiers or a short description of the code to find.
         top_k: how many chunks to return (1 to 10).
     """
     from code_assistant.index.retrieve import QueryEmbedder, format_hit, search

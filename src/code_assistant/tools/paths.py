@@ -162,7 +162,9 @@ def not_found_message(root: Path, path: str) -> str:
     message = f"no such file or directory {wanted!r} in the project"
     if hints:
         return f"{message}; did you mean {', '.join(hints)}?"
-    return f"{message}; use list_dir or glob_files to see which files exist"
+    # A small model asked to create a file often reads it first: tell it the next step.
+    return (f"{message}. If the task is to create it, call write_file with this path and the "
+            "whole content; to find an existing file, use list_dir or glob_files")
 
 
 def closest_paths(root: Path, wanted: str, limit: int = 5) -> list[str]:
