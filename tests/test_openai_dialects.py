@@ -25,6 +25,7 @@ from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
 from tests.fakes import dialects
 from tests.fakes.model_server import FakeModelServer
+from tests.fakes.script import Script
 from tests.helpers import run_ca
 
 MODEL = "qwen2.5-coder:7b"
@@ -315,3 +316,19 @@ def test_doctor_reports_what_the_server_supports(
     probes = fake_server.chat_requests
     assert all(r["body"]["max_tokens"] <= 48 for r in probes)
     assert fake_server.remaining == 0
+
+
+def test_doctor_names_the_served_models_when_one_is_missing(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.set_script(Script(models=["qwen2.5-coder-0.5b"]))
+    fake_server.enqueue('{"ok": true}', "pong")
+    env = {**ca_env, "CA_BACKEND": "openai", "CA_ARCHITECT_MODEL": "qwen2.5-coder-0.5b"}
+    result = run_ca(["doctor", "--json"], env, tmp_path)
+    assert result.returncode == 1
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["architect_model"]["status"] == "ok"
+    detail = checks["implementer_model"]["detail"]
+    assert "set CA_IMPLEMENTER_MODEL to one of: qwen2.5-coder-0.5b:latest" in detail
+    # The probes went to the one model the server has.
+    assert {r["body"]["model"] for r in fake_server.chat_requests} == {"qwen2.5-coder-0.5b:latest"}

@@ -67,7 +67,8 @@ def _server_checks(config: Any) -> list[Check]:
         if _has_model(available, model):
             checks.append(Check(key, "ok", model))
         else:
-            hint = f"run `ollama pull {model}`" if config.backend == "ollama" else "not served"
+            hint = (f"run `ollama pull {model}`" if config.backend == "ollama" else
+                    f"not served; set CA_{key.upper()} to one of: {', '.join(available[:5])}")
             checks.append(Check(key, "fail", f"{model} missing: {hint}"))
     embed = config.embedding_model
     if _has_model(available, embed):
