@@ -454,6 +454,23 @@ def test_markers_xml_and_think_blocks(text: str) -> None:
     assert full(text) == one("read_file", path="a.py")
 
 
+@pytest.mark.parametrize(
+    "before",
+    [
+        "The syntax error is on line 3. Fixing it:",
+        "I will create the template file.",
+        "The bug looks like a typo, so I read the file first:",
+        "This uses a JSON schema; reading it:",
+        "Helpers such as slugify live there; reading it:",
+        "Now I write an example.py with the demo:",
+    ],
+)
+def test_words_near_a_real_call_do_not_make_it_an_example(before: str) -> None:
+    text = f"{before}\n```json\n{READ_A}\n```"
+    assert full(text) == one("read_file", path="a.py")
+    assert full(f"{before}\n{READ_A}") == one("read_file", path="a.py")
+
+
 def test_cline_elements_with_several_arguments() -> None:
     text = (
         "Creating the file.\n<write_to_file>\n<path>src/app.py</path>\n<content>\n"
@@ -547,7 +564,7 @@ NOT_CALLS = [
     'In your code write:\nconfig = {"name": "run_shell", "arguments": {"command": "ls"}}\n',
     'return {"name": "write_file", "arguments": {"path": "a.py", "content": "x"}}',
     'handler({"name": "read_file", "arguments": {"path": "a.py"}})',
-    'Such as:\n{"tool": "bash", "args": {"command": "rm -rf build"}}',
+    'For instance:\n{"tool": "bash", "args": {"command": "rm -rf build"}}',
     '{"name": "read_file", "arguments": {"path": "path/to/file.py"}}',
     '<tool_call>{"name": "read_file", "arguments": {"path": "<path>"}}</tool_call>',
     "For example:\nread_file(path=\"a.py\")",

@@ -10,10 +10,13 @@ import re
 
 from code_assistant.backends.base import ToolCall
 
-# Words that introduce an example in the same paragraph, just before the JSON or fence.
+# Phrases that introduce an example in the same paragraph, just before the JSON or fence.
+# Narrow on purpose: "the syntax error", "a template file" or "looks like a typo" come
+# before real calls.
 _CUE = re.compile(
-    r"\b(?:for example|for instance|e\.g\.|such as|an example|example (?:of|call|config)"
-    r"|looks? like|would look|schema|syntax|template|sample|in this format|the format is)\b",
+    r"\b(?:for example|for instance|e\.g\.|an example(?!\.?\w)|example:|example of|example call"
+    r"|sample call|would look like|looks like this|in this format|the format is"
+    r"|the syntax is)",
     re.I,
 )
 _CUE_WINDOW = 160
