@@ -442,6 +442,7 @@ def test_python_call_syntax_and_xml_get_argument_names_too() -> None:
         "<tool_call>\n<function=read_file>\n<parameter=path>\na.py\n</parameter>\n</function>\n"
         "</tool_call>",
         "<read_file>\n<path>a.py</path>\n</read_file>",
+        "<tool_call>\n<read_file>\n<path>a.py</path>\n</read_file>\n</tool_call>",
         "I will look at it first.\n<open_file>\n<file_path>a.py</file_path>\n</open_file>",
         '<think>\nThe user wants a.py. {"name": "list_dir", "arguments": {}}\n</think>\n'
         '{"name": "read_file", "arguments": {"path": "a.py"}}',
@@ -679,7 +680,7 @@ def test_round_trip_python_call_syntax(name: str, arguments: dict[str, Any]) -> 
     assert calls(text) == [(name, arguments)]
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)  # one example parses every prefix of a reply
 @given(
     st.sampled_from(TOOLS),
     st.dictionaries(

@@ -170,7 +170,7 @@ def _scan(text: str, ctx: CallContext, nested: bool, start: int = 0) -> list[_Sp
     tool-named XML elements, from `start`."""
     # Code shown without fences (def/class/import lines) makes its call lines examples.
     lines_ok = not any(_CODE_LINE.search(part) for part in text.split("```")[::2])
-    elements = None if nested else xmlcalls.element_opener(xmlcalls.tool_names(ctx.tools))
+    elements = xmlcalls.element_opener(xmlcalls.tool_names(ctx.tools))
     finders = [_OPENER, _JSON_START] + ([_CALL_LINE] if lines_ok else [])
     finders += [elements] if elements is not None else []
     ahead = [finder.search(text, start) for finder in finders]  # the next match of each
