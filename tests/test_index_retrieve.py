@@ -299,3 +299,15 @@ def test_test_code_ranks_below_the_code_it_tests_unless_tests_are_asked_for(
     update_index(root, Config())
     assert top(root, "quota for users")[0] == "lib/billing.py"
     assert top(root, "test of the quota for users")[0] == "tests/test_quota.py"
+
+
+def test_a_word_of_the_signature_outweighs_the_same_word_in_a_body(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.py").write_text("def convert(celsius):\n    return celsius * 9 / 5 + 32\n")
+    (root / "b.py").write_text(
+        "def report(values):\n    # celsius values, celsius rows, celsius again\n"
+        "    return [v for v in values]\n"
+    )
+    update_index(root, Config(), static=False)
+    assert top(root, "celsius input")[0] == "a.py"
