@@ -17,7 +17,7 @@ from code_assistant.config import Config
 from code_assistant.errors import CAError
 from code_assistant.index.build import COMMIT_FILES, update_index
 from code_assistant.index.retrieve import search
-from code_assistant.index.store import db_path_for
+from code_assistant.index.store import IndexStore, db_path_for
 
 PY_APP = '''
 """The app."""
@@ -341,3 +341,12 @@ def test_killed_at_any_moment_the_next_update_repairs(tmp_path: Path) -> None:
     _many_files(reference, 3000)
     update_index(reference, Config())
     assert snapshot(root) == snapshot(reference)
+
+
+def test_an_index_made_by_an_older_extractor_is_re_made_once(repo: Path) -> None:
+    first = update_index(repo, Config())
+    with IndexStore(db_path_for(repo)) as store, store.transaction():
+        store.set_meta("extractor", "1")
+    again = update_index(repo, Config())
+    assert again.indexed == first.files
+    assert update_index(repo, Config()).indexed == 0

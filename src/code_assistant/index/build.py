@@ -35,6 +35,8 @@ PARALLEL_MIN_BYTES = 4_000_000  # below this a process pool costs more than it s
 BATCH_FILES = 48
 COMMIT_FILES = 300
 COMMIT_BYTES = 4_000_000
+# Bump when parse/chunk/terms change what a file yields: every file is then re-indexed once.
+EXTRACTOR_VERSION = "2"
 
 
 @dataclass
@@ -246,13 +248,21 @@ def _update(
         with store.transaction() as conn:
             conn.executemany("DELETE FROM files WHERE id = ?", [(fid,) for fid in gone])
     stats.removed = len(gone)
+    # Symbols and chunks made by an older extractor are re-made, unchanged files included.
+    current = store.get_meta("extractor") == EXTRACTOR_VERSION
+    if not known and not current:  # a new index is all made by this extractor
+        with store.transaction():
+            store.set_meta("extractor", EXTRACTOR_VERSION)
+        current = True
     jobs = []
     for entry in entries:
         state = known.get(entry.rel)
-        if state is not None and (state.size, state.mtime_ns) == (entry.size, entry.mtime_ns):
+        if current and state is not None and (state.size, state.mtime_ns) == (
+            entry.size, entry.mtime_ns,
+        ):  # fmt: skip
             continue
         jobs.append((entry.abspath, entry.rel, entry.size, entry.mtime_ns,
-                     state.sha256 if state else ""))  # fmt: skip
+                     state.sha256 if state and current else ""))  # fmt: skip
     stats.unchanged = len(entries) - len(jobs)
     if progress:
         progress("parse", 0, len(jobs))
@@ -274,6 +284,9 @@ def _update(
             progress("parse", done, len(jobs))
     if pending:
         _write(store, pending, known)
+    if not current:
+        with store.transaction():
+            store.set_meta("extractor", EXTRACTOR_VERSION)
 
 
 def _embed(
