@@ -122,3 +122,17 @@ def test_pruning_keeps_big_indexes_fast(tmp_path: Path) -> None:
     hits = search(tmp_path, "common_word unusual_zebra")
     assert time.perf_counter() - started < 2
     assert hits[0].symbol == "rare_target"
+
+
+def test_find_symbols_takes_rust_paths_and_puts_local_definitions_last(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    (root / "src/lib.rs").write_text(
+        "pub struct Grid;\nimpl Grid {\n    pub fn get(&self) {}\n}\n"
+        "fn build() {\n    fn get() {}\n}\n"
+    )
+    update_index(root, Config(), static=False)
+    assert names(find_symbols(root, "Grid::get")) == ["src/lib.rs:3:Grid.get"]
+    found = find_symbols(root, "get")
+    assert names(found) == ["src/lib.rs:3:Grid.get", "src/lib.rs:6:build.get"]
+    assert [s.visibility for s in found] == ["public", "local"]
