@@ -5,7 +5,8 @@
 
 For every documented definition of a repo, the first sentence of its docstring (Python) or
 doc comment (`/** … */` above JavaScript/TypeScript code, `///` above Rust items) becomes a
-query; the docs are blanked in a copy (line numbers kept), the copy is indexed, and `search`
+query (Go: the `//` lines above a `func` or `type`); the docs are blanked in a copy (line
+numbers kept), the copy is indexed, and `search`
 must return a chunk holding the definition's line. The targets are found from the doc
 comments alone, not by the index's parser. Reports hit@1, hit@5 and MRR@10, lexical only,
 hybrid (when embeddings are available), and a baseline computed in the same run: plain BM25
@@ -157,7 +158,29 @@ def _rust_cases(rel: str, source: str, out: Path, cases: list[Case]) -> None:
     out.write_text("\n".join(lines), encoding="utf-8")
 
 
-CASE_MAKERS = {".py": _python_cases, ".rs": _rust_cases}
+_GO_DOC = re.compile(r"^//\s?(.*)$")
+_GO_ITEM = re.compile(r"^(func|type)\b")
+
+
+def _go_cases(rel: str, source: str, out: Path, cases: list[Case]) -> None:
+    """Go doc comments: the `//` lines right above a top-level `func` or `type`."""
+    lines = source.split("\n")
+    block: list[int] = []
+    for number, line in enumerate(lines):
+        if _GO_DOC.match(line):
+            block.append(number)
+            continue
+        if block and _GO_ITEM.match(line) and block[-1] == number - 1:
+            query = _doc_query([_GO_DOC.match(lines[n]).group(1) for n in block])  # type: ignore[union-attr]
+            if len(query.split()) >= 3 and not rel.endswith("_test.go"):
+                cases.append(Case(query, rel, number + 1, ""))
+            for n in block:
+                lines[n] = ""
+        block = []
+    out.write_text("\n".join(lines), encoding="utf-8")
+
+
+CASE_MAKERS = {".py": _python_cases, ".rs": _rust_cases, ".go": _go_cases}
 CASE_MAKERS.update(dict.fromkeys((".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx"), _js_cases))
 
 

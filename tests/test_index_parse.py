@@ -509,3 +509,22 @@ def test_typescript_overloads_and_named_class_expressions() -> None:
         ("class", "Headers", "", 5, 5, 7, "private"),
         ("method", "has", "Headers", 6, 6, 6, "public"),
     ]
+
+
+def test_typescript_function_typed_members_of_types_and_interfaces() -> None:
+    source = """
+    export type KyInstance = {
+      get: <T>(url: Input, options?: Options) => ResponsePromise<T>;
+      name: string;
+    };
+    export interface Options {
+      stringifyJson?: (data: unknown) => string;
+      retry?: number;
+    }
+    """
+    assert symbols(source, "typescript") == [
+        ("type", "KyInstance", "", 1, 1, 4, "public"),
+        ("method", "get", "KyInstance", 2, 2, 2, "public"),
+        ("interface", "Options", "", 5, 5, 8, "public"),
+        ("method", "stringifyJson", "Options", 6, 6, 6, "public"),
+    ]

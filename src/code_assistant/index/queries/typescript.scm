@@ -57,3 +57,9 @@
 
 ; Named class expressions: `globalThis.Headers = class Headers extends Base {}`.
 (class name: (type_identifier) @name) @definition.class
+
+; Members of interfaces and object types whose type is a function:
+; `get: <T>(url: Input) => ResponsePromise<T>;`, `stringifyJson?: (data: unknown) => string;`.
+(property_signature
+  name: (property_identifier) @name
+  type: (type_annotation [(function_type) (parenthesized_type (function_type))])) @definition.method
