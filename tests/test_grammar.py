@@ -264,8 +264,10 @@ def test_always_constrains_every_call(
     assert (tmp_path / "hello.py").read_text() == "print('hi')\n"
     assert transcript.final_text == "Wrote hello.py."
     assert transcript.tool_calls == 1 and transcript.recoveries.total() == 0
-    schema = envelope_schema(SPECS)
-    for request in fake_server.chat_requests:
+    # The task's first reply must be a call; once it acted, a text answer is allowed.
+    schemas = [envelope_schema(SPECS, allow_text=False), envelope_schema(SPECS)]
+    assert len(fake_server.chat_requests) == 2
+    for request, schema in zip(fake_server.chat_requests, schemas, strict=True):
         body = request["body"]
         sent = body.get("format") or body["response_format"]["json_schema"]["schema"]
         assert sent == schema
