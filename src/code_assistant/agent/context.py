@@ -102,12 +102,48 @@ def attach_named_files(ctx: ToolContext, task: str) -> str:
             continue  # binary or unreadable: the model can still look at it with its tools
         total += size
         blocks.append(f"## {rel}\n{shown}")
+    new = new_files(ctx.root, task)
+    # A small model asked to create hello.py reads it, or edits it, first: say it is new.
+    note = (
+        "\n\n" + "\n".join(f"{rel} does not exist yet: create it with write_file." for rel in new)
+        if new else ""
+    )
     if not blocks:
-        return task
+        return f"{task}{note}" if note else task
     return (
         "The files this task is about, as read_file shows them (the line numbers are not "
         "part of the files). They count as read. To change one, call edit_file with old "
         "copied exactly from these lines.\n\n"
         + "\n\n".join(blocks)
-        + f"\n\n# Task\n{task}"
+        + f"\n\n# Task\n{task}{note}"
     )
+
+
+_SOURCE_SUFFIXES = (
+    ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".rs", ".go", ".java", ".rb", ".sh",
+    ".c", ".h", ".cpp", ".md", ".txt", ".json", ".toml", ".yaml", ".yml", ".ini", ".cfg",
+    ".html", ".css", ".csv",
+)
+
+
+def new_files(root: Path, task: str) -> list[str]:
+    """File names the task mentions that are not in the project (files it may create)."""
+    found: list[str] = []
+    for token in _TOKEN.findall(task):
+        token = token.strip(_EDGE).removeprefix("./")
+        if not token.endswith(_SOURCE_SUFFIXES) or token.startswith(("/", "..")):
+            continue
+        if not (root / token).exists() and token not in found and not _named_elsewhere(
+            root, token
+        ):
+            found.append(token)
+    return found
+
+
+def _named_elsewhere(root: Path, name: str) -> bool:
+    """A bare name the project has under some folder (`utils.py` for src/utils.py)."""
+    if "/" in name:
+        return False
+    from code_assistant.tools.paths import walk_files
+
+    return any(path.rsplit("/", 1)[-1] == name for path in walk_files(root))
