@@ -94,6 +94,8 @@ def _update(loaded: Any, *, embed: bool, show_progress: bool, static: bool = Tru
             stats = update_index(loaded.root, loaded.config, backend, progress, static=static)
         finally:
             _close(backend)
+    if notices and backend is None and stats.embedded:
+        notices[-1] += "; the bundled static embeddings stand in"
     stats.notices[:0] = notices
     for notice in stats.notices:
         print(f"ca: {notice}", file=sys.stderr)
