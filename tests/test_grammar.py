@@ -195,7 +195,7 @@ def test_the_prompt_goes_into_a_copy_of_the_system_message() -> None:
 @pytest.mark.parametrize(
     ("mode", "backend", "every_call"),
     [
-        ("auto", "llamacpp", True),
+        ("auto", "llamacpp", False),
         ("auto", "ollama", False),
         ("auto", "openai", False),
         ("always", "ollama", True),

@@ -230,7 +230,7 @@ def test_missing_and_unusable_models(tmp_path: Path) -> None:
 
 
 def test_agent_on_llamacpp_constrains_every_call(gguf: Path, tmp_path: Path) -> None:
-    """Under "auto" the loop constrains each call here: every call it makes is well formed."""
+    """Under "always" the loop constrains each call here: every call it makes is well formed."""
     made: list[dict[str, object]] = []
 
     @tool
@@ -252,6 +252,7 @@ def test_agent_on_llamacpp_constrains_every_call(gguf: Path, tmp_path: Path) -> 
                 options=ChatOptions(seed=seed, temperature=1.0, max_tokens=96),
                 max_steps=2,
                 needs_action=False,
+                constrained_tool_calls="always",
             )
             transcripts.append(agent.run([Message("user", "find TODO")]))
             if made:  # random weights pick text or a call per seed; one call is enough

@@ -11,9 +11,11 @@ from typing import Any
 from code_assistant.backends.base import Message, ToolCall, ToolSpec
 
 CONSTRAIN_MODES = ("auto", "always", "never")
-# Backends whose every call is constrained under "auto": the grammar is free in-process there,
-# and the embedded backend has no native tool-call parser to fall back on.
-CONSTRAINED_BY_DEFAULT = frozenset({"llamacpp"})
+# Backends whose every call is constrained under "auto". None now: the embedded backend renders
+# tools with the model's own chat template, and a real Qwen2.5-Coder-0.5B wrote better calls
+# that way than inside the envelope (asked for hello.py, it wrote `print('hello world')`
+# natively but the bare text "hello world" in the envelope). The envelope stays the recovery.
+CONSTRAINED_BY_DEFAULT: frozenset[str] = frozenset()
 CALL_ID = "call_constrained"
 
 _TEXT_OPTION: dict[str, Any] = {

@@ -157,27 +157,35 @@ class LlamaCppEngine:
         options: ChatOptions | None = None,
         on_token: Callable[[str], None] | None = None,
     ) -> ChatResult:
-        """One reply. There is no native tool calling: tools are described in the prompt
-        and a reply in the envelope form comes back as a tool call."""
+        """One reply. Unconstrained, tools go through the model's own chat template (Qwen
+        writes <tool_call> JSON, which the loop reads from the text, as with llama_cpp.server);
+        constrained, or for a template that knows no tools, they are described in the prompt
+        and an envelope reply comes back as the tool call."""
         opts = options or ChatOptions()
         path = self.resolve(model)
-        if tools:
+        loaded, load_seconds = self.cache.get(path, n_ctx=self.n_ctx)
+        native = bool(tools) and opts.format is None and _template_knows_tools(loaded.llm)
+        if tools and not native:
             messages = with_envelope_prompt(messages, tools)
         request: dict[str, Any] = {
-            "messages": _to_wire(messages),
+            "messages": _native_wire(messages) if native else _to_wire(messages),
             "temperature": opts.temperature,
             "max_tokens": opts.max_tokens,
         }
+        if native:
+            request["tools"] = [t.openai_schema() for t in tools]
         if opts.seed is not None:
             request["seed"] = opts.seed
         if opts.format is not None:
             # Key order matters: the grammar writes properties in the order the schema lists
             # them ("type", then "name", then "arguments"), so keys are never sorted here.
             request["grammar"] = _grammar(json.dumps(opts.format))
-        loaded, load_seconds = self.cache.get(path, n_ctx=self.n_ctx)
         started = time.perf_counter()
         with loaded.lock:
-            if on_token is None:
+            if native:  # streamed even for a caller that wants no tokens: see _stream
+                relay = on_token or (lambda _: None)
+                text, usage = self._stream(loaded.llm, request, path, relay, one_call=True)
+            elif on_token is None:
                 text, usage = self._generate(loaded.llm, request, path)
             else:
                 text, usage = self._stream(loaded.llm, request, path, on_token)
@@ -188,7 +196,7 @@ class LlamaCppEngine:
             seconds=time.perf_counter() - started,
             load_seconds=load_seconds,
         )
-        if tools:
+        if tools and not native:
             reply = parse_envelope(text, [t.name for t in tools])
             if reply is not None:
                 result.text, result.tool_calls = reply.text, reply.calls
@@ -201,8 +209,17 @@ class LlamaCppEngine:
         return text, Usage(usage["prompt_tokens"], usage["completion_tokens"])
 
     def _stream(
-        self, llm: Llama, request: dict[str, Any], path: str, on_token: Callable[[str], None]
+        self,
+        llm: Llama,
+        request: dict[str, Any],
+        path: str,
+        on_token: Callable[[str], None],
+        *,
+        one_call: bool = False,
     ) -> tuple[str, Usage]:
+        """Relay a reply token by token. `one_call`: stop when a second tool call starts.
+        After its first call a small model (Qwen2.5-Coder-0.5B, seen) repeats the same call
+        until the context is full; the loop runs one call per reply and shows the result."""
         chunks: Iterator[Any] = _guarded(
             path, lambda: llm.create_chat_completion(**request, stream=True)
         )
@@ -214,6 +231,11 @@ class LlamaCppEngine:
             piece = choice["delta"].get("content")
             if piece:
                 text.append(piece)
+                if one_call and (cut := _second_call_at("".join(text))) is not None:
+                    chunks.close()
+                    return "".join(text)[:cut].rstrip(), Usage(
+                        max(llm.n_tokens - len(text), 0), len(text)
+                    )
                 on_token(piece)
         # Streams carry no usage. One chunk is one sampled token, and every sampled token is
         # evaluated except the last when generation hit max_tokens.
@@ -258,6 +280,43 @@ class LlamaCppEngine:
 
     def close(self) -> None:
         """Nothing to release per backend: models stay for the process until `unload`."""
+
+
+_CALL_START = '{"name"'
+
+
+def _second_call_at(text: str) -> int | None:
+    """Where a second `{"name" ...` call begins (in JSON such text cannot sit inside a string:
+    its quotes would be escaped), or None."""
+    first = text.find(_CALL_START)
+    if first < 0:
+        return None
+    second = text.find(_CALL_START, first + len(_CALL_START))
+    return second if second >= 0 else None
+
+
+def _template_knows_tools(llm: Llama) -> bool:
+    template = llm.metadata.get("tokenizer.chat_template", "") if llm.metadata else ""
+    return "tools" in template and "tool_call" in template
+
+
+def _native_wire(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """OpenAI-style turns for a template that renders tools itself. Arguments stay objects:
+    Qwen's template writes them with `tojson`, which would quote a JSON string again."""
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        turn: dict[str, Any] = {"role": message.role, "content": message.content}
+        if message.tool_calls:
+            turn["tool_calls"] = [
+                {"id": c.id or f"call_{i}", "type": "function",
+                 "function": {"name": c.name, "arguments": c.arguments}}
+                for i, c in enumerate(message.tool_calls)
+            ]
+        if message.role == "tool":
+            turn["tool_call_id"] = message.tool_call_id or "call_0"
+            turn["name"] = message.name
+        wire.append(turn)
+    return wire
 
 
 def _to_wire(messages: Sequence[Message]) -> list[dict[str, str]]:

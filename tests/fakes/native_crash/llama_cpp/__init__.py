@@ -30,6 +30,7 @@ class Llama:
         self.model_path = model_path
         self.n_tokens = 0
         self._n_ctx = n_ctx
+        self.metadata: dict[str, str] = {}  # no chat template: tools go in the prompt
 
     def n_ctx(self) -> int:
         return self._n_ctx
