@@ -98,6 +98,7 @@ class Agent:
             self._run_calls(transcript, messages, calls)
             acted = True
             if transcript.stop_reason == "stuck":
+                self._done_if_checked(transcript, messages, calls)
                 break
         else:
             transcript.stop_reason = "max_steps"
@@ -194,6 +195,23 @@ class Agent:
                 messages.append(self._run_tool(transcript, call))
                 continue
             messages.append(Message("tool", output, tool_call_id=call.id, name=call.name))
+
+    def _done_if_checked(
+        self, transcript: Transcript, messages: list[Message], calls: list[ToolCall]
+    ) -> None:
+        """Stuck repeating a change that was already made: if the task's check passes, the
+        work is done and only the model's "done" is missing."""
+        if not any(self._stuck.repeats_a_made_change(c) for c in calls):
+            return
+        if self.verifier is None or not self.ctx.changes:
+            return
+        note, reason = transcript.final_text, transcript.stop_reason
+        self._check_failed(transcript, messages)
+        if transcript.verified:
+            transcript.stop_reason = "done"
+            transcript.final_text = f"{note}; the change was already made and its check passed"
+        else:
+            transcript.stop_reason = reason
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
         """Before "done": run the pending check; True when its failure went back to the model."""

@@ -39,6 +39,7 @@ class _Seen:
     count: int = 0  # unproductive occurrences so far
     changes_at: int = 0  # how many file changes the run had made at the last occurrence
     is_change: bool = False  # a write tool: judged by the change it makes, not by failing
+    failed: bool = False  # how its last run ended
 
 
 @dataclass
@@ -55,6 +56,12 @@ class StuckDetector:
         if entry is None or entry.count < STOP_AT - 1:
             return False
         return entry.is_change or entry.changes_at == changes
+
+    def repeats_a_made_change(self, call: ToolCall) -> bool:
+        """The call is a change that already succeeded: the model has nothing left to do
+        but does not say so (a 0.5B model rewrites a finished hello.py until stopped)."""
+        entry = self.seen.get(signature(call))
+        return entry is not None and entry.is_change and not entry.failed
 
     def record(
         self, call: ToolCall, *, failed: bool, changed: bool, is_change: bool, changes: int
@@ -73,6 +80,7 @@ class StuckDetector:
             # in a row with nothing changed: its answer is already above.
             entry.count = entry.count + 1 if key == self.last and unchanged else 1
         entry.changes_at = changes
+        entry.failed = failed
         self.last = key
         if entry.count < WARN_AT:
             return ""
