@@ -270,6 +270,18 @@ def test_overwrite_is_allowed_after_read_file_or_an_own_write(
             write_file(later, path, "y = 2\n")
 
 
+def test_a_rewrite_that_drops_functions_says_so(root: Path, ctx: ToolContext) -> None:
+    read_file(ctx, "src/calc.py")
+    kept = "def add(a, b):\n    return a + b\n\n\nclass Mul:\n    pass\n"
+    out = write_file(ctx, "src/calc.py", kept)
+    assert out == (
+        "wrote src/calc.py (6 lines, +2 -2). This removed sub from src/calc.py. If the task "
+        "did not ask to remove them, put them back with edit_file now."
+    )
+    again = write_file(ctx, "src/calc.py", CODE + "\n\nclass Mul:\n    pass\n")
+    assert again.startswith("wrote src/calc.py") and "removed" not in again
+
+
 def test_an_empty_file_may_be_filled_without_reading(root: Path, ctx: ToolContext) -> None:
     (root / "empty.py").write_text("")
     assert write_file(ctx, "empty.py", "z = 1\n") == "wrote empty.py (1 line, +1 -0)"

@@ -187,7 +187,26 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     counts = _commit(ctx, "write_file", found, before, before_text, content, after)
     ctx.seen_files.add(found.rel)
     lines = plural(len(content.splitlines()), "line")
-    return _with_note(found, f"wrote {found.rel} ({lines}, {counts})")
+    wrote = f"wrote {found.rel} ({lines}, {counts})"
+    gone = _removed_definitions(before_text or "", content)
+    if gone:
+        # Small models rewrite a whole file and drop the code they were told to keep.
+        wrote += (
+            f". This removed {', '.join(gone)} from {found.rel}. If the task did not ask to "
+            "remove them, put them back with edit_file now."
+        )
+    return _with_note(found, wrote)
+
+
+_DEFINITION = re.compile(
+    r"^(?:async\s+def|def|class|function|(?:pub\s+)?fn|func)\s+([A-Za-z_]\w*)", re.M
+)
+
+
+def _removed_definitions(before: str, after: str) -> list[str]:
+    """Top-level functions and classes the old text defined and the new one does not."""
+    kept = set(_DEFINITION.findall(after))
+    return sorted({name for name in _DEFINITION.findall(before) if name not in kept})
 
 
 def _known(ctx: ToolContext, rel: str) -> bool:
