@@ -30,19 +30,26 @@ from code_assistant.backends.base import ChatOptions, Message
 from code_assistant.backends.llamacpp import LlamaCppBackend, WorkerProcess
 from code_assistant.backends.openai_compat import OpenAICompatBackend
 
-PROMPT = [
-    Message("system", "You are a helpful coding assistant."),
-    Message("user", "Write a Python function that parses an ISO 8601 date and explain it."),
-]
+TOPICS = ["an ISO 8601 date", "a CSV line", "a semantic version", "a URL query string",
+          "an HTTP date", "a duration like 1h30m", "a hex colour", "an IPv4 address"]
 
 
-def measure(chat: Callable[..., object], tokens: int) -> tuple[float, float]:
+def prompt(run: int) -> list[Message]:
+    """A new question each run: a repeated prompt would be answered from llama.cpp's cache."""
+    topic = TOPICS[run % len(TOPICS)]
+    return [
+        Message("system", "You are a helpful coding assistant."),
+        Message("user", f"Write a Python function that parses {topic}, then explain it."),
+    ]
+
+
+def measure(chat: Callable[..., object], run: int) -> tuple[float, float]:
     """Seconds to the first token, and tokens/s after it."""
     stamps: list[float] = []
     started = time.perf_counter()
-    chat(on_token=lambda _: stamps.append(time.perf_counter()))
+    chat(prompt(run), on_token=lambda _: stamps.append(time.perf_counter()))
     if len(stamps) < 2:
-        raise SystemExit("the model stopped before two tokens: raise --tokens or change PROMPT")
+        raise SystemExit("the model stopped before two tokens: raise --tokens or change TOPICS")
     return stamps[0] - started, (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
@@ -83,17 +90,17 @@ def main() -> int:
         server = OpenAICompatBackend(url, retries=0)
         try:
             lanes: dict[str, Callable[..., object]] = {
-                "embedded": lambda on_token: embedded.chat(
-                    "m", PROMPT, options=options, on_token=on_token),
-                "server": lambda on_token: server.chat(
-                    "m", PROMPT, options=options, on_token=on_token),
+                "embedded": lambda messages, on_token: embedded.chat(
+                    "m", messages, options=options, on_token=on_token),
+                "server": lambda messages, on_token: server.chat(
+                    "m", messages, options=options, on_token=on_token),
             }
-            for chat in lanes.values():  # warm-up: load the weights, fill the caches
-                measure(chat, args.tokens)
+            for chat in lanes.values():  # warm-up: load the weights
+                measure(chat, len(TOPICS) - 1)
             results: dict[str, list[tuple[float, float]]] = {name: [] for name in lanes}
-            for _ in range(args.runs):
+            for run in range(args.runs):  # both lanes get the same new question each run
                 for name, chat in lanes.items():
-                    results[name].append(measure(chat, args.tokens))
+                    results[name].append(measure(chat, run))
         finally:
             embedded.worker.stop()
             server.close()
