@@ -49,7 +49,7 @@ class Agent:
     # The task asks for changes: code shown without a tool call is a failure to act.
     needs_action: bool = True
     stream: bool = True
-    # auto: every call on llamacpp, elsewhere only as a recovery; always; never (see grammar.py)
+    # auto: constrained only as a recovery; always: every call; never (see grammar.py)
     constrained_tool_calls: str = "auto"
     # Task mode: the check to run before "done" (verify.py); None: the model's word is final.
     verifier: Verifier | None = None
