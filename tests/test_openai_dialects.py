@@ -26,7 +26,7 @@ from code_assistant.tools.registry import ToolContext, ToolRegistry
 from tests.fakes import dialects
 from tests.fakes.model_server import FakeModelServer
 from tests.fakes.script import Script
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 MODEL = "qwen2.5-coder:7b"
 SCHEMA = {
@@ -152,6 +152,21 @@ def test_tool_calls_native_or_as_text(
         assert "tools" not in last and "write_file(path, content)" in json.dumps(last)
         assert backend.capabilities(MODEL).tools_rejected
         assert len(server.chat_requests) == 2 and result.warnings
+
+
+def test_a_stream_always_reports_tokens(
+    server: FakeModelServer, backend: OpenAICompatBackend
+) -> None:
+    """llama-cpp-python sends no usage in streams: the counts are estimated, never zero."""
+    server.enqueue({"text": "one two three four five six seven eight nine ten",
+                    "usage": {"prompt_tokens": 77, "completion_tokens": 99}})
+    result = backend.chat(MODEL, [Message("user", "count to ten, please")],
+                          on_token=lambda token: None)
+    assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
+    served = dialects.get(server.state.dialect).stream_usage  # else estimated from the text
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (
+        (77, 99) if served else (5, 12)
+    )
 
 
 def make_agent(backend: OpenAICompatBackend, root: Path) -> Agent:
@@ -301,7 +316,7 @@ def test_doctor_reports_what_the_server_supports(
     env = {**ca_env, "CA_BACKEND": "openai"}
     result = run_ca(["doctor", "--json"], env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    checks = {c["name"]: c for c in json_result(result.stdout)["checks"]}
     mode = EXPECTED_MODE[dialect]
     structured = checks["structured output"]
     assert structured["status"] == ("warn" if mode == "prompt" else "ok")
@@ -326,7 +341,7 @@ def test_doctor_names_the_served_models_when_one_is_missing(
     env = {**ca_env, "CA_BACKEND": "openai", "CA_ARCHITECT_MODEL": "qwen2.5-coder-0.5b"}
     result = run_ca(["doctor", "--json"], env, tmp_path)
     assert result.returncode == 1
-    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    checks = {c["name"]: c for c in json_result(result.stdout)["checks"]}
     assert checks["architect_model"]["status"] == "ok"
     detail = checks["implementer_model"]["detail"]
     assert "set CA_IMPLEMENTER_MODEL to one of: qwen2.5-coder-0.5b:latest" in detail

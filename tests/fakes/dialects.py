@@ -37,6 +37,7 @@ class Dialect:
     formats: frozenset[str]  # response_format types it takes
     native_tools: bool = True  # returns parsed `tool_calls`
     takes_tools: bool = True  # False: refuses any request with `tools`
+    stream_usage: bool = True  # honours stream_options.include_usage
 
     def refusal(self, body: dict[str, Any]) -> Response | None:
         """The server's error answer for a request shape it does not take, else None."""
@@ -88,7 +89,8 @@ DIALECTS: dict[str, Dialect] = {
     for d in (
         Dialect("openai", _ALL),
         Dialect("llama-server", _ALL),  # llama.cpp's server, --jinja (the default now)
-        Dialect("llama-cpp-python", frozenset({"json_object"}), native_tools=False),
+        Dialect("llama-cpp-python", frozenset({"json_object"}), native_tools=False,
+                stream_usage=False),
         Dialect("vllm", _ALL),  # started with --enable-auto-tool-choice --tool-call-parser
         Dialect("vllm-no-tool-parser", _ALL, native_tools=False, takes_tools=False),
         Dialect("lmstudio", frozenset({"json_schema"})),

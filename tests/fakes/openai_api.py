@@ -84,7 +84,9 @@ def chat_completions(state: State, request: dict[str, Any]) -> Response:
         return Response(
             body={**head, "object": "chat.completion", "choices": [choice], "usage": usage}
         )
-    with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    with_usage = dialect.stream_usage and bool(
+        (body.get("stream_options") or {}).get("include_usage")
+    )
     chunks = _stream_chunks(head, text, calls, finish, usage if with_usage else None)
     return Response(
         stream=_sse(chunks), content_type=SSE,

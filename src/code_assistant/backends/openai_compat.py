@@ -22,6 +22,7 @@ from code_assistant.backends.base import (
     ToolCall,
     ToolSpec,
     Usage,
+    estimate_tokens,
     retry_chat,
     with_retries,
 )
@@ -244,7 +245,7 @@ class OpenAICompatBackend:
         return ChatResult(
             text="".join(text),
             tool_calls=calls,
-            usage=usage,
+            usage=usage if usage.completion_tokens else _estimated_usage(request, text, calls),
             model=model,
             seconds=time.perf_counter() - started,
         )
@@ -270,6 +271,15 @@ class OpenAICompatBackend:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _estimated_usage(
+    request: dict[str, Any], text: list[str], calls: list[ToolCall]
+) -> Usage:
+    """Some servers (llama-cpp-python) send no usage in streams: estimate it, not zero."""
+    prompt = sum(estimate_tokens(str(m.get("content") or "")) for m in request["messages"])
+    reply = "".join(text) + "".join(json.dumps(c.arguments) for c in calls)
+    return Usage(prompt, estimate_tokens(reply))
 
 
 def _chunks(stream: Any) -> Iterator[Any]:
