@@ -26,3 +26,19 @@ def run_ca(
         timeout=timeout,
         check=False,
     )
+
+
+def json_events(stdout: str) -> list[dict]:
+    """The --json output as events: every line one object with an "event" key."""
+    import json
+
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert events and all(isinstance(e, dict) and "event" in e for e in events), stdout
+    return events
+
+
+def json_result(stdout: str) -> dict:
+    """The final `result` event of a --json run (asserting the contract on the way)."""
+    events = json_events(stdout)
+    assert events[-1]["event"] == "result", events[-1]
+    return events[-1]

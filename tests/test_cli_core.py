@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.model_server import FakeModelServer
 from tests.fakes.script import Script
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 ARCHITECT = "qwen2.5-coder:7b"
 
@@ -131,7 +131,7 @@ def test_doctor_red_on_a_missing_model(
     fake_server.set_script(Script(models=["qwen2.5-coder:7b"]))
     result = run_ca(["doctor", "--json"], ca_env, tmp_path)
     assert result.returncode == 1
-    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    checks = {c["name"]: c for c in json_result(result.stdout)["checks"]}
     assert checks["architect_model"]["status"] == "ok"
     assert checks["implementer_model"]["status"] == "fail"
     assert "ollama pull qwen2.5-coder:14b" in checks["implementer_model"]["detail"]
@@ -162,7 +162,7 @@ def test_config_show_names_each_layer(ca_env: dict[str, str], tmp_path: Path) ->
     env = {**ca_env, "CA_TESTER_MODEL": "e-test"}
     result = run_ca(["--num-ctx", "2048", "config", "show", "--json"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    shown = json.loads(result.stdout)
+    shown = json_result(result.stdout)["settings"]
     assert shown["docs_model"] == {"value": "g-docs", "source": f"global ({home / 'config.toml'})"}
     assert shown["reviewer_model"]["source"].startswith("project (")
     assert shown["tester_model"] == {"value": "e-test", "source": "env"}

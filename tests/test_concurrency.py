@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from code_assistant.config import write_config_file
 from code_assistant.index.store import IndexStore, db_path_for
+from tests.helpers import json_result
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -43,7 +43,7 @@ def test_three_concurrent_index_runs_all_succeed(
     for code, out, err in results:
         assert code == 0, err
         assert "Traceback" not in err and "rebuilding" not in err, err
-        assert json.loads(out)["files"] == 60
+        assert json_result(out)["files"] == 60
     with IndexStore(db_path_for(root)) as store:
         assert store.counts()["files"] == 60
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from code_assistant.feedback.pairs import CATEGORIES
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 
 def test_add_list_show_stats_rm(ca_env: dict[str, str], tmp_path: Path) -> None:
@@ -26,17 +26,17 @@ def test_add_list_show_stats_rm(ca_env: dict[str, str], tmp_path: Path) -> None:
     lines = listed.stdout.splitlines()
     assert len(lines) == 2 and lines[1].startswith(pair_id)  # newest first
     assert "user_bad" in lines[1] and "| add logging" in lines[1]
-    as_json = json.loads(run_ca(["feedback", "list", "--json"], ca_env, tmp_path).stdout)
+    as_json = json_result(run_ca(["feedback", "list", "--json"], ca_env, tmp_path).stdout)["pairs"]
     assert [p["category"] for p in as_json] == ["user_good", "user_bad"]
     only = run_ca(["feedback", "list", "--category", "user_good", "--json"], ca_env, tmp_path)
-    assert [p["category"] for p in json.loads(only.stdout)] == ["user_good"]
+    assert [p["category"] for p in json_result(only.stdout)["pairs"]] == ["user_good"]
 
     shown = json.loads(run_ca(["feedback", "show", pair_id[:6]], ca_env, tmp_path).stdout)
     assert shown["id"] == pair_id and shown["bad"]["text"] == "print('x')\n"
     assert shown["good"]["text"] == "log.info('x')" and shown["note"] == "use logging, not print"
     assert shown["model"] == "qwen2.5-coder:14b"  # the persona's model from config
 
-    stats = json.loads(run_ca(["feedback", "stats", "--json"], ca_env, tmp_path).stdout)
+    stats = json_result(run_ca(["feedback", "stats", "--json"], ca_env, tmp_path).stdout)
     assert list(stats["by_category"]) == list(CATEGORIES)
     assert stats["by_category"]["user_bad"] == 1 and stats["by_category"]["user_good"] == 1
     assert stats["total"] == 2 and stats["unreadable_lines"] == 0
@@ -45,7 +45,7 @@ def test_add_list_show_stats_rm(ca_env: dict[str, str], tmp_path: Path) -> None:
 
     removed = run_ca(["feedback", "rm", pair_id], ca_env, tmp_path)
     assert removed.returncode == 0 and removed.stdout.strip() == f"removed 1 pair(s): {pair_id}"
-    after = json.loads(run_ca(["feedback", "list", "--json"], ca_env, tmp_path).stdout)
+    after = json_result(run_ca(["feedback", "list", "--json"], ca_env, tmp_path).stdout)["pairs"]
     assert [p["category"] for p in after] == ["user_good"]
 
 
@@ -89,5 +89,5 @@ def test_bad_input_is_one_line_and_exit_2(ca_env: dict[str, str], tmp_path: Path
 
 def test_empty_store_lists_and_counts_nothing(ca_env: dict[str, str], tmp_path: Path) -> None:
     assert run_ca(["feedback", "list"], ca_env, tmp_path).stdout == "no feedback pairs yet\n"
-    stats = json.loads(run_ca(["feedback", "stats", "--json"], ca_env, tmp_path).stdout)
+    stats = json_result(run_ca(["feedback", "stats", "--json"], ca_env, tmp_path).stdout)
     assert stats["total"] == 0 and set(stats["by_category"].values()) == {0}

@@ -12,7 +12,7 @@ from code_assistant.feedback.fewshot import HEADER
 from code_assistant.feedback.pairs import Call, Pair, Step, project_id
 from code_assistant.feedback.store import FeedbackStore
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 MODEL = "qwen2.5-coder:14b"
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
@@ -240,4 +240,4 @@ def test_a_fixed_test_failure_is_recorded_from_a_real_session(
     assert "(cwd: ., exit 1," in first_line and str(project) not in json.dumps(pair)
     assert [c["name"] for c in pair["good"]["calls"]] == ["edit_file", "run_shell"]
     stats = run_ca(["feedback", "stats", "--json"], ca_env, project)
-    assert json.loads(stats.stdout)["by_category"]["failed_commands"] == 1
+    assert json_result(stats.stdout)["by_category"]["failed_commands"] == 1

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from code_assistant.index import static_embed
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 
 @pytest.fixture
@@ -31,12 +30,12 @@ def test_index_json_summary_then_no_change(
 ) -> None:
     first = run_ca(["index", "--json"], ca_env, project)
     assert first.returncode == 0, first.stderr
-    summary = json.loads(first.stdout)
+    summary = json_result(first.stdout)
     assert {"files", "symbols", "chunks", "seconds"} <= set(summary)
     assert (summary["files"], summary["symbols"], summary["indexed"]) == (2, 5, 2)
     assert summary["vectors"] == summary["chunks"] > 0  # embedded by the fake server
     assert fake_server.requests  # the embeddings went over HTTP
-    again = json.loads(run_ca(["--json", "index"], ca_env, project).stdout)
+    again = json_result(run_ca(["--json", "index"], ca_env, project).stdout)
     assert (again["indexed"], again["embedded"], again["unchanged"]) == (0, 0, 2)
     human = run_ca(["index", "--no-embed"], ca_env, project)
     assert human.returncode == 0
@@ -49,20 +48,20 @@ def test_index_without_a_reachable_backend_warns_and_stays_lexical(
     env = {**ca_env, "CA_OLLAMA_HOST": "http://127.0.0.1:9"}
     result = run_ca(["index", "--json"], env, project)
     assert result.returncode == 0
-    stats = json.loads(result.stdout)
+    stats = json_result(result.stdout)
     # The bundled static model (when installed) stands in for the unreachable one.
     assert stats["vectors"] == (stats["chunks"] if static_embed.load() else 0)
     assert "embeddings skipped" in result.stderr
     assert "Traceback" not in result.stderr
     result = run_ca(["index", "--json", "--no-embed"], env, project)
-    assert json.loads(result.stdout)["vectors"] == stats["vectors"]  # kept, none added
+    assert json_result(result.stdout)["vectors"] == stats["vectors"]  # kept, none added
 
 
 def test_search_json_is_the_stable_public_format(project: Path, ca_env: dict[str, str]) -> None:
     run_ca(["index", "--no-embed"], ca_env, project)
     result = run_ca(["search", "TerminalState", "--json", "--top-k", "1"], ca_env, project)
     assert result.returncode == 0, result.stderr
-    hits = json.loads(result.stdout)
+    hits = json_result(result.stdout)["hits"]
     assert len(hits) == 1
     hit = hits[0]
     assert list(hit) == ["path", "start_line", "end_line", "symbol", "kind", "score"]
@@ -92,7 +91,7 @@ def test_hybrid_search_after_embedding(
     result = run_ca(["--json", "search", "resize rows"], ca_env, project)
     embeds = [r["body"]["input"] for r in fake_server.requests if r["path"] == "/api/embed"]
     assert embeds[-1] == ["search_query: resize rows"]
-    hits = json.loads(result.stdout)
+    hits = json_result(result.stdout)["hits"]
     assert hits[0]["symbol"] == "TerminalState"
     assert hits[0]["kind"] == "impl"
 
@@ -104,13 +103,13 @@ def test_symbols_map_and_budget(project: Path, ca_env: dict[str, str]) -> None:
         "src/state.rs: TerminalState (public struct, line 1);\n"
         "  TerminalState (impl, line 5, members: new, resize)\n" in result.stdout
     )
-    payload = json.loads(run_ca(["symbols", "--json", "--budget", "40"], ca_env, project).stdout)
+    payload = json_result(run_ca(["symbols", "--json", "--budget", "40"], ca_env, project).stdout)
     assert payload["tokens"] <= 40 == payload["budget"]
 
 
 def test_path_argument_and_bad_paths(project: Path, ca_env: dict[str, str], tmp_path: Path) -> None:
     result = run_ca(["index", str(project), "--json", "--no-embed"], ca_env, tmp_path)
-    assert json.loads(result.stdout)["files"] == 2
+    assert json_result(result.stdout)["files"] == 2
     assert (project / ".ca" / "index.db").exists()
     bad = run_ca(["index", str(tmp_path / "missing")], ca_env, tmp_path)
     assert bad.returncode == 2
@@ -126,7 +125,7 @@ def test_damaged_index_is_rebuilt_by_the_cli(project: Path, ca_env: dict[str, st
     (project / ".ca" / "index.db").write_bytes(b"garbage" * 100)
     result = run_ca(["index", "--no-embed", "--json"], ca_env, project)
     assert result.returncode == 0
-    assert json.loads(result.stdout)["rebuilt"] is True
+    assert json_result(result.stdout)["rebuilt"] is True
     assert "rebuilding it from scratch" in result.stderr
 
 
@@ -140,5 +139,5 @@ def test_an_unwritable_index_location_is_one_line(project: Path, ca_env: dict[st
 
 def test_a_one_letter_name_is_found_when_asked_alone(project: Path, ca_env: dict[str, str]) -> None:
     (project / "src" / "tiny.py").write_text("def f(x):\n    return x\n")
-    hits = json.loads(run_ca(["search", "f", "--json"], ca_env, project).stdout)
+    hits = json_result(run_ca(["search", "f", "--json"], ca_env, project).stdout)["hits"]
     assert (hits[0]["path"], hits[0]["symbol"]) == ("src/tiny.py", "f")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 import tomlkit
 
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 from tests.mcp_servers import DEMO, demo_over_http
 
 
@@ -132,7 +131,7 @@ def test_mcp_test_connects_even_a_disabled_server_and_calls_a_tool(
     configure(ca_env, {"demo": stdio(enabled=False, env={"DEMO_USER": "dora"})})
     result = run_ca(["--json", "mcp", "test", "demo", "--call", "whoami"], ca_env, tmp_path)
     assert result.returncode == 0, result.stderr
-    output = json.loads(result.stdout)
+    output = json_result(result.stdout)
     assert output["result"] == {"ok": True, "text": "dora"}
     assert output["servers"][0]["state"] == "ready"
     assert "demo__whoami" in output["servers"][0]["tools"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 ARCHITECT = "qwen2.5-coder:7b"
 IMPLEMENTER = "qwen2.5-coder:14b"
@@ -380,7 +380,7 @@ def test_run_builds_a_calculator_whose_bug_is_fixed_in_test_round_two(
                           cwd=project, capture_output=True, text=True, check=True)
     assert "right = self.expr()" in show.stdout  # the buggy version, as it was after implement
     listed = run_ca(["runs", "--json"], pipeline_env(ca_env), project)
-    assert json.loads(listed.stdout)[0]["status"] == "done"
+    assert json_result(listed.stdout)["runs"][0]["status"] == "done"
 
 
 def test_json_event_stream_and_undo(
@@ -393,7 +393,7 @@ def test_json_event_stream_and_undo(
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "run_start" and kinds[-1] == "run_end"
+    assert kinds[0] == "run_start" and kinds[-2:] == ["run_end", "result"]
     starts = [e for e in events if e["event"] == "phase_start"]
     assert [(e["phase"], e["model"]) for e in starts] == [
         ("architect", ARCHITECT), ("implement", IMPLEMENTER), ("review", IMPLEMENTER),

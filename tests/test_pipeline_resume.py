@@ -16,7 +16,7 @@ from code_assistant.errors import ToolError
 from code_assistant.pipeline.ask import ask_architect
 from code_assistant.tools.registry import ToolContext
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 from tests.test_pipeline_e2e import ARCHITECT, IMPLEMENTER, TESTER, make_project, pipeline_env
 
 DOCS = "llama3.2:3b"
@@ -108,7 +108,7 @@ def test_interrupted_and_failed_runs_resume_without_redoing_finished_phases(
     assert state["phases"]["implement"]["status"] == "failed"
     assert not (project / "hello.py").exists()
     listed = run_ca(["runs", "--json"], env, project)
-    assert [(r["status"], r["phase"]) for r in json.loads(listed.stdout)] == [
+    assert [(r["status"], r["phase"]) for r in json_result(listed.stdout)["runs"]] == [
         ("interrupted", "implement")
     ]
 

@@ -16,7 +16,7 @@ from code_assistant.errors import ToolError
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 
 
 def deep(levels: int) -> dict[str, Any]:
@@ -178,7 +178,7 @@ def test_non_utf8_lines_typed_into_the_repl_are_answered_and_stored(
     question = fake_server.chat_requests[-1]["body"]["messages"][-1]["content"]
     assert question == "caf\ufffd latte"
     listed = run_ca(["sessions", "--json"], ca_env, tmp_path)
-    assert json.loads(listed.stdout)[0]["first_message"] == "caf\ufffd latte"
+    assert json_result(listed.stdout)["sessions"][0]["first_message"] == "caf\ufffd latte"
 
 
 def test_a_gitignore_with_invalid_patterns_or_that_is_a_fifo_is_survived(
@@ -190,7 +190,7 @@ def test_a_gitignore_with_invalid_patterns_or_that_is_a_fifo_is_survived(
     (tmp_path / ".gitignore").write_text("[z-a]\n\\\nskip.py\n")
     result = run_ca(["index", "--no-embed", "--json"], ca_env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["files"] == 1  # the valid line still ignores skip.py
+    assert json_result(result.stdout)["files"] == 1  # the valid line still ignores skip.py
     (tmp_path / ".gitignore").unlink()
     os.mkfifo(tmp_path / ".gitignore")
     result = run_ca(["index", "--no-embed", "--json"], ca_env, tmp_path, timeout=30)

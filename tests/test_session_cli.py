@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tests.fakes.model_server import FakeModelServer
-from tests.helpers import run_ca
+from tests.helpers import json_result, run_ca
 from tests.repl_harness import intent
 
 
@@ -29,12 +28,13 @@ def test_sessions_lists_what_the_repl_saved(
     assert "Four." in chat.stdout and "saved as arithmetic" in chat.stdout
     listed = run_ca(["sessions"], ca_env, project)
     assert "(arithmetic)" in listed.stdout and "what is two plus two?" in listed.stdout
-    rows = json.loads(run_ca(["sessions", "--json"], ca_env, project).stdout)
+    rows = json_result(run_ca(["sessions", "--json"], ca_env, project).stdout)["sessions"]
     assert len(rows) == 1
     assert rows[0]["name"] == "arithmetic" and rows[0]["turns"] == 1
     assert rows[0]["project"] == str(project)
     elsewhere = _project(tmp_path, "other")
-    assert json.loads(run_ca(["sessions", "--here", "--json"], ca_env, elsewhere).stdout) == []
+    here = run_ca(["sessions", "--here", "--json"], ca_env, elsewhere)
+    assert json_result(here.stdout)["sessions"] == []
 
 
 def test_resume_latest_sends_the_earlier_turns(

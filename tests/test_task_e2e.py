@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +79,14 @@ def test_without_yes_and_without_a_terminal_nothing_is_written(
 ) -> None:
     fake_server.enqueue(call("write_file", path="a.txt", content="x"), {"text": "could not"})
     result = run_ca(["write a.txt"], ca_env, tmp_path, input="")
-    assert result.returncode == 0, result.stderr
+    # The model's "done" does not make a task whose only write was refused a success.
+    assert result.returncode == 1, result.stderr
     assert "rerun with --yes" in result.stdout
+    assert "not done: 1 action(s) needed approval and there was no terminal" in result.stdout
     assert not (tmp_path / "a.txt").exists()
+    # The time shown is what the run took, to the hundredth (it read 0.0s for a 0.5 s run).
+    seconds = float(re.search(r"recoveries, (\d+\.\d\d)s", result.stdout).group(1))
+    assert seconds > 0
 
 
 def test_escape_attempts_leave_the_outside_untouched(

@@ -115,6 +115,22 @@ def _refuse_command_typo(token: str, commands: Any) -> None:
         )
 
 
+# Files this invocation created (path, content): a failed first run takes them back.
+_CREATED: list[tuple[Any, bytes]] = []
+
+
+def _take_back_created() -> None:
+    """A first task that failed leaves no untracked ca.config behind (unless edited since)."""
+    for path, content in _CREATED:
+        try:
+            if path.read_bytes() == content:
+                path.unlink()
+                print(f"ca: removed {path} again (the run failed)", file=sys.stderr)
+        except OSError:
+            pass
+    _CREATED.clear()
+
+
 @dataclass
 class GlobalOptions:
     """Options given before any command; they form the CLI config layer."""
@@ -144,6 +160,7 @@ class GlobalOptions:
         if project and (written := ensure_project_file(loaded)):
             print(f"ca: created {written} (commented defaults: edit it to pick models)",
                   file=sys.stderr)
+            _CREATED.append((written, written.read_bytes()))
         return loaded
 
     def _ask_trust(self, loaded: Any) -> Any:
@@ -219,29 +236,51 @@ for _module in COMMAND_MODULES:
 
 
 def run(args: list[str]) -> int:
-    """Run the CLI; every expected failure is one line on stderr and an exit code."""
+    """Run the CLI; every expected failure is one line on stderr and an exit code (and,
+    with --json, an `error` event on stdout)."""
+    from code_assistant.jsonlines import wanted
     from code_assistant.redact import install_log_redaction, secret_values
 
     install_log_redaction(secret_values())
+    failure = _run_app(args)
+    if failure != 0:
+        _take_back_created()
+    if isinstance(failure, int):
+        return failure
+    message, code, kind = failure
+    bare = kind == "Interrupted"  # Ctrl-C outside any task: nothing more to say
+    print("ca: interrupted" if bare else f"ca: error: {message}", file=sys.stderr)
+    if wanted(args):
+        from code_assistant.jsonlines import error
+
+        error(message, code, kind)
+    return code
+
+
+def _run_app(args: list[str]) -> int | tuple[str, int, str]:
+    """The exit code, or (message, exit code, error kind) of a failure."""
     try:
         result = app(args=args, prog_name="ca", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except click_exc.UsageError as exc:
-        print(f"ca: error: {exc.format_message()} (see `ca --help`)", file=sys.stderr)
-        return 2
+        return f"{exc.format_message()} (see `{_help_hint(exc)}`)", 2, "UsageError"
     except (typer.Abort, KeyboardInterrupt):
-        print("ca: interrupted", file=sys.stderr)
-        return 130
+        return "interrupted", 130, "Interrupted"
     except CAError as exc:
         from code_assistant.redact import redact
 
-        print(f"ca: error: {redact(str(exc))}", file=sys.stderr)
-        return exc.exit_code
+        return redact(str(exc)), exc.exit_code, type(exc).__name__
     except click_exc.ClickException as exc:
-        print(f"ca: error: {exc.format_message()}", file=sys.stderr)
-        return exc.exit_code
+        return exc.format_message(), exc.exit_code, "UsageError"
     return result if isinstance(result, int) else 0
+
+
+def _help_hint(exc: click_exc.UsageError) -> str:
+    """`ca index --help` for a usage error inside `ca index`, not the top-level help."""
+    ctx = exc.ctx
+    path = ctx.command_path if ctx is not None else "ca"
+    return f"{path or 'ca'} --help"
 
 
 def read_stdin() -> str:

@@ -148,7 +148,7 @@ class Config(BaseSettings):
     # Sessions and memory
     history_tokens: int = Field(6000, gt=0, description="History budget before compaction")
     project_memory: Literal["first", "all"] = Field(
-        "first", description="Load the first of AGENTS.md/CLAUDE.md/code_assistant.md, or all"
+        "first", description="Load AGENTS.md and CLAUDE.md (else code_assistant.md), or all"
     )
     sessions_dir: str = Field("", description="Where sessions are stored (machine-only)")
     feedback_dir: str = Field("", description="Where feedback pairs are stored (machine-only)")

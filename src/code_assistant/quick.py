@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -29,17 +28,19 @@ def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
     for warning in result.warnings:
         print(f"ca: warning: {warning}", file=sys.stderr)
     if json_out:
-        payload: dict[str, Any] = {
-            "answer": result.text,
-            "model": result.model or model,
-            "backend": backend.name,
-            "usage": {
+        from code_assistant.jsonlines import result as emit_result
+
+        emit_result(
+            "quick",
+            answer=result.text,
+            model=result.model or model,
+            backend=backend.name,
+            usage={
                 "prompt_tokens": result.usage.prompt_tokens,
                 "completion_tokens": result.usage.completion_tokens,
             },
-            "seconds": round(result.seconds, 3),
-        }
-        print(json.dumps(payload))
+            seconds=round(result.seconds, 3),
+        )
     elif not result.text.endswith("\n"):
         print()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.markup import escape
@@ -28,6 +29,7 @@ STOP_NOTES = {
 
 def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
     """Run the implementer on `task`; print what changed. Exit 0 when it finished its task."""
+    started = time.perf_counter()
     task = task.strip()
     if not task:
         raise UsageError('empty task: say what to do, e.g. ca "add a --verbose flag to cli.py"')
@@ -55,12 +57,29 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
         transcript = agent.run(messages)
     finally:
         recorder.flush()
+    transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
     stats = diffstat(ctx.changes)
+    refused = getattr(ctx.approver, "refused", 0)
+    # Every action refused and nothing changed: whatever the model claims, the task failed.
+    blocked = bool(refused) and not ctx.changes
     if json_out:
-        renderer.write({"event": "result", **transcript.summary(), "files": _files(stats)})
+        renderer.write({"event": "result", "command": "do", **transcript.summary(),
+                        "refused": refused, "files": _files(stats)})
     else:
         _print_summary(renderer, transcript, stats)
-    return 0 if transcript.stop_reason == "done" else 1
+        if blocked:
+            renderer.console.print(f"[yellow]{_blocked_note(refused)}[/]", soft_wrap=True)
+    return 0 if transcript.stop_reason == "done" and not blocked else 1
+
+
+def _blocked_note(refused: int) -> str:
+    import sys
+
+    why = "there was no terminal to ask" if not sys.stdin.isatty() else "you refused them"
+    return (
+        f"not done: {refused} action(s) needed approval and {why}, so nothing changed "
+        "(the reply above is the model's claim); rerun with --yes to allow changes"
+    )
 
 
 def _files(stats: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
@@ -81,10 +100,15 @@ def _print_summary(
     recoveries = transcript.recoveries.total()
     console.print(
         f"[dim]{transcript.model_calls} model calls, {transcript.tool_calls} tool calls, "
-        f"{recoveries} recoveries, {transcript.seconds:.1f}s[/]"
+        f"{recoveries} recoveries, {_elapsed(transcript.seconds)}[/]"
     )
     if transcript.verified is not None:
         state = "passed" if transcript.verified else "[red]failed[/]"
         console.print(f"[dim]checked with[/] {escape(transcript.check_command)}: {state}")
     if transcript.stop_reason in STOP_NOTES:
         console.print(f"[yellow]{STOP_NOTES[transcript.stop_reason]}[/]")
+
+
+def _elapsed(seconds: float) -> str:
+    """0.46s, not 0.0s: a short run is still shown to the hundredth."""
+    return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"

@@ -31,10 +31,12 @@ def config_show(
     loaded = options.load()
     rows = effective_values(loaded)
     if json_out or options.json:
+        from code_assistant.jsonlines import result
+
         data = {key: {"value": v, "source": s} for key, v, s in rows}
         for key in loaded.untrusted:
             data[key]["trusted"] = False
-        print(json.dumps(data, indent=2))
+        result("config show", settings=data)
         return
     from rich.console import Console
     from rich.table import Table
@@ -96,15 +98,15 @@ def doctor(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    import json
-
     from code_assistant.cli import options_of
     from code_assistant.doctor import run_checks
+    from code_assistant.jsonlines import result
 
     options = options_of(ctx)
     checks = run_checks(options.load())
     if json_out or options.json:
-        print(json.dumps([c.__dict__ for c in checks], indent=2))
+        ok = not any(c.status == "fail" for c in checks)
+        result("doctor", ok=ok, checks=[c.__dict__ for c in checks])
     else:
         marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
         for check in checks:

@@ -57,7 +57,6 @@ def list_pairs(
     limit: int = typer.Option(30, "--limit", min=0, help="At most this many (0: all)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    import json
     import time
 
     from code_assistant.errors import UsageError
@@ -73,7 +72,9 @@ def list_pairs(
     ]
     pairs = pairs[:limit] if limit else pairs
     if json_out or as_json:
-        print(json.dumps([p.model_dump() for p in pairs], indent=2, ensure_ascii=False))
+        from code_assistant.jsonlines import result
+
+        result("feedback list", pairs=[p.model_dump() for p in pairs])
         return
     if not pairs:
         print("no feedback pairs yet")
@@ -106,7 +107,6 @@ def rm(ctx: typer.Context, pair_ids: list[str] = typer.Argument(..., metavar="ID
 def stats(
     ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    import json
 
     from code_assistant.feedback.store import open_store
     from code_assistant.feedback.store import stats as pair_stats
@@ -116,7 +116,9 @@ def stats(
     counts = pair_stats(store.read())
     counts["unreadable_lines"] = store.skipped
     if json_out or as_json:
-        print(json.dumps(counts, indent=2))
+        from code_assistant.jsonlines import result
+
+        result("feedback stats", **counts)
         return
     print(f"{counts['total']} pairs ({counts['distinct']} distinct) in {store.path}")
     for group in ("by_category", "by_source", "by_persona", "by_model"):

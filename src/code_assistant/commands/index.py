@@ -108,7 +108,6 @@ def index_command(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Skip embeddings (lexical only)."),
 ) -> None:
-    import json
 
     from code_assistant.cli import options_of
 
@@ -117,7 +116,9 @@ def index_command(
     stats = _update(loaded, embed=not no_embed, static=not no_embed,
                     show_progress=not as_json and sys.stderr.isatty())  # fmt: skip
     if as_json:
-        print(json.dumps(stats.to_dict(), indent=2))
+        from code_assistant.jsonlines import result
+
+        result("index", **stats.to_dict())
         return
     print(
         f"indexed {stats.files} files: {stats.symbols} symbols, {stats.chunks} chunks, "
@@ -132,7 +133,6 @@ def search_command(
     top_k: int = typer.Option(8, "--top-k", "-k", min=1, max=100, help="Results to show."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON list of hits."),
 ) -> None:
-    import json
 
     from code_assistant.cli import options_of
     from code_assistant.index.retrieve import QueryEmbedder, format_hit, search
@@ -152,7 +152,9 @@ def search_command(
     for notice in notices:
         print(f"ca: {notice}", file=sys.stderr)
     if as_json:
-        print(json.dumps([hit.to_json() for hit in hits], indent=2))
+        from code_assistant.jsonlines import result
+
+        result("search", query=query, hits=[hit.to_json() for hit in hits])
         return
     if not hits:
         print(f"no matches for {query!r}", file=sys.stderr)
@@ -168,7 +170,6 @@ def symbols_command(
     focus: list[str] = typer.Option([], "--focus", help="Rank towards this file (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON: {map, tokens}."),
 ) -> None:
-    import json
 
     from code_assistant.backends.base import estimate_tokens
     from code_assistant.cli import options_of
@@ -180,6 +181,8 @@ def symbols_command(
     tokens = budget or loaded.config.symbol_map_tokens or 1024
     text = render_symbol_map(loaded.root, tokens, focus)
     if as_json:
-        print(json.dumps({"map": text, "tokens": estimate_tokens(text), "budget": tokens}))
+        from code_assistant.jsonlines import result
+
+        result("symbols", map=text, tokens=estimate_tokens(text), budget=tokens)
         return
     print(text or "no symbols found (no supported source files?)")

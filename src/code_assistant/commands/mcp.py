@@ -81,7 +81,6 @@ def _show(
     arguments: dict[str, Any] | None = None,
 ) -> int:
     """Connect, print the status (and a call's result); 1 when a server or the call failed."""
-    import json
     from dataclasses import asdict
 
     from code_assistant.errors import ToolError
@@ -102,7 +101,9 @@ def _show(
                 output["result"] = {"ok": False, "text": str(exc)}
             failed = failed or not output["result"]["ok"]
     if json_out:
-        print(json.dumps(output, indent=2))
+        from code_assistant import jsonlines
+
+        jsonlines.result("mcp", **output)
     else:
         print("\n".join(lines))
         if call:

@@ -24,7 +24,6 @@ def _home(ctx: typer.Context):  # type: ignore[no-untyped-def]
 def models_list(
     ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")
 ) -> None:
-    import json
 
     from code_assistant.cli import options_of
     from code_assistant.models.catalog import CATALOG, DEFAULT_MODEL
@@ -35,7 +34,9 @@ def models_list(
     if json_out or options_of(ctx).json:
         rows = [{"name": m.name, "path": str(m.path), "size": m.size, "added": m.added}
                 for m in stored]
-        print(json.dumps({"stored": rows, "catalogue": list(CATALOG)}))
+        from code_assistant.jsonlines import result
+
+        result("models list", stored=rows, catalogue=list(CATALOG))
         return
     if stored:
         for model in stored:

@@ -61,7 +61,6 @@ def runs(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    import json
     import time
 
     from code_assistant.cli import options_of
@@ -81,7 +80,9 @@ def runs(
             "error": state.error,
         })
     if json_out or options.json:
-        print(json.dumps(rows, indent=2))
+        from code_assistant.jsonlines import result
+
+        result("runs", runs=rows)
         return
     if not rows:
         print(f"no runs in {store.dir}")
@@ -89,7 +90,13 @@ def runs(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "status", "next phase", "tests", "updated", "requirement", box=None)
+    table = Table(box=None)
+    # The id is what users copy for --resume: never wrapped or cut, whatever the width.
+    widest = max(len(row["id"]) for row in rows)
+    table.add_column("run", no_wrap=True, min_width=widest)
+    for name in ("status", "next phase", "tests", "updated"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("requirement", overflow="fold")
     for row in rows:
         tests = {True: "pass", False: "FAIL", None: "-"}[row["tests_passed"]]
         table.add_row(row["id"], row["status"], row["phase"] or "-", tests, row["updated"],

@@ -17,8 +17,6 @@ def sessions(
     limit: int = typer.Option(30, "--limit", "-n", min=1, help="How many to list."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    import json
-
     from code_assistant.cli import options_of
     from code_assistant.config import default_sessions_dir
     from code_assistant.session.store import SessionStore
@@ -29,7 +27,9 @@ def sessions(
         rows = store.list(loaded.root if here else None, limit=limit)
     if json_out or options.json:
         keys = ("id", "name", "project", "started", "updated", "turns", "first_message")
-        print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], indent=2))
+        from code_assistant.jsonlines import result
+
+        result("sessions", sessions=[{k: getattr(r, k) for k in keys} for r in rows])
         return
     if not rows:
         print("no saved sessions yet; `ca` starts one")

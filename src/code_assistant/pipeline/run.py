@@ -155,6 +155,9 @@ def _execute(rt: Runtime, state: RunState, resumed: bool) -> int:
         report = write_report(store, state)
         progress.pipeline("run_end", run_id=state.id, status=state.status, report=str(report),
                           tests_passed=state.tests_passed, hint=_final_note(state))
+        # --json's final event (docs/json.md); a failed run ends with an `error` event instead.
+        progress.pipeline("result", command="run", run_id=state.id, status=state.status,
+                          tests_passed=state.tests_passed, report=str(report))
     return 1 if state.tests_passed is False else 0
 
 

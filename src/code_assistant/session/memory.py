@@ -5,13 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 
 MEMORY_FILES = ("AGENTS.md", "CLAUDE.md", "code_assistant.md")
+# Codex and others read AGENTS.md, Claude Code reads CLAUDE.md: a project may have both, and
+# each holds instructions the user expects followed, so both are read by default.
+PEER_FILES = ("AGENTS.md", "CLAUDE.md")
 MAX_MEMORY_CHARS = 12_000
 
 
 def memory_files(root: Path, mode: str = "first") -> list[Path]:
-    """The memory files to load: the first that exists, or all of them (`mode="all"`)."""
+    """The memory files to load. Default: AGENTS.md and CLAUDE.md (whichever exist), else
+    code_assistant.md; `mode="all"`: all three. A file that is a link to, or a copy of, one
+    already listed is left out (CLAUDE.md is often a symlink to AGENTS.md)."""
     found = [root / name for name in MEMORY_FILES if (root / name).is_file()]
-    return found if mode == "all" else found[:1]
+    if mode != "all":
+        peers = [path for path in found if path.name in PEER_FILES]
+        found = peers or found[:1]
+    kept: list[Path] = []
+    seen: set[bytes] = set()
+    for path in found:
+        try:
+            content = path.read_bytes()
+        except OSError:
+            continue
+        if content not in seen:
+            seen.add(content)
+            kept.append(path)
+    return kept
 
 
 def load_project_memory(root: Path, mode: str = "first") -> str:

@@ -22,9 +22,15 @@ class Approver:
     always: set[str] = field(default_factory=set)
     reason: str = ""  # why the last refusal happened when the user was not asked
     instruction: str = ""  # what the user said to do instead, with the last refusal
+    refused: int = 0  # actions refused in this run: a task whose writes were all refused failed
 
     def approve(self, tool: str, summary: str, detail: str = "") -> bool:
         """Decide one action. `summary` is the command for run_shell, the path for writes."""
+        allowed = self._decide(tool, summary, detail)
+        self.refused += not allowed
+        return allowed
+
+    def _decide(self, tool: str, summary: str, detail: str) -> bool:
         self.reason = self.instruction = ""
         if tool == "run_shell":
             verdict = cmdpolicy.decide(summary, self.allow_commands, self.deny_commands)

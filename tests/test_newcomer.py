@@ -1,0 +1,53 @@
+"""Issue 17, the first hour of a new user: CLI-level checks of what tripped them up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from code_assistant.pipeline.state import RunState, RunStore, new_run_id
+from tests.fakes.model_server import FakeModelServer, Script
+from tests.helpers import run_ca
+
+
+def test_runs_shows_whole_run_ids_at_80_columns(ca_env: dict[str, str], tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    ids = []
+    for _ in range(2):
+        run_id = new_run_id()
+        ids.append(run_id)
+        store.save(RunState(id=run_id, root=str(tmp_path),
+                            requirement_path="docs/requirements/" + "long-name-" * 6 + ".md",
+                            requirement="x", status="failed", error="x" * 90))
+    result = run_ca(["runs"], {**ca_env, "COLUMNS": "80"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    for run_id in ids:
+        assert run_id in result.stdout  # whole, on one line: what --resume takes
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_a_failed_first_task_leaves_no_ca_config(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    fake_server.set_script(Script(models=["some-other:1b"]))  # the implementer is not there
+    failed = run_ca(["--backend", "ollama", "do", "add a flag"], ca_env, tmp_path)
+    assert failed.returncode == 4, failed.stderr
+    assert not (tmp_path / "ca.config").exists()
+    fake_server.set_script(Script(replies=[{"text": "Nothing to do."}]))
+    done = run_ca(["--backend", "ollama", "do", "explain the layout"], ca_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ca.config").exists()  # a run that worked keeps it
+
+
+def test_agents_md_and_claude_md_both_reach_the_prompt(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "AGENTS.md").write_text("Indent with tabs.\n")
+    (tmp_path / "CLAUDE.md").write_text("Run tests with make check.\n")
+    (tmp_path / "code_assistant.md").write_text("Only when neither peer file exists.\n")
+    fake_server.enqueue({"text": "Nothing to change."})
+    result = run_ca(["--backend", "ollama", "do", "explain the layout"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    system = fake_server.chat_requests[-1]["body"]["messages"][0]["content"]
+    assert "Indent with tabs." in system and "Run tests with make check." in system
+    assert "Only when neither" not in system
