@@ -51,3 +51,33 @@ def test_agents_md_and_claude_md_both_reach_the_prompt(
     system = fake_server.chat_requests[-1]["body"]["messages"][0]["content"]
     assert "Indent with tabs." in system and "Run tests with make check." in system
     assert "Only when neither" not in system
+
+
+def _call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def test_the_user_sees_command_output_and_the_edited_lines(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text("name = 'old'\n")
+    fake_server.enqueue(
+        _call("run_shell", command="echo first-line; echo second-line"),
+        _call("read_file", path="app.py"),
+        _call("edit_file", path="app.py", old="name = 'old'", new="name = 'brand-new'"),
+        {"text": "Done."},
+    )
+    result = run_ca(["--backend", "ollama", "--yes", "do", "rename it"], ca_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "first-line" in result.stdout and "second-line" in result.stdout
+    assert "+name = 'brand-new'" in result.stdout
+    assert "now read:" not in result.stdout  # model-facing wording, with nothing after it
+
+
+def test_a_refusal_reads_as_user_facing_text(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(_call("write_file", path="a.txt", content="x"), {"text": "I could not."})
+    result = run_ca(["--backend", "ollama", "do", "write a.txt"], ca_env, tmp_path, input="")
+    assert "not allowed: write_file: a.txt" in result.stdout
+    assert "Do not retry" not in result.stdout  # that advice is for the model

@@ -86,18 +86,39 @@ class ConsoleRenderer:
         lines = self.redactor.text(data["output"]).strip().split("\n")
         first = _escape(lines[0][:160])
         if not data["ok"]:
-            self.console.print(f"  [red]✗ {first}[/]")
+            self.console.print(f"  [red]✗[/] {_escape(user_facing(lines[0])[:160])}")
             return
         if data.get("failed"):  # the command ran and failed: show the end, where errors are
             self.console.print(f"  [yellow]✗[/] {first}")
-            for line in lines[1:][-TAIL_LINES:]:
-                self.console.print(f"    [dim]{_escape(line[:160])}[/]")
+            self._tail(lines[1:])
             return
         shown, self.diff_shown = self.diff_shown, False
+        if data["name"] in WRITE_TOOLS:
+            self._write_result(lines, shown)
+            return
         self.console.print(f"  [green]✓[/] {first}")
-        if data["name"] in WRITE_TOOLS and self.changes and not shown:
+        if data["name"] == "run_shell":  # what the command printed, not only its exit code
+            self._tail(lines[1:])
+
+    def _tail(self, lines: list[str]) -> None:
+        for line in [line for line in lines if line.strip()][-TAIL_LINES:]:
+            self.console.print(f"    [dim]{_escape(line[:160])}[/]")
+
+    def _write_result(self, lines: list[str], shown: bool) -> None:
+        """An edit's summary, then its diff; the model-facing "lines N-M now read:" and the
+        numbered lines are for the model (the diff shows them to the user)."""
+        head = next((line for line in lines if " now read:" in line), lines[0])
+        head = head.split("; lines ", 1)[0] if " now read:" in head else head
+        self.console.print(f"  [green]✓[/] {_escape(head[:160])}")
+        if shown:
+            return
+        if self.changes:
             change = self.changes[-1]
             self.show_diff(unified_diff(change.path, change.before, change.after))
+            return
+        at = next((i for i, line in enumerate(lines) if " now read:" in line), None)
+        if at is not None:  # no change log (e.g. no approval path): the new lines as text
+            self._tail(lines[at + 1 :])
 
     def show_diff(self, diff: str) -> None:
         from rich.syntax import Syntax
@@ -157,6 +178,19 @@ class JsonRenderer:
         payload = self.redactor.data(payload)
         self.stream.write(json.dumps(payload, default=str) + "\n")
         self.stream.flush()
+
+
+def user_facing(message: str) -> str:
+    """A refusal as the user should read it (the rest of the text is advice for the model)."""
+    message = message.removeprefix("error: ")
+    if message.startswith("the user's deny_commands list denied "):
+        return "blocked by deny_commands: " + message.split(" denied ", 1)[1].split(". ", 1)[0]
+    if message.startswith("the user denied "):
+        action = message.removeprefix("the user denied ").split(". Do not retry", 1)[0]
+        action = action.split(", and said what to do instead: ", 1)
+        told = f" (told the model: {action[1]})" if len(action) > 1 else ""
+        return f"not allowed: {action[0].rstrip('.')}{told}"
+    return message
 
 
 def brief_args(arguments: dict[str, Any], redactor: Redactor | None = None) -> str:
