@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from code_assistant.agent.personas import load_prompt
 from code_assistant.agent.structured import structured_chat
@@ -43,14 +43,33 @@ class PlannedFile(BaseModel):
         return check_plan_path(value)
 
 
+# Bounds written into the schema only (a grammar or `format` enforces them; validation does
+# not): constrained to an unbounded array, a real Qwen2.5-Coder-0.5B wrote `"  "` steps until
+# max_tokens cut the JSON. A plan that needs more is a requirement to split.
+_ITEMS = {"type": "string", "minLength": 3, "maxLength": 300}
+
+
+def _bounded(items: int) -> Any:
+    extra = {"minItems": 1, "maxItems": items, "items": _ITEMS}
+    return Field(default_factory=list, json_schema_extra=extra)
+
+
+def _require_the_plan(schema: dict[str, Any]) -> None:
+    # Optional in Python (a conversational plan needs no steps), required in the schema: a
+    # grammar otherwise lets a small model skip straight to the end of the object.
+    schema["required"] = ["intent", "summary", "files", "steps", "acceptance_criteria"]
+
+
 class Plan(BaseModel):
     """The architect's plan: intent, files, steps and the criteria the tester checks."""
 
+    model_config = ConfigDict(json_schema_extra=_require_the_plan)
+
     intent: Intent
-    summary: str
-    files: list[PlannedFile] = Field(default_factory=list)
-    steps: list[str] = Field(default_factory=list)
-    acceptance_criteria: list[str] = Field(default_factory=list)
+    summary: str = Field(json_schema_extra={"maxLength": 800})
+    files: list[PlannedFile] = Field(default_factory=list, json_schema_extra={"maxItems": 12})
+    steps: list[str] = _bounded(10)
+    acceptance_criteria: list[str] = _bounded(10)
     answer: str = ""  # the reply itself when the requirement is only a question
 
     @field_validator("files", mode="before")
