@@ -100,3 +100,29 @@ def test_request_approve_and_the_file_is_written(
     tmux.wait_for_prompt()
     tmux.keys("C-d")
     tmux.wait_for("CA-EXITED-0")
+
+
+def test_ctrl_c_shows_the_partial_answer_once(
+    fake_server: FakeModelServer, tmp_path: Path, tmux: Tmux
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "ca.config").write_text("")
+    words = " ".join(f"word{n}" for n in range(60))
+    fake_server.enqueue(
+        intent("conversational", "a question"),
+        {"text": f"**Partial** {words}", "chunk_delay": 0.2},
+    )
+    command = f"{sys.executable} -m code_assistant; echo CA-EXITED-$?; sleep 60"
+    tmux("new-session", "-d", "-s", "ca", "-x", "200", "-y", "50", "-c", str(project), command)
+    tmux.wait_for_prompt()
+    tmux.keys("explain the layout", "Enter")
+    tmux.wait_for("word3 ")
+    tmux.keys("C-c")
+    screen = tmux.wait_for("cancelled")
+    tmux.wait_for_prompt()
+    screen = tmux.screen()
+    assert screen.count("word1 ") == 1, screen  # the partial answer, once
+    assert "**Partial**" not in screen and "Partial word0" in screen  # rendered Markdown
+    tmux.keys("C-d")
+    tmux.wait_for("CA-EXITED-0")

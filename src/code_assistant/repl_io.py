@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -215,6 +217,7 @@ class MarkdownStream:
         self.text = ""
         self._live: Any = None
         self._shown = 0.0
+        self._saved_tty: Any = None
 
     def feed(self, token: str) -> None:
         from rich.live import Live
@@ -230,6 +233,7 @@ class MarkdownStream:
                 # Taller than the screen: the top shows while streaming, the whole at the end.
                 vertical_overflow="ellipsis",
             )
+            self._saved_tty = _echo_off()
             self._live.start()
         elif now - self._shown < self.REFRESH_SECONDS:
             return
@@ -245,9 +249,37 @@ class MarkdownStream:
             self._live.update(Markdown(text))
             self._live.stop()
             self._live = None
+            _restore_tty(self._saved_tty)
+            self._saved_tty = None
         elif text:
             self.console.print(Markdown(text))
         return text
+
+
+def _echo_off() -> Any:
+    """No terminal echo while an answer streams: the "^C" a Ctrl-C echoes at the end of a
+    full-width line wraps the cursor onto a new line, and the final render then lands below
+    the live one (the partial answer showed twice). Returns the settings to restore."""
+    import termios
+
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (OSError, ValueError, termios.error):  # not a terminal, or stdin replaced
+        return None
+    return (fd, saved)
+
+
+def _restore_tty(saved: Any) -> None:
+    import termios
+
+    if saved is None:
+        return
+    with contextlib.suppress(OSError, termios.error):
+        termios.tcsetattr(saved[0], termios.TCSANOW, saved[1])
 
 
 class ReplRenderer(ConsoleRenderer):
