@@ -35,7 +35,9 @@ def parse_json_reply(text: str) -> object:
         candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            # strict=False: raw newlines inside strings, which llama.cpp's grammar lets
+            # through as byte tokens (a real 0.5B's plan carried code in "answer" that way).
+            return json.loads(candidate, strict=False)
         except json.JSONDecodeError:
             continue
     raise ValueError("no JSON object found in the reply")
