@@ -112,7 +112,9 @@ def test_pipeline_completes_with_one_model_in_memory(qwen05_gguf: Path, tmp_path
     (project / "req.md").write_text(REQUIREMENT, encoding="utf-8")
     subprocess.run(["git", "init", "-q"], cwd=project, check=True,
                    env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
-    env = embedded_env(qwen05_gguf, tmp_path, CA_MAX_STEPS="8", CA_TEST_ROUNDS="1")
+    # 8192: a first reply that shows code instead of acting fills most of a 4096 context.
+    env = embedded_env(qwen05_gguf, tmp_path, CA_MAX_STEPS="8", CA_TEST_ROUNDS="1",
+                       CA_NUM_CTX="8192")
     result = run_ca(["--yes", "run", "req.md"], env, project, timeout=1200)
     assert "Traceback" not in result.stderr, result.stderr
     [run] = [p for p in (project / ".ca" / "runs").iterdir() if p.is_dir()]
