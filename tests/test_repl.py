@@ -179,7 +179,7 @@ def test_history_goes_to_the_model_and_to_the_history_file(harness: Harness) -> 
 
 def test_project_memory_is_in_the_system_prompt_and_memory_add_appends(harness: Harness) -> None:
     (harness.project / "AGENTS.md").write_text("Use tabs, never spaces.\n")
-    harness.server.enqueue(intent("conversational"), "Noted.")
+    harness.server.enqueue("Noted.")  # a greeting: answered without a classifier call
     output = harness.run("/memory", "/memory add Run tests with pytest -x", "hello")
     assert "Use tabs, never spaces." in output
     assert (harness.project / "AGENTS.md").read_text().endswith("- Run tests with pytest -x\n")
@@ -193,7 +193,7 @@ def test_all_memory_files_load_when_configured(
     harness = make_harness(fake_server, tmp_path, project_memory="all")
     (harness.project / "AGENTS.md").write_text("from agents\n")
     (harness.project / "CLAUDE.md").write_text("from claude\n")
-    fake_server.enqueue(intent("conversational"), "ok")
+    fake_server.enqueue("ok")
     harness.run("hi there")
     system = system_of(chat_bodies(fake_server)[-1])
     assert "from agents" in system and "from claude" in system
@@ -226,3 +226,27 @@ def test_completion_of_commands_paths_and_words(harness: Harness) -> None:
         assert "src/main.py" in complete("/add src/m")
         assert complete("/model a") == ["arch"]
         assert complete("plain text") == []
+
+
+def test_trivial_messages_cost_no_classifier_call(harness: Harness) -> None:
+    harness.server.enqueue("You're welcome.", intent("implementation", "a change"), "Done.")
+    output = harness.run("thanks!", "thanks, now add a --verbose flag")
+    assert "You're welcome." in output
+    first, second, *_ = chat_bodies(harness.server)
+    assert first["messages"][-1]["content"] == "thanks!"  # straight to the answer
+    assert "classif" not in system_of(first).lower()
+    assert "thanks, now add" in second["messages"][-1]["content"]  # a request: classified
+
+
+def test_the_repl_warns_at_start_when_the_backend_is_down(
+    fake_server: FakeModelServer, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    harness = make_harness(fake_server, tmp_path)
+    harness.settings["ollama_host"] = f"http://127.0.0.1:{port}"
+    output = harness.run()
+    assert "warning:" in output and f"127.0.0.1:{port}" in output

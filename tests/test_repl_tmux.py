@@ -126,3 +126,15 @@ def test_ctrl_c_shows_the_partial_answer_once(
     assert "**Partial**" not in screen and "Partial word0" in screen  # rendered Markdown
     tmux.keys("C-d")
     tmux.wait_for("CA-EXITED-0")
+
+
+def test_quick_mode_on_a_terminal_renders_markdown(
+    fake_server: FakeModelServer, tmp_path: Path, tmux: Tmux
+) -> None:
+    fake_server.enqueue({"text": "Use **git stash** and then:\n\n```sh\ngit stash pop\n```\n"})
+    command = f"{sys.executable} -m code_assistant -q 'save my work?'; echo CA-EXITED-$?; sleep 60"
+    tmux("new-session", "-d", "-s", "ca", "-x", "100", "-y", "30", "-c", str(tmp_path), command)
+    screen = tmux.wait_for("CA-EXITED-0")
+    assert "Use git stash and then:" in screen, screen
+    assert "**" not in screen and "```" not in screen
+    assert "git stash pop" in screen

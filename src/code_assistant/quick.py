@@ -23,8 +23,20 @@ def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
     options = ChatOptions(
         num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive
     )
+    markdown = None
     on_token = None if json_out else _write_token
-    result = backend.chat(model, messages, options=options, on_token=on_token)
+    if not json_out and sys.stdout.isatty():  # rendered like the REPL; a pipe gets raw text
+        from rich.console import Console
+
+        from code_assistant.repl_io import MarkdownStream
+
+        markdown = MarkdownStream(Console(highlight=False))
+        on_token = markdown.feed
+    try:
+        result = backend.chat(model, messages, options=options, on_token=on_token)
+    finally:
+        if markdown is not None:
+            markdown.stop()
     for warning in result.warnings:
         print(f"ca: warning: {warning}", file=sys.stderr)
     if json_out:
@@ -41,7 +53,7 @@ def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
             },
             seconds=round(result.seconds, 3),
         )
-    elif not result.text.endswith("\n"):
+    elif markdown is None and not result.text.endswith("\n"):
         print()
     return 0
 

@@ -16,6 +16,7 @@ from rich.markup import escape
 from code_assistant.agent.personas import IMPLEMENTER, Persona
 from code_assistant.backends.base import Backend, Message
 from code_assistant.errors import CAError
+from code_assistant.repl_checks import backend_warning, is_trivial
 from code_assistant.repl_io import (
     PlainIO,
     ReplCompleter,
@@ -116,6 +117,8 @@ class Repl:
         self.console.print(
             "[dim]/help for commands · Esc-Enter for a new line · Ctrl-C cancels · Ctrl-D exits[/]"
         )
+        if problem := backend_warning(self.backend):
+            self.console.print(f"[yellow]warning: {escape(problem)}[/] [dim](ca doctor checks)[/]")
         conversation = self.conversation
         if conversation.id is not None:
             self.console.print(
@@ -188,6 +191,8 @@ class Repl:
         from code_assistant.agent.structured import StructuredOutputError
         from code_assistant.workspace import chat_options
 
+        if is_trivial(text):  # no classifier call (another model load) for "thanks"
+            return "conversational"
         try:
             reply = classify_intent(
                 self.backend, self.config.architect_model, text, chat_options(self.config)
