@@ -17,13 +17,8 @@ from code_assistant.agent.personas import IMPLEMENTER, Persona
 from code_assistant.backends.base import Backend, Message
 from code_assistant.errors import CAError
 from code_assistant.repl_checks import backend_warning, is_trivial
-from code_assistant.repl_io import (
-    PlainIO,
-    ReplCompleter,
-    ReplIO,
-    ReplRenderer,
-    check_message,
-)
+from code_assistant.repl_io import PlainIO, ReplCompleter, ReplIO, ReplRenderer, check_message
+from code_assistant.repl_peer_commands import SessionMeter, shell_escape
 from code_assistant.session.conversation import Conversation
 from code_assistant.session.store import SessionStore, Turn
 from code_assistant.session.undo import ChangeSet, GitSnapshot
@@ -63,7 +58,7 @@ class Repl:
             from code_assistant.backends import get_backend
 
             backend = get_backend(loaded.config)
-        self.backend = backend
+        self.backend = SessionMeter(backend)  # counts for /cost
         self.conversation = conversation or Conversation(store, loaded.root)
         self.renderer = ReplRenderer(self.console)
         self.ctx = build_context(loaded, ask=self.approve)
@@ -137,7 +132,9 @@ class Repl:
         if not text:
             return
         try:
-            if _COMMAND.match(text):
+            if text.startswith("!"):
+                shell_escape(self, text[1:])
+            elif _COMMAND.match(text):
                 self.commands.dispatch(text)
             else:
                 self.message(text)

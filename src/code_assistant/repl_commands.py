@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from code_assistant.errors import ToolError, UsageError
+from code_assistant.repl_peer_commands import PeerCommands
 from code_assistant.repl_session_commands import SessionCommands
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ ALIASES = {"quit": "exit", "q": "exit", "h": "help", "?": "help"}
 PIN_MAX_BYTES = 200_000
 
 
-class SlashCommands(SessionCommands):
+class SlashCommands(SessionCommands, PeerCommands):
     """`/name ARGS` → `cmd_name(ARGS)`. Docstring first line: "USAGE  help text"."""
 
     def __init__(self, repl: Repl) -> None:
