@@ -81,3 +81,12 @@ def test_a_refusal_reads_as_user_facing_text(
     result = run_ca(["--backend", "ollama", "do", "write a.txt"], ca_env, tmp_path, input="")
     assert "not allowed: write_file: a.txt" in result.stdout
     assert "Do not retry" not in result.stdout  # that advice is for the model
+
+
+def test_shell_completion_script_and_completions(ca_env: dict[str, str], tmp_path: Path) -> None:
+    script = run_ca(["--show-completion", "bash"], ca_env, tmp_path)
+    assert script.returncode == 0, script.stderr
+    assert "_CA_COMPLETE" in script.stdout and "complete " in script.stdout
+    env = {**ca_env, "_CA_COMPLETE": "complete_bash", "COMP_WORDS": "ca se", "COMP_CWORD": "1"}
+    words = run_ca([], env, tmp_path).stdout.split()
+    assert "search" in words and "sessions" in words and "doctor" not in words

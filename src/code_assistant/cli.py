@@ -182,7 +182,7 @@ class GlobalOptions:
 
 app = typer.Typer(
     cls=DefaultGroup,
-    add_completion=False,
+    add_completion=True,  # ca --install-completion / --show-completion (bash, zsh, fish)
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
