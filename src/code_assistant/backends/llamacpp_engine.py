@@ -170,7 +170,9 @@ class LlamaCppEngine:
         request: dict[str, Any] = {
             "messages": _native_wire(messages) if native else _to_wire(messages),
             "temperature": opts.temperature,
-            "max_tokens": opts.max_tokens,
+            # Uncapped, a small model that loops on code fills the whole context in one reply
+            # (a real 0.5B: 8,000 tokens), and the next prompt no longer fits.
+            "max_tokens": opts.max_tokens or max(512, self.n_ctx // 3),
         }
         if native:
             request["tools"] = [t.openai_schema() for t in tools]
