@@ -90,3 +90,24 @@ def test_shell_completion_script_and_completions(ca_env: dict[str, str], tmp_pat
     env = {**ca_env, "_CA_COMPLETE": "complete_bash", "COMP_WORDS": "ca se", "COMP_CWORD": "1"}
     words = run_ca([], env, tmp_path).stdout.split()
     assert "search" in words and "sessions" in words and "doctor" not in words
+
+
+HELP_COMMANDS = [
+    [], ["do"], ["search"], ["symbols"], ["index"], ["run"], ["undo"], ["sessions"],
+    ["feedback", "add"], ["feedback", "list"], ["bench", "run"], ["mcp", "test"],
+]
+
+
+def test_help_shows_no_python_types_and_aligned_examples(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    for command in HELP_COMMANDS:
+        shown = run_ca([*command, "--help"], ca_env, tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert "<str>" not in shown.stdout and "<list[" not in shown.stdout, command
+        assert "<int" not in shown.stdout and "<float" not in shown.stdout, command
+    top = run_ca(["--help"], ca_env, tmp_path).stdout
+    assert "anthropic" in top
+    examples = [line for line in top.splitlines() if line.lstrip().startswith("ca ")]
+    assert len(examples) >= 3
+    assert len({line.index(line.split("  ")[-1].strip()) for line in examples}) == 1

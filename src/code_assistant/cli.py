@@ -32,8 +32,32 @@ _VALUE_OPTIONS = {"-q", "--quick", "--backend", "--model", "--num-ctx", "--resum
 _SINGLE_DASH_LONG = re.compile(r"^-[A-Za-z][A-Za-z-]+$")
 
 
+def _plain_help(command: Any) -> None:
+    """Help without Python types (`<list[str]>`, `good|bad <str>`): options get a metavar
+    (N for numbers, else the option's name), arguments show their name only."""
+    for param in command.params:
+        if param.param_type_name == "argument":
+            if param.metavar is None:
+                param.metavar = param.name.upper() + ("..." if param.nargs == -1 else "")
+            param.display_type_rich = lambda ctx: None  # instance attribute: this one only
+        elif not getattr(param, "is_flag", False) and param.metavar is None:
+            try:
+                shown = str(param.display_type(None))  # typer's "<int range>", "<str>"
+            except Exception:  # a typer without it: names only
+                shown = ""
+            numeric = shown.startswith(("<int", "<float"))
+            longest = max(param.opts, key=len).lstrip("-").replace("-", "_").upper()
+            param.metavar = "N" if numeric else longest
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
 class DefaultGroup(TyperGroup):
     """`ca "do this"` runs the one-shot task; `-req-file` is refused, not read as `-r eq-file`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_help(self)
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         args = list(args)
@@ -187,9 +211,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="code-assistant: a local coding agent for small open models.\n\n"
-    "ca                      interactive session (REPL)\n\n"
-    'ca "add a --verbose flag"  one-shot task with tools in this project\n\n'
-    'ca -q "question"         one streamed answer, no tools',
+    "\b\n"  # click keeps this block as written: the examples stay aligned
+    "  ca                           interactive session (REPL)\n"
+    '  ca "add a --verbose flag"    one-shot task with tools in this project\n'
+    '  ca -q "question"             one streamed answer, no tools\n'
+    "  ca COMMAND --help            help on one command",
 )
 
 
@@ -197,16 +223,27 @@ app = typer.Typer(
 def main_callback(
     ctx: typer.Context,
     quick: str | None = typer.Option(
-        None, "-q", "--quick", help="Ask one question, streamed, no tools ('-': stdin)."
+        None, "-q", "--quick", metavar="QUESTION",
+        help="Ask one question, streamed, no tools ('-': stdin)."
     ),
-    backend: str | None = typer.Option(None, "--backend", help="ollama, openai, llamacpp"),
-    model: str | None = typer.Option(None, "--model", help="Use this model for every persona."),
-    num_ctx: int | None = typer.Option(None, "--num-ctx", help="Context window (tokens)."),
+    backend: str | None = typer.Option(
+        None, "--backend", metavar="NAME", help="ollama, openai, llamacpp or anthropic."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", metavar="NAME", help="Use this model for every persona."
+    ),
+    num_ctx: int | None = typer.Option(
+        None, "--num-ctx", metavar="N", help="Context window (tokens)."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve every action (no prompts)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    resume: str | None = typer.Option(None, "--resume", help="Resume a session (ID or latest)."),
+    resume: str | None = typer.Option(
+        None, "--resume", metavar="ID", help="Resume a session (ID or latest)."
+    ),
     spec: bool = typer.Option(False, "--spec", help="Start the REPL in spec mode."),
-    cwd: str | None = typer.Option(None, "--cwd", help="Run as if started in this directory."),
+    cwd: str | None = typer.Option(
+        None, "--cwd", metavar="DIR", help="Run as if started in this directory."
+    ),
     version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit."),
 ) -> None:
     if version:

@@ -105,7 +105,7 @@ def _update(loaded: Any, *, embed: bool, show_progress: bool, static: bool = Tru
 def index_command(
     ctx: typer.Context,
     path: str | None = typer.Argument(None, help="Project directory (default: this project)."),
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    json_out: bool = typer.Option(False, "--json", help="JSON lines (docs/json.md)."),
     no_embed: bool = typer.Option(False, "--no-embed", help="Skip embeddings (lexical only)."),
 ) -> None:
 
@@ -131,7 +131,7 @@ def search_command(
     ctx: typer.Context,
     query: str = typer.Argument(..., help="Words, identifiers or a description."),
     top_k: int = typer.Option(8, "--top-k", "-k", min=1, max=100, help="Results to show."),
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON list of hits."),
+    json_out: bool = typer.Option(False, "--json", help="JSON lines (docs/json.md)."),
 ) -> None:
 
     from code_assistant.cli import options_of
@@ -168,7 +168,7 @@ def symbols_command(
     path: str | None = typer.Argument(None, help="Project directory (default: this project)."),
     budget: int | None = typer.Option(None, "--budget", min=1, help="Token budget."),
     focus: list[str] = typer.Option([], "--focus", help="Rank towards this file (repeatable)."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON: {map, tokens}."),
+    json_out: bool = typer.Option(False, "--json", help="JSON lines (docs/json.md)."),
 ) -> None:
 
     from code_assistant.backends.base import estimate_tokens
