@@ -83,7 +83,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += ["", "## By task", ""]
     lines += markdown_table(["task", *runners], task_rows(data["results"], runners))
     lines += ["", "## Why each failed", ""]
-    failed = [[r["task"], r["runner"], r["check"]] for r in data["results"] if not r["solved"]]
+    failed = [[r["task"], r["runner"], r["check"][:160]] for r in data["results"]
+              if not r["solved"]]
     lines += markdown_table(["task", "runner", "hidden check says"], failed) if failed else [
         "Nothing failed."]
     lines += ["", "![success rate and time per runner](charts/runners.png)", ""]
