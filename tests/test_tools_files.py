@@ -270,6 +270,18 @@ def test_overwrite_is_allowed_after_read_file_or_an_own_write(
             write_file(later, path, "y = 2\n")
 
 
+def test_an_edit_with_old_equal_to_new_says_whether_the_change_is_made(
+    root: Path, ctx: ToolContext
+) -> None:
+    with pytest.raises(ToolError, match="already holds this text: the change is made"):
+        edit_file(ctx, "src/calc.py", "return a + b", "return a + b")
+    with pytest.raises(ToolError) as missing:
+        edit_file(ctx, "src/calc.py", "def mul(a, b):", "def mul(a, b):")
+    assert "does not hold this text yet. To add code, set old to existing lines" in str(
+        missing.value)
+    assert "the change is made" not in str(missing.value)
+
+
 def test_a_rewrite_that_drops_functions_says_so(root: Path, ctx: ToolContext) -> None:
     read_file(ctx, "src/calc.py")
     kept = "def add(a, b):\n    return a + b\n\n\nclass Mul:\n    pass\n"

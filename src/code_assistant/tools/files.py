@@ -250,11 +250,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if not old:
         raise ToolError("old is empty; give the exact text to replace (write_file makes new files)")
     if old == new:
-        raise ToolError(
-            "old and new are the same, so this edit changes nothing. If the file already "
-            "holds the text you want, the change is made: go on with the next step, or answer "
-            "with a short summary if the task is done."
-        )
+        raise ToolError(_same_old_new(found, old))
     size = found.path.stat().st_size
     if size > EDIT_MAX_BYTES:
         raise ToolError(
@@ -284,6 +280,26 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     parts.append(f"edited {found.rel} ({counts}); lines {first}-{last} now read:")
     parts.append(numbered(lines[first - 1 : last], first))
     return "\n".join(parts)
+
+
+def _same_old_new(found: Located, old: str) -> str:
+    """Why an edit with old == new changes nothing, and what to do: only when the file really
+    holds the text is the change made (a 1.5B model otherwise takes "made" and stops)."""
+    try:
+        holds = old.strip() and old.strip() in found.path.read_text(errors="replace")
+    except OSError:
+        holds = False
+    if holds:
+        return (
+            f"old and new are the same and {found.rel} already holds this text: the change "
+            "is made. Go on with the next step, or answer with a short summary if the task "
+            "is done."
+        )
+    return (
+        f"old and new are the same, so nothing was changed, and {found.rel} does not hold "
+        "this text yet. To add code, set old to existing lines copied exactly from the file "
+        "and new to those same lines followed by the new code."
+    )
 
 
 def _entry_line(entry: os.DirEntry[str]) -> str:
