@@ -19,6 +19,7 @@ from code_assistant.redact import Redactor, secret_values
 from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
 from code_assistant.workspace import build_context, make_agent, system_prompt
 
+CHANGING_TOOLS = ("write_file", "edit_file", "run_shell")
 STOP_NOTES = {
     "max_steps": "stopped at the step budget (max_steps): the task may be unfinished",
     "no_action": "the model did not act on the task; try rephrasing or a larger model",
@@ -59,8 +60,8 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
         recorder.flush()
     transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
     stats = diffstat(ctx.changes)
-    refused = getattr(ctx.approver, "refused", 0)
-    # Every action refused and nothing changed: whatever the model claims, the task failed.
+    refused = sum(t in CHANGING_TOOLS for t in getattr(ctx.approver, "refused", ()))
+    # Its writes refused and nothing changed: whatever the model claims, the task failed.
     blocked = bool(refused) and not ctx.changes
     if json_out:
         renderer.write({"event": "result", "command": "do", **transcript.summary(),

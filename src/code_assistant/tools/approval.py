@@ -22,12 +22,15 @@ class Approver:
     always: set[str] = field(default_factory=set)
     reason: str = ""  # why the last refusal happened when the user was not asked
     instruction: str = ""  # what the user said to do instead, with the last refusal
-    refused: int = 0  # actions refused in this run: a task whose writes were all refused failed
+    # The tools whose actions were refused in this run: a task whose writes were all
+    # refused did not happen, whatever the model says.
+    refused: list[str] = field(default_factory=list)
 
     def approve(self, tool: str, summary: str, detail: str = "") -> bool:
         """Decide one action. `summary` is the command for run_shell, the path for writes."""
         allowed = self._decide(tool, summary, detail)
-        self.refused += not allowed
+        if not allowed:
+            self.refused.append(tool)
         return allowed
 
     def _decide(self, tool: str, summary: str, detail: str) -> bool:
