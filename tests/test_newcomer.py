@@ -111,3 +111,23 @@ def test_help_shows_no_python_types_and_aligned_examples(
     examples = [line for line in top.splitlines() if line.lstrip().startswith("ca ")]
     assert len(examples) >= 3
     assert len({line.index(line.split("  ")[-1].strip()) for line in examples}) == 1
+
+
+def test_undo_task_puts_back_what_a_ca_do_task_changed(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "b.txt").write_text("old\n")
+    fake_server.enqueue(
+        _call("write_file", path="a.txt", content="new file\n"),
+        _call("read_file", path="b.txt"),
+        _call("edit_file", path="b.txt", old="old", new="changed"),
+        {"text": "Done."},
+    )
+    done = run_ca(["--backend", "ollama", "--yes", "do", "make the change"], ca_env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "b.txt").read_text() == "changed\n"
+    undone = run_ca(["undo", "--task"], ca_env, tmp_path)
+    assert undone.returncode == 0, undone.stderr
+    assert not (tmp_path / "a.txt").exists() and (tmp_path / "b.txt").read_text() == "old\n"
+    again = run_ca(["undo", "--task"], ca_env, tmp_path)
+    assert again.returncode == 2 and "no `ca do` task to undo" in again.stderr

@@ -59,6 +59,10 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
     finally:
         recorder.flush()
     transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
+    if ctx.changes:  # `ca undo --task` puts these back
+        from code_assistant.commands.task_undo import save_task_changes
+
+        save_task_changes(loaded.root, task, ctx.changes)
     stats = diffstat(ctx.changes)
     refused = sum(t in CHANGING_TOOLS for t in getattr(ctx.approver, "refused", ()))
     # Its writes refused and nothing changed: whatever the model claims, the task failed.

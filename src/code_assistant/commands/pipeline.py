@@ -110,20 +110,30 @@ def undo(
     to: str = typer.Option(
         "start", "--to", help="start (before the run) or a phase: the checkpoint after it."
     ),
+    task: bool = typer.Option(False, "--task", help="Undo the last `ca do` task instead."),
 ) -> None:
+    from pathlib import Path
+
     from code_assistant.cli import options_of
     from code_assistant.errors import UsageError
     from code_assistant.pipeline.checkpoint import restore
     from code_assistant.pipeline.state import PHASES, RunStore
 
     loaded = options_of(ctx).load()
+    if task:
+        from code_assistant.commands.task_undo import undo_last_task
+
+        print("\n".join(undo_last_task(Path(loaded.root))))
+        return
     store = RunStore(loaded.root)
     if run_id:
         state = store.load(run_id)
     else:
         every = store.list()
         if not every:
-            raise UsageError(f"no runs in {store.dir}: nothing to undo")
+            raise UsageError(
+                f"no runs in {store.dir}: nothing to undo (a `ca do` task: ca undo --task)"
+            )
         state = every[-1]
     if to != "start" and to not in PHASES:
         raise UsageError(f"--to must be start or one of: {', '.join(PHASES)}")
