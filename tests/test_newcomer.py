@@ -131,3 +131,13 @@ def test_undo_task_puts_back_what_a_ca_do_task_changed(
     assert not (tmp_path / "a.txt").exists() and (tmp_path / "b.txt").read_text() == "old\n"
     again = run_ca(["undo", "--task"], ca_env, tmp_path)
     assert again.returncode == 2 and "no `ca do` task to undo" in again.stderr
+
+
+def test_feedback_add_outside_a_session_refuses_a_note_on_no_answer(
+    ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = run_ca(["feedback", "add", "bad", "it was wrong"], ca_env, tmp_path)
+    assert result.returncode == 2
+    assert "a note needs the answer it judges: add --output TEXT" in result.stderr
+    listed = run_ca(["feedback", "list"], ca_env, tmp_path)
+    assert "no feedback pairs yet" in listed.stdout

@@ -36,11 +36,18 @@ def add(
 ) -> None:
     import sys
 
+    from code_assistant.errors import UsageError
     from code_assistant.feedback.store import add_user_feedback
 
     loaded, _ = _loaded(ctx)
     if output == "-":
         output = sys.stdin.read()
+    if note.strip() and not output.strip():
+        # A note on no answer is an empty pair: nothing to learn from (issue 17).
+        raise UsageError(
+            "a note needs the answer it judges: add --output TEXT (or --output - for stdin) "
+            "and --task TEXT; in the REPL, /feedback judges the last answer"
+        )
     model = model or str(getattr(loaded.config, f"{persona}_model", ""))
     pair = add_user_feedback(
         loaded, verdict.strip().lower(), note, persona=persona, model=model, task=task,
