@@ -80,7 +80,8 @@ class SlashCommands(SessionCommands, PeerCommands):
             self.console.print(f"  [bold]{escape(usage)}[/]{padding}{escape(help_text)}")
         self.console.print(
             "[dim]Anything else is a message: questions are answered, tasks are done with "
-            "tools (changes need your approval), larger work is planned first.[/]"
+            "tools (changes need your approval), larger work is planned first. "
+            "!COMMAND runs a shell command yourself (the model does not see it).[/]"
         )
 
     def cmd_exit(self, arg: str) -> None:
