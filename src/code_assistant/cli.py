@@ -147,9 +147,8 @@ def _take_back_created() -> None:
     """A first task that failed leaves no untracked ca.config behind (unless edited since)."""
     for path, content in _CREATED:
         try:
-            if path.read_bytes() == content:
+            if path.read_bytes() == content:  # quietly: the error line stays the only one
                 path.unlink()
-                print(f"ca: removed {path} again (the run failed)", file=sys.stderr)
         except OSError:
             pass
     _CREATED.clear()
@@ -280,8 +279,8 @@ def run(args: list[str]) -> int:
 
     install_log_redaction(secret_values())
     failure = _run_app(args)
-    if failure != 0:
-        _take_back_created()
+    if failure not in (0, 130) and not (isinstance(failure, tuple) and failure[1] == 130):
+        _take_back_created()  # an interrupted run is resumed: its config stays
     if isinstance(failure, int):
         return failure
     message, code, kind = failure
