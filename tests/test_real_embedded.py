@@ -76,6 +76,7 @@ def test_tool_calls_under_the_grammar_parse(qwen05_gguf: Path) -> None:
     assert "notes.txt" in json.dumps(call.arguments), result.text
 
 
+@pytest.mark.timeout(900)
 def test_one_shot_task_writes_a_file_that_runs(qwen05_gguf: Path, tmp_path: Path) -> None:
     """Two tries of at most six model calls each: the 0.5B model is not always right."""
     outputs = []
@@ -106,6 +107,7 @@ case followed by "!", and a pytest test for it in `test_shout.py`.
 """
 
 
+@pytest.mark.timeout(1800)
 def test_pipeline_completes_with_one_model_in_memory(qwen05_gguf: Path, tmp_path: Path) -> None:
     project = tmp_path / "proj"
     project.mkdir()
@@ -115,7 +117,7 @@ def test_pipeline_completes_with_one_model_in_memory(qwen05_gguf: Path, tmp_path
     # 8192: a first reply that shows code instead of acting fills most of a 4096 context.
     env = embedded_env(qwen05_gguf, tmp_path, CA_MAX_STEPS="8", CA_TEST_ROUNDS="1",
                        CA_NUM_CTX="8192")
-    result = run_ca(["--yes", "run", "req.md"], env, project, timeout=1200)
+    result = run_ca(["--yes", "run", "req.md"], env, project, timeout=1700)
     assert "Traceback" not in result.stderr, result.stderr
     [run] = [p for p in (project / ".ca" / "runs").iterdir() if p.is_dir()]
     report = json.loads((run / "report.json").read_text(encoding="utf-8"))

@@ -23,7 +23,7 @@ import pytest
 
 from tests.helpers import run_ca
 
-pytestmark = pytest.mark.realmodel
+pytestmark = [pytest.mark.realmodel, pytest.mark.timeout(1200)]
 
 ALIAS = "qwen2.5-coder-0.5b"
 SERVER_EXTRAS = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context",
