@@ -281,3 +281,27 @@ def test_positional_text_calls_and_misspelled_native_names(
     assert "remember me" in tool_messages(fake_server)[0]
     assert (tmp_path / "out.txt").read_text() == "ok"
     assert transcript.recoveries.tool_errors == 0
+
+
+def test_schema_words_and_pasted_tool_docs_are_cut_from_a_call(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
+    # Qwen2.5-Coder-0.5B's actual first call on "create hello.py" (embedded, its own template).
+    pasted = "print('hello world')\n\nTo change an existing file use edit_file: it keeps the rest"
+    fake_server.enqueue(
+        call("write_file", path="hello.py", content=pasted + " of the file.",
+             required=["path", "content"]),
+        {"text": "done"},
+    )
+    transcript = run(make_agent(ollama, tmp_path, []), "create hello.py that prints hello world")
+    assert (tmp_path / "hello.py").read_text() == "print('hello world')\n"
+    assert transcript.stop_reason == "done"
+
+
+def test_a_trailing_paragraph_that_is_not_the_tools_doc_is_kept(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
+    content = "# Notes\n\nTo change an existing file use an editor of your choice, then save."
+    fake_server.enqueue(call("write_file", path="NOTES.md", content=content), {"text": "done"})
+    run(make_agent(ollama, tmp_path, []), "write NOTES.md")
+    assert (tmp_path / "NOTES.md").read_text() == content

@@ -226,6 +226,7 @@ def test_tests_that_keep_failing_stop_after_the_last_round_with_exit_1(
     assert "round 1 of 2" in fix_prompt
     assert "FAILED tests/test_mod.py::test_value - assert 2 == 1" in fix_prompt
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert events[-1]["event"] == "run_end"
-    assert events[-1]["tests_passed"] is False
-    assert events[-1]["hint"] == "tests still fail after 2 rounds"
+    run_end = next(e for e in events if e["event"] == "run_end")
+    assert run_end["tests_passed"] is False
+    assert run_end["hint"] == "tests still fail after 2 rounds"
+    assert events[-1]["event"] == "result" and events[-1]["tests_passed"] is False

@@ -103,7 +103,7 @@ def test_doctor_finds_json_object_and_no_native_tool_calls(
     llama_server: str, tmp_path: Path
 ) -> None:
     result = run_ca(["doctor", "--json"], real_env(llama_server, tmp_path), tmp_path, timeout=180)
-    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    checks = {c["name"]: c for c in json.loads(result.stdout.splitlines()[-1])["checks"]}
     assert checks["implementer_model"]["status"] == "ok", result.stdout
     structured = checks["structured output"]
     assert structured["status"] == "ok"

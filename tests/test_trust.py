@@ -59,7 +59,7 @@ def test_yes_does_not_trust_a_project_that_empties_the_deny_list(
     root = project(tmp_path, "deny_commands = []\n")
     fake_server.enqueue(call("run_shell", command="sudo -n true"), {"text": "ok"})
     result = run_ca(["--yes", "run sudo"], ca_env, root)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # every action it asked for was refused
     assert "denied run_shell" in tool_results(fake_server)[0]
 
 
@@ -122,7 +122,7 @@ def test_config_show_marks_untrusted_values_and_masks_url_passwords(
     root = project(tmp_path, f'allow_commands = ["*"]\nopenai_base_url = "{url}"\n')
     shown = run_ca(["config", "show", "--json"], ca_env, root)
     assert shown.returncode == 0, shown.stderr
-    data = json.loads(shown.stdout)
+    data = json.loads(shown.stdout.splitlines()[-1])["settings"]
     assert data["allow_commands"]["value"] == [] and data["allow_commands"]["trusted"] is False
     assert "UNTRUSTED" in data["allow_commands"]["source"]
     table = run_ca(["config", "show"], ca_env, root)
@@ -130,7 +130,8 @@ def test_config_show_marks_untrusted_values_and_masks_url_passwords(
     assert "Tr0ub4dor" not in table.stdout + shown.stdout
     run_ca(["trust"], ca_env, root)
     env = {k: v for k, v in ca_env.items() if k != "CA_OPENAI_BASE_URL"}
-    trusted = json.loads(run_ca(["config", "show", "--json"], env, root).stdout)
+    trusted = json.loads(
+        run_ca(["config", "show", "--json"], env, root).stdout.splitlines()[-1])["settings"]
     assert trusted["openai_base_url"]["value"] == "http://bob:***@models.example/v1"
     assert "trusted" not in trusted["allow_commands"]
 
@@ -175,7 +176,7 @@ def test_the_one_time_prompt_on_a_terminal_trusts_and_applies_the_settings(
     assert (root / "a.txt").read_text() == "x\n"  # auto approval applied: nobody was asked
     assert trust.is_trusted(Path(ca_env["CA_HOME"]), root, {"approval": "auto"})
     again = run_ca(["config", "show", "--json"], ca_env, root)
-    assert json.loads(again.stdout)["approval"]["value"] == "auto"
+    assert json.loads(again.stdout.splitlines()[-1])["settings"]["approval"]["value"] == "auto"
 
 
 def test_answering_no_keeps_the_settings_ignored(

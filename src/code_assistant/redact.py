@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -166,12 +167,31 @@ class Redactor:
         return redact_data(value, self.secrets)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever sys.stderr is when a record is emitted."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def install_log_redaction(secrets: Iterable[str] = ()) -> None:
-    """Send code_assistant's warnings to stderr as `ca: warning: ...`, redacted (once)."""
+    """Send code_assistant's warnings to stderr as `ca: warning: ...`, redacted.
+
+    Installed once per process; a later call adds its secrets to the one handler's filter.
+    """
     logger = logging.getLogger("code_assistant")
-    if any(getattr(h, "ca_redacting", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler()
+    for existing in logger.handlers:
+        if getattr(existing, "ca_redacting", False):
+            for found in existing.filters:
+                if isinstance(found, RedactFilter):
+                    found.secrets = tuple(dict.fromkeys((*found.secrets, *secrets)))
+            return
+    handler = _StderrHandler()
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("ca: %(levelname)s: %(message)s"))
     handler.addFilter(RedactFilter(secrets))

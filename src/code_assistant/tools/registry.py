@@ -165,6 +165,28 @@ def tool(
     return build(fn) if fn is not None else build
 
 
+_SCHEMA_WORDS = frozenset({
+    "required", "type", "properties", "parameters", "description", "title",
+    "additionalProperties", "items", "enum", "default",
+})
+
+
+def _strip_copied_doc(value: Any, item: Tool) -> Any:
+    """Cut a paragraph of the tool's own description that a small model pasted after a value.
+
+    Seen on Qwen2.5-Coder-0.5B: write_file content "print('hello world')\n\nTo change an
+    existing file use edit_file: it keeps the rest of the file." Only a whole trailing paragraph
+    that is word for word in the description is cut, so real content is never touched.
+    """
+    if not isinstance(value, str) or "\n\n" not in value:
+        return value
+    head, _, tail = value.rstrip().rpartition("\n\n")
+    tail = tail.strip()
+    if len(tail) >= 20 and tail in item.description and head.strip():
+        return head.rstrip("\n") + "\n"
+    return value
+
+
 def _coerce(value: Any, schema: dict[str, Any], arg: str) -> Any:
     """Accept what small models send for simple types ("5" for 5, "true" for True)."""
     kind = schema.get("type")
@@ -261,6 +283,10 @@ class ToolRegistry:
                 f"arguments for {item.name} must be a JSON object, got {type(arguments).__name__}"
             )
         props = item.parameters["properties"]
+        # A small model that reads the tool list as JSON schema copies its keywords into calls
+        # ({"path": ..., "content": ..., "required": ["path", "content"]}): drop them.
+        arguments = {k: v for k, v in arguments.items() if k in props or k not in _SCHEMA_WORDS}
+        arguments = {k: _strip_copied_doc(v, item) for k, v in arguments.items()}
         unknown = sorted(set(arguments) - set(props))
         if unknown:
             raise ToolError(
