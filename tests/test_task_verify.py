@@ -247,3 +247,78 @@ def test_a_check_this_machine_cannot_run_is_no_verdict(
     events = events_of(result.stdout)
     assert shell_commands(events) == ["no-such-tool-xyz check"]
     assert (events[-1]["stop_reason"], events[-1]["verified"]) == ("done", None)
+
+
+def test_a_fix_task_whose_tests_show_the_bug_cannot_edit_the_test(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on "the tests fail, fix the bug": it changed the test's expected value.
+    project(tmp_path)
+    fake_server.enqueue(
+        call("edit_file", path="test_calc.py", old="== 5", new="== -1"),
+        call("edit_file", path="calc.py", old="return a - b", new="return a + b"),
+        {"text": "Fixed add in calc.py."},
+    )
+    task = "The tests in test_calc.py fail. Fix the bug in the code so that they pass."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    refused = [e for e in events_of(result.stdout) if e["event"] == "tool_result"][0]
+    assert refused["ok"] is False
+    assert refused["output"].startswith("error: not changed: test_calc.py is a test")
+    assert "read the code it calls (calc.py)" in refused["output"]
+    assert (tmp_path / "test_calc.py").read_text() == TEST
+    assert events_of(result.stdout)[-1]["verified"] is True
+
+
+def test_a_task_that_may_change_tests_still_can(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    project(tmp_path)
+    fake_server.enqueue(
+        call("edit_file", path="test_calc.py", old="add(2, 3) == 5", new="add(2, 2) == 0"),
+        {"text": "Updated the test."},
+    )
+    task = "add(2, 2) returns 0 now; update the test in test_calc.py so it passes"
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "add(2, 2) == 0" in (tmp_path / "test_calc.py").read_text()
+
+
+def test_a_function_the_task_names_must_be_defined_at_the_top_level(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on "a module textutil.py with a function slugify(text)": a class TextUtil.
+    as_method = "class TextUtil:\n    @staticmethod\n    def slugify(text):\n        return text\n"
+    fake_server.enqueue(
+        call("write_file", path="textutil.py", content=as_method),
+        {"text": "Created textutil.py."},
+        call("write_file", path="textutil.py", content="def slugify(text):\n    return text\n"),
+        {"text": "slugify is now a module function."},
+    )
+    task = "Create a module textutil.py with a function slugify(text) that lowercases the text."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    feedback = user_messages(fake_server)[-1]
+    assert feedback.startswith("The task is not done: textutil.py defines slugify inside class")
+    assert "`def slugify(...)` at the top level of the module" in feedback
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["final_text"]) == (
+        "done", "slugify is now a module function.")
+
+
+def test_a_named_method_in_its_class_and_a_js_function_pass_without_a_round(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "bank.py").write_text("class Account:\n    balance = 0\n")
+    (tmp_path / "m.js").write_text("function sum(xs) { return 0; }\nmodule.exports = { sum };\n")
+    fake_server.enqueue(
+        call("edit_file", path="bank.py", old="", new="    def withdraw(self, amount):\n"
+             "        self.balance -= amount\n"),
+        call("edit_file", path="m.js", old="function sum", new="const product = (xs) => 1;\n"
+             "function sum"),
+        {"text": "Added both."},
+    )
+    task = "Add a withdraw(amount) method to Account in bank.py and a function product(xs) to m.js"
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fake_server.remaining == 0 and len(fake_server.chat_requests) == 3

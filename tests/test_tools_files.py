@@ -260,7 +260,8 @@ def test_overwrite_is_allowed_after_read_file_or_an_own_write(
     root: Path, ctx: ToolContext
 ) -> None:
     read_file(ctx, "src/calc.py", start_line=1, end_line=2)
-    assert write_file(ctx, "src/calc.py", "x = 1\n").startswith("wrote src/calc.py")
+    assert write_file(ctx, "src/calc.py", CODE.replace("a + b", "b + a")).startswith(
+        "wrote src/calc.py")
     assert write_file(ctx, "made.py", "a = 1\n") == "wrote made.py (1 line, +1 -0)"
     assert write_file(ctx, "made.py", "a = 2\n").startswith("wrote made.py")  # its own file
     # A fresh context (the next task) has seen neither file.
@@ -277,7 +278,7 @@ def test_an_edit_with_old_equal_to_new_says_whether_the_change_is_made(
         edit_file(ctx, "src/calc.py", "return a + b", "return a + b")
     with pytest.raises(ToolError) as missing:
         edit_file(ctx, "src/calc.py", "def mul(a, b):", "def mul(a, b):")
-    assert "does not hold this text yet. To add code, set old to existing lines" in str(
+    assert "does not hold this text yet. To add it at the end of the file, call edit_file" in str(
         missing.value)
     assert "the change is made" not in str(missing.value)
 
@@ -478,11 +479,13 @@ def test_edit_adds_missing_indentation(root: Path, ctx: ToolContext) -> None:
 
 def test_edit_refuses_inconsistent_indentation(root: Path, ctx: ToolContext) -> None:
     with pytest.raises(ToolError) as info:
-        edit_file(ctx, "src/calc.py", "def sub(a, b):\nreturn a - b", "def sub(a, b):\nreturn b")
+        edit_file(ctx, "src/calc.py", "def add(a, b):\n        return a + b\n\n\n"
+                  "def sub(a, b):\n  return a - b", "def sub(a, b):\nreturn b")
     assert str(info.value) == (
-        "src/calc.py: old matches lines 5-6 only when indentation is ignored, and its "
+        "src/calc.py: old matches lines 1-6 only when indentation is ignored, and its "
         "indentation differs from the file's in different ways line by line. Copy these "
-        "lines exactly:\n    5 | def sub(a, b):\n    6 |     return a - b"
+        "lines exactly:\n    1 | def add(a, b):\n    2 |     return a + b\n    3 | \n    4 | \n"
+        "    5 | def sub(a, b):\n    6 |     return a - b"
     )
     assert (root / "src" / "calc.py").read_text() == CODE
 
@@ -526,8 +529,8 @@ def test_edit_binary_and_bad_arguments(root: Path, ctx: ToolContext) -> None:
     (root / "b.bin").write_bytes(b"\x00\x01abc")
     with pytest.raises(ToolError, match="binary file"):
         edit_file(ctx, "b.bin", "abc", "def")
-    with pytest.raises(ToolError, match="old is empty"):
-        edit_file(ctx, "src/calc.py", "", "x")
+    with pytest.raises(ToolError, match="old and new are both empty"):
+        edit_file(ctx, "src/calc.py", "", " \n")
     with pytest.raises(ToolError, match="the same"):
         edit_file(ctx, "src/calc.py", "add", "add")
     assert ctx.changes == []
@@ -642,3 +645,44 @@ def test_builtin_tools_dispatch_through_registry(root: Path, ctx: ToolContext) -
     assert out == "    6 |     return a - b"
     registry.dispatch(ToolCall("write_file", {"path": "n.txt", "content": "hi\n"}), ctx)
     assert (root / "n.txt").read_text() == "hi\n"
+
+
+# --- small-model edit shapes seen on real Qwen2.5-Coder runs ---------------------------------
+
+
+def test_lines_after_the_first_indented_by_the_json_around_them_are_fixed(
+    root: Path, ctx: ToolContext
+) -> None:
+    # 1.5B writes old/new inside a pretty-printed JSON block: every line after the first gets
+    # the block's four spaces on top of its own.
+    old = "def add(a, b):\n        return a + b\n    "
+    new = "def add(a, b):\n        return a + b\n\n\ndef neg(a):\n        return -a\n    "
+    assert "re-indented" in edit_file(ctx, "src/calc.py", old, new)
+    assert (root / "src" / "calc.py").read_text() == CODE.replace(
+        "\n\n\ndef sub", "\n\n\ndef neg(a):\n    return -a\n\n\ndef sub")
+
+
+def test_an_empty_old_adds_new_at_the_end_or_before_the_main_block(
+    root: Path, ctx: ToolContext
+) -> None:
+    out = edit_file(ctx, "src/calc.py", "", "def mul(a, b):\n    return a * b\n")
+    assert "added at the end of the file" in out and "9 | def mul(a, b):" in out
+    assert (root / "src" / "calc.py").read_text() == CODE + "\n\ndef mul(a, b):\n    return a * b\n"
+    script = "def main():\n    print(1)\n\n\nif __name__ == '__main__':\n    main()\n"
+    (root / "run.py").write_text(script)
+    edit_file(ctx, "run.py", "", "\ndef helper():\n    return 2\n\n")
+    text = (root / "run.py").read_text()
+    assert text == script.replace("\n\n\nif", "\n\n\ndef helper():\n    return 2\n\n\nif")
+    compile(text, "run.py", "exec")
+
+
+def test_a_whole_file_write_that_guts_the_file_is_refused_but_a_rename_is_not(
+    root: Path, ctx: ToolContext
+) -> None:
+    read_file(ctx, "src/calc.py")
+    with pytest.raises(ToolError, match=r"would delete add, sub from src/calc.py \(6 lines down"):
+        write_file(ctx, "src/calc.py", "print('Hello, world!')\n")
+    assert (root / "src" / "calc.py").read_text() == CODE
+    renamed = CODE.replace("def add", "def plus")
+    assert write_file(ctx, "src/calc.py", renamed).startswith("wrote src/calc.py")
+    assert (root / "src" / "calc.py").read_text() == renamed

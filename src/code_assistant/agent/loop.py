@@ -218,7 +218,15 @@ class Agent:
         verifier = self.verifier
         if verifier is None or "run_shell" not in self.tools:
             return False
-        check = verifier.check_for([change.path for change in self.ctx.changes])
+        changed = [change.path for change in self.ctx.changes]
+        missing = verifier.missing(changed)
+        if missing and verifier.used < verifier.rounds:
+            verifier.used += 1
+            transcript.verified = False
+            self.emit("retry", strategy="missing_definition")
+            messages.append(Message("user", missing))
+            return True
+        check = verifier.check_for(changed)
         if check is None:
             return False
         transcript.check_command = check.command
@@ -268,7 +276,10 @@ class Agent:
         self.emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)
         started = time.perf_counter()
         ok = True
+        refusal = self.verifier.refusal(call.name, call.arguments) if self.verifier else ""
         try:
+            if refusal and by_model:
+                raise ToolError(refusal)
             output = self.tools.dispatch(call, self.ctx)
         except ToolError as exc:
             ok = False

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from code_assistant.agent import taskrules
+
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
 TAIL_LINES = 40
 PYTEST_NO_TESTS = 5  # pytest's exit code when it collected nothing: there is nothing to check
@@ -127,6 +129,24 @@ class Verifier:
         if check is None or (not changed and not check.required):
             return None
         return check
+
+    def refusal(self, name: str, arguments: dict[str, object]) -> str:
+        """Why a call is refused before it runs ("" when it may run): a task that says the
+        tests show a bug in the code does not get its tests edited."""
+        if name not in ("edit_file", "write_file") or not taskrules.protects_tests(self.task):
+            return ""
+        from code_assistant.agent.context import imported_modules
+
+        rel = str(arguments.get("path", "")).strip().removeprefix("./")
+        prefix = f"{self.root.resolve().as_posix()}/"
+        rel = rel.removeprefix(prefix)
+        if not taskrules.is_test_path(rel) or not (self.root / rel).is_file():
+            return ""
+        return taskrules.test_edit_refusal(rel, imported_modules(self.root, rel))
+
+    def missing(self, changed: Sequence[str]) -> str:
+        """What the task names and the changed files do not define ("" when all there)."""
+        return taskrules.missing_definitions(self.root, self.task, changed)
 
     def passed(self, check: Check, changes: int) -> bool:
         """Whether the model itself ran the check successfully after its last change."""

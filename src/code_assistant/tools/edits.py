@@ -51,6 +51,30 @@ def apply_edit(text: str, old: str, new: str) -> Edit:
     raise ToolError(closest_region(text, old))
 
 
+_MAIN_GUARD = re.compile(r"^if __name__ == ['\"]__main__['\"]:", re.M)
+_TOP_DEFINITION = re.compile(r"^(?:async def|def|class|@)", re.M)
+
+
+def append_code(text: str, new: str, rel: str) -> Edit:
+    """Add new at the end of the file; in a Python script, before its `__main__` block so
+    the script can call it. Top-level Python definitions get PEP 8's two blank lines."""
+    at = len(text)
+    if rel.endswith(".py"):
+        guards = list(_MAIN_GUARD.finditer(text))
+        if guards:
+            at = guards[-1].start()
+    head, tail = text[:at].rstrip("\n"), text[at:]
+    body = new.strip("\n") + "\n"
+    gap = "\n\n\n" if rel.endswith(".py") and _TOP_DEFINITION.match(body) else "\n\n"
+    if not head:
+        gap = ""
+    joined = head + gap + body + ("\n\n" + tail if tail else "")
+    first = head.count("\n") + gap.count("\n") + 1
+    last = first + body.count("\n") - 1
+    return Edit(joined, first, max(first, last), "note: old was empty, so new was added "
+                + ("before the `if __name__` block" if tail else "at the end of the file"))
+
+
 def _exact_lines(text: str, old: str) -> list[int]:
     lines = []
     at = text.find(old)
@@ -98,6 +122,12 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     start = hits[0]
     pairs = [(_indent(w), _indent(lines[start + k])) for k, w in enumerate(wanted) if keys[k]]
     shift = _indent_shift(pairs)
+    continued = False
+    if shift is None and len(pairs) > 1 and pairs[0][0] == pairs[0][1]:
+        # A model writing code inside a pretty-printed JSON string indents every line after
+        # the first by the JSON's own depth: the first line fits, the rest share one shift.
+        shift = _indent_shift(pairs[1:])
+        continued = shift is not None
     if shift is None:
         raise ToolError(
             f"old matches lines {start + 1}-{start + size} only when indentation is ignored, "
@@ -106,6 +136,8 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
         )
     remove, add = shift
     replacement = [_reindent(line, remove, add) for line in (_split_lines(new) if new else [])]
+    if continued:  # new's first line follows `"new": "` like old's: it keeps its indentation
+        replacement[:1] = _split_lines(new)[:1]
     note = (
         f"note: old matched lines {start + 1}-{start + size} only after ignoring "
         "whitespace differences (indentation or trailing spaces)"
@@ -133,7 +165,7 @@ def _indent_shift(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
 
 def _reindent(line: str, remove: str, add: str) -> str:
     if not line.strip():
-        return line
+        return ""  # a blank line keeps no stray indentation from the model's JSON
     if remove and line.startswith(remove):
         return line[len(remove) :]
     return add + line

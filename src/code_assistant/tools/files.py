@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from code_assistant.errors import ToolError
-from code_assistant.tools.edits import SHOW_MAX_LINES, apply_edit, numbered
+from code_assistant.tools.edits import SHOW_MAX_LINES, append_code, apply_edit, numbered
 from code_assistant.tools.paths import Located, locate, walk_files
 from code_assistant.tools.registry import Change, ToolContext, tool
 from code_assistant.tools.textfile import (
@@ -184,6 +184,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         )
     if before and before_text is not None and not _known(ctx, found.rel):
         raise ToolError(_unread_overwrite(found.rel, before_text))
+    _refuse_gutting(found.rel, before_text or "", content)
     counts = _commit(ctx, "write_file", found, before, before_text, content, after)
     ctx.seen_files.add(found.rel)
     lines = plural(len(content.splitlines()), "line")
@@ -207,6 +208,25 @@ def _removed_definitions(before: str, after: str) -> list[str]:
     """Top-level functions and classes the old text defined and the new one does not."""
     kept = set(_DEFINITION.findall(after))
     return sorted({name for name in _DEFINITION.findall(before) if name not in kept})
+
+
+def _refuse_gutting(rel: str, before: str, after: str) -> None:
+    """Refuse a whole-file write that deletes the file's definitions and puts none in their
+    place: a small model answers "fix the crash in report.py" with `print('Hello')` as the
+    new report.py. A rename (new definitions) or a shorter file that keeps most lines pass;
+    edit_file can still remove code on purpose."""
+    gone = _removed_definitions(before, after)
+    if not gone or set(_DEFINITION.findall(after)) - set(_DEFINITION.findall(before)):
+        return
+    old_lines, new_lines = len(before.splitlines()), len(after.splitlines())
+    if new_lines * 2 > old_lines:
+        return
+    raise ToolError(
+        f"not written: this would delete {', '.join(gone)} from {rel} ({old_lines} lines "
+        f"down to {new_lines}) and put nothing in their place. Keep the file's code: change "
+        "only the lines that are wrong with edit_file, or add code with edit_file and an "
+        "empty old."
+    )
 
 
 def _known(ctx: ToolContext, rel: str) -> bool:
@@ -236,19 +256,19 @@ def _unread_overwrite(rel: str, text: str) -> str:
 
 @tool(kind="write")
 def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
-    """Replace one piece of text in a file. old must match exactly one place in the file.
+    """Replace one piece of text in a file, or add new code at its end.
 
     Copy old from read_file output without the line-number prefixes, with enough
-    surrounding lines to be unique.
+    surrounding lines to match one place. To add code without changing any, leave old empty.
 
     Args:
         path: File path relative to the project root.
-        old: The exact current text to replace (whole lines work best).
-        new: The text to put in its place.
+        old: The exact current text to replace (whole lines work best), or empty to add.
+        new: The text to put in its place, or to add at the end of the file.
     """
     found = _existing_file(ctx, path)
-    if not old:
-        raise ToolError("old is empty; give the exact text to replace (write_file makes new files)")
+    if not old and not new.strip():
+        raise ToolError("old and new are both empty; give the text to change or to add")
     if old == new:
         raise ToolError(_same_old_new(found, old))
     size = found.path.stat().st_size
@@ -263,7 +283,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
         # Match on \n so the model's old text need not reproduce the file's line endings.
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
     try:
-        edit = apply_edit(text, old, new)
+        edit = apply_edit(text, old, new) if old else append_code(text, new, found.rel)
     except ToolError as exc:
         raise ToolError(f"{found.rel}: {exc}") from None
     after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
@@ -297,8 +317,8 @@ def _same_old_new(found: Located, old: str) -> str:
         )
     return (
         f"old and new are the same, so nothing was changed, and {found.rel} does not hold "
-        "this text yet. To add code, set old to existing lines copied exactly from the file "
-        "and new to those same lines followed by the new code."
+        "this text yet. To add it at the end of the file, call edit_file again with old set "
+        "to an empty string and new set to the code."
     )
 
 

@@ -1,0 +1,140 @@
+"""What a task's words promise, checked without running anything.
+
+Two failures a real 1.5B model shows on everyday tasks, each caught from the task text:
+
+- asked to "fix the bug so the tests pass", it edits the test's expected value instead;
+- asked for "a function slugify(text)" in a module, it writes a class with a slugify method
+  (or no slugify at all) and answers that the task is done.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+_FIX = re.compile(r"\b(?:fix|repair|correct)\b", re.I)
+_TESTS_FAIL = re.compile(r"\b(?:tests?|specs?)\b.*?\b(?:fail|fails|failing|pass|passes)\b"
+                         r"|\b(?:pytest|npm test|cargo test|go test|node \S*test\S*)\b.*?\bfail",
+                         re.I | re.S)
+_TESTS_ARE_THE_JOB = re.compile(
+    r"\b(?:fix|update|change|correct|edit|rewrite|write|add|extend)\s+(?:the\s+|a\s+|new\s+)?"
+    r"(?:unit\s+)?tests?\b|\btests?\s+(?:is|are)\s+wrong\b",
+    re.I,
+)
+_TEST_NAME = re.compile(
+    r"(?:^|/)(?:test_[^/]*|[^/]*_test\.\w+|[^/]*\.(?:test|spec)\.\w+|test\.\w+|tests?/.*)$"
+)
+_NAMED = (
+    re.compile(r"\b(function|method|fn)\s+`?([A-Za-z_]\w*)\s*\("),  # a function slugify(text)
+    re.compile(r"\b`?([A-Za-z_]\w*)\s*\([^()]*\)`?\s+(function|method)\b"),  # a f(x) method
+)
+
+
+def protects_tests(task: str) -> bool:
+    """The task says the tests show a bug in the code: the tests are right, not the job."""
+    return bool(_FIX.search(task) and _TESTS_FAIL.search(task)
+                and not _TESTS_ARE_THE_JOB.search(task))
+
+
+def is_test_path(rel: str) -> bool:
+    return bool(_TEST_NAME.search(PurePosixPath(rel).as_posix()))
+
+
+def test_edit_refusal(rel: str, code_files: Sequence[str]) -> str:
+    """The tool error for an edit to a test file the task relies on."""
+    where = f" ({', '.join(code_files)})" if code_files else ""
+    return (
+        f"not changed: {rel} is a test, and the task says the tests are right and the code "
+        f"is wrong. Leave {rel} as it is. Read the failing assertion, then read the code it "
+        f"calls{where} and fix the bug there with edit_file."
+    )
+
+
+@dataclass(frozen=True)
+class Named:
+    """A definition the task asks for: `function slugify(...)` or `withdraw(...) method`."""
+
+    name: str
+    kind: str  # function or method
+
+
+def named_definitions(task: str) -> list[Named]:
+    found: list[Named] = []
+    for kind, name in _NAMED[0].findall(task):
+        found.append(Named(name, "method" if kind == "method" else "function"))
+    for name, kind in _NAMED[1].findall(task):
+        found.append(Named(name, kind))
+    unique = {n.name: n for n in found}
+    return list(unique.values())
+
+
+def missing_definitions(root: Path, task: str, changed: Sequence[str]) -> str:
+    """A note for the model when a definition the task names is not in the changed files
+    (a function must be at the top level of a Python module); "" when all are there."""
+    wanted = named_definitions(task)
+    files = [p for p in dict.fromkeys(changed) if (root / p).is_file()]
+    if not wanted or not files:
+        return ""
+    texts = {}
+    for rel in files:
+        try:
+            texts[rel] = (root / rel).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+    problems = [p for p in (_problem(n, texts) for n in wanted) if p]
+    if not problems:
+        return ""
+    return (
+        "The task is not done: " + " ".join(problems)
+        + " Fix it with edit_file, then answer with a short summary."
+    )
+
+
+def _problem(named: Named, texts: dict[str, str]) -> str:
+    inside_class = ""
+    for rel, text in texts.items():
+        if not rel.endswith(".py"):
+            if re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text):
+                return ""
+            continue
+        where = _python_place(text, named.name)
+        if where == "top" or (where and named.kind == "method"):
+            return ""
+        if where:
+            inside_class = f"{rel} defines {named.name} inside class {where}"
+    if inside_class and named.kind == "function":
+        return (
+            f"{inside_class}, but the task asks for a function {named.name}: define "
+            f"`def {named.name}(...)` at the top level of the module, not inside a class."
+        )
+    names = ", ".join(texts)
+    return f"the task asks for {named.kind} {named.name}, and {names} does not define it."
+
+
+def _python_place(text: str, name: str) -> str:
+    """"top" for a module-level def or assignment of name, the class name for a method,
+    "" when absent. Unparsable code falls back to a column-0 `def name`."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return "top" if re.search(rf"^(?:async\s+)?def\s+{re.escape(name)}\b", text, re.M) else ""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return "top"
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return "top"
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+            (a.asname or a.name) == name for a in node.names
+        ):
+            return "top"
+    for cls in ast.walk(tree):
+        if isinstance(cls, ast.ClassDef):
+            for item in cls.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+                    return cls.name
+    return ""

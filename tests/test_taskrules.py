@@ -1,0 +1,62 @@
+"""What a task's words promise (agent/taskrules.py), on the phrasings users write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from code_assistant.agent.taskrules import (
+    Named,
+    is_test_path,
+    missing_definitions,
+    named_definitions,
+    protects_tests,
+)
+
+
+@pytest.mark.parametrize(("task", "protected"), [
+    ("The tests in test_pricing.py fail. Fix the bug in the code so that they pass.", True),
+    ("node test.js fails. Fix the bug in titlecase.js so the tests pass.", True),
+    ("pytest fails with a KeyError; fix it", True),
+    ("Write pytest tests for wordcount.py and make sure they pass.", False),
+    ("Fix the failing test in test_a.py: the test is wrong", False),
+    ("Update the tests so they pass with the new API, and fix the bug", False),
+    ("Add a --shout option to greet.py", False),
+])
+def test_which_tasks_protect_their_tests(task: str, protected: bool) -> None:
+    assert protects_tests(task) is protected
+
+
+@pytest.mark.parametrize(("path", "test"), [
+    ("test_pricing.py", True), ("tests/helpers.py", True), ("test.js", True),
+    ("pkg/b_test.go", True), ("ui/x.spec.ts", True), ("src/lib.rs", False),
+    ("latest.py", False), ("contest.py", False), ("pricing.py", False),
+])
+def test_test_paths(path: str, test: bool) -> None:
+    assert is_test_path(path) is test
+
+
+def test_named_definitions_in_both_word_orders() -> None:
+    task = "Add a withdraw(amount) method to Account and a public function count_vowels(text: &str)"
+    assert named_definitions(task) == [Named("count_vowels", "function"),
+                                       Named("withdraw", "method")]
+    assert named_definitions("Rename the function calc_total to order_total everywhere") == []
+
+
+@given(st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True))
+def test_a_defined_function_is_never_reported_missing(name: str) -> None:
+    import keyword
+    import tempfile
+
+    if keyword.iskeyword(name):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "m.py").write_text(f"def {name}(x):\n    return x\n")
+        assert missing_definitions(root, f"Add a function {name}(x) to m.py", ["m.py"]) == ""
+        (root / "m.py").write_text(f"def other_{name}(x):\n    return x\n")
+        assert "does not define it" in missing_definitions(
+            root, f"Add a function {name}(x) to m.py", ["m.py"])
