@@ -71,7 +71,9 @@ def _tool_option(spec: ToolSpec) -> dict[str, Any]:
 
 def _closed(parameters: dict[str, Any]) -> dict[str, Any]:
     """A copy of an argument schema that admits no argument the tool does not have."""
-    schema = copy.deepcopy(parameters) if parameters else {"type": "object", "properties": {}}
+    schema: dict[str, Any] = (
+        copy.deepcopy(parameters) if parameters else {"type": "object", "properties": {}}
+    )
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
     schema.setdefault("required", [])
@@ -96,9 +98,12 @@ def parse_envelope(text: str, tool_names: Collection[str]) -> Envelope | None:
     if kind == "text" and isinstance(data.get("text"), str):
         return Envelope(text=data["text"])
     name, arguments = data.get("name"), data.get("arguments")
-    if kind in ("tool", None) and name in tool_names and isinstance(arguments, dict):
-        return Envelope(calls=[ToolCall(name, arguments, CALL_ID)])
-    return None
+    # isinstance before `in`: an unhashable name (a list) would raise inside a set lookup.
+    if kind not in ("tool", None) or not isinstance(name, str) or name not in tool_names:
+        return None
+    if not isinstance(arguments, dict):
+        return None
+    return Envelope(calls=[ToolCall(name, arguments, CALL_ID)])
 
 
 def envelope_prompt(tools: Sequence[ToolSpec], *, allow_text: bool = True) -> str:

@@ -133,7 +133,8 @@ class _Reader:
         self.fail("expected a value", pos)
 
     def object(self, pos: int, depth: int) -> tuple[dict[str, Any], int]:
-        text, out = self.text, {}
+        text = self.text
+        out: dict[str, Any] = {}
         while True:
             pos = self.skip(pos)
             char = text[pos : pos + 1]
@@ -162,7 +163,8 @@ class _Reader:
             pos += 1
 
     def array(self, pos: int, depth: int) -> tuple[list[Any], int]:
-        text, out = self.text, []
+        text = self.text
+        out: list[Any] = []
         while True:
             pos = self.skip(pos)
             char = text[pos : pos + 1]

@@ -10,7 +10,7 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -222,7 +222,7 @@ class LlamaCppEngine:
         """Relay a reply token by token. `one_call`: stop when a second tool call starts.
         After its first call a small model (Qwen2.5-Coder-0.5B, seen) repeats the same call
         until the context is full; the loop runs one call per reply and shows the result."""
-        chunks: Iterator[Any] = _guarded(
+        chunks: Generator[Any, None, None] = _guarded(
             path, lambda: llm.create_chat_completion(**request, stream=True)
         )
         text: list[str] = []
@@ -259,7 +259,7 @@ class LlamaCppEngine:
             # Without pooling, llama-cpp-python mixes up token vectors of texts batched
             # together: embed one text per call and average its tokens.
             return [
-                np.asarray(_guarded(path, lambda t=text: llm.embed(t)), dtype=np.float32)
+                np.asarray(_guarded(path, functools.partial(llm.embed, text)), dtype=np.float32)
                 .mean(axis=0)
                 .tolist()
                 for text in texts

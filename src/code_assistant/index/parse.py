@@ -82,25 +82,25 @@ def language_for(path: str) -> str | None:
 
 def _load_language(language: str) -> Any:
     if language == "python":
-        import tree_sitter_python as grammar
+        import tree_sitter_python
 
-        return grammar.language()
+        return tree_sitter_python.language()
     if language == "javascript":
-        import tree_sitter_javascript as grammar
+        import tree_sitter_javascript
 
-        return grammar.language()
+        return tree_sitter_javascript.language()
     if language in ("typescript", "tsx"):
-        import tree_sitter_typescript as grammar
+        import tree_sitter_typescript as ts
 
-        return grammar.language_tsx() if language == "tsx" else grammar.language_typescript()
+        return ts.language_tsx() if language == "tsx" else ts.language_typescript()
     if language == "rust":
-        import tree_sitter_rust as grammar
+        import tree_sitter_rust
 
-        return grammar.language()
+        return tree_sitter_rust.language()
     if language == "go":
-        import tree_sitter_go as grammar
+        import tree_sitter_go
 
-        return grammar.language()
+        return tree_sitter_go.language()
     raise ValueError(f"no grammar for {language!r}")
 
 

@@ -126,8 +126,8 @@ def html_to_markdown(html: str, base_url: str) -> tuple[str, str]:
     title = " ".join(soup.title.get_text().split()) if soup.title else ""
     for tag in soup(_DROP_ALWAYS):
         tag.decompose()
-    for tag, attr in (("a", "href"), ("img", "src")):
-        for node in soup.find_all(tag, **{attr: True}):
+    for name, attr in (("a", "href"), ("img", "src")):
+        for node in soup.find_all(name, attrs={attr: True}):
             node[attr] = _join(base_url, str(node[attr]))
     markdown = ""
     if len(soup.get_text(" ", strip=True)) >= _SHORT_PAGE_CHARS:
