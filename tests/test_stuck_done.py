@@ -28,10 +28,28 @@ def test_a_finished_file_rewritten_until_stopped_is_done(
     assert (tmp_path / "hello.py").read_text() == "print('hello world')\n"
 
 
-def test_a_broken_file_rewritten_until_stopped_stays_stuck(
+def test_a_broken_file_rewritten_until_stopped_gets_its_check_then_ends_unverified(
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
 ) -> None:
-    fake_server.enqueue(*[write("hello.py", "hello world\n")] * 3)
+    # Each stuck stop runs the check and sends its failure back, within the verifier's rounds.
+    fake_server.enqueue(*[write("hello.py", "hello world\n")] * 9)
     ran = run_ca(["--yes", "--json", "Create hello.py that prints hello world"], ca_env, tmp_path)
     assert ran.returncode == 1
-    assert result_of(ran.stdout)["stop_reason"] == "stuck"
+    result = result_of(ran.stdout)
+    assert (result["stop_reason"], result["verified"], result["model_calls"]) == (
+        "unverified", False, 9)
+    assert fake_server.remaining == 0
+
+
+def test_stuck_on_a_broken_file_the_checks_failure_lets_the_model_fix_it(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(*[write("hello.py", "hello world\n")] * 3,
+                        write("hello.py", "print('hello world')\n"), {"text": "Fixed hello.py."})
+    ran = run_ca(["--yes", "--json", "Create hello.py that prints hello world"], ca_env, tmp_path)
+    assert ran.returncode == 0, ran.stdout
+    result = result_of(ran.stdout)
+    assert (result["stop_reason"], result["verified"]) == ("done", True)
+    feedback = [m["content"] for m in fake_server.chat_requests[3]["body"]["messages"]
+                if m["role"] == "user"][-1]
+    assert "py_compile" in feedback and "SyntaxError" in feedback

@@ -98,7 +98,8 @@ class Agent:
             self._run_calls(transcript, messages, calls)
             acted = True
             if transcript.stop_reason == "stuck":
-                self._done_if_checked(transcript, messages, calls)
+                if self._unstuck_by_check(transcript, messages, calls):
+                    continue
                 break
         else:
             transcript.stop_reason = "max_steps"
@@ -196,22 +197,29 @@ class Agent:
                 continue
             messages.append(Message("tool", output, tool_call_id=call.id, name=call.name))
 
-    def _done_if_checked(
+    def _unstuck_by_check(
         self, transcript: Transcript, messages: list[Message], calls: list[ToolCall]
-    ) -> None:
-        """Stuck repeating a change that was already made: if the task's check passes, the
-        work is done and only the model's "done" is missing."""
-        if not any(self._stuck.repeats_a_made_change(c) for c in calls):
-            return
+    ) -> bool:
+        """Stuck: before giving up, run the task's check. Passing after the model re-made a
+        change it had made, the work is done and only its "done" is missing. Failing, its
+        output goes back to the model (within the verifier's rounds), which is more to go
+        on than the call it kept repeating: True, the loop goes on with a fresh count."""
         if self.verifier is None or not self.ctx.changes:
-            return
-        note, reason = transcript.final_text, transcript.stop_reason
-        self._check_failed(transcript, messages)
-        if transcript.verified:
-            transcript.stop_reason = "done"
+            return False
+        note = transcript.final_text
+        transcript.stop_reason = "done"  # for now: the check decides
+        if self._check_failed(transcript, messages):
+            self._stuck = stuck.StuckDetector()
+            transcript.final_text, transcript.stuck_call = "", ""
+            self.emit("retry", strategy="check_after_stuck")
+            return True
+        if transcript.stop_reason == "unverified":  # out of rounds: it failed to the end
+            return False
+        if transcript.verified and any(self._stuck.repeats_a_made_change(c) for c in calls):
             transcript.final_text = f"{note}; the change was already made and its check passed"
         else:
-            transcript.stop_reason = reason
+            transcript.stop_reason = "stuck"
+        return False
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
         """Before "done": run the pending check; True when its failure went back to the model."""
