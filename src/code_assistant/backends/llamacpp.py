@@ -33,6 +33,7 @@ from code_assistant.backends.base import (
     ToolSpec,
     Usage,
 )
+from code_assistant.backends.llamacpp_engine import resolve_gguf
 from code_assistant.errors import BackendError, BackendServerError, BackendTimeout, ModelNotFound
 
 NO_AMX_FLAGS = (
@@ -269,18 +270,7 @@ class LlamaCppBackend:
 
     def resolve(self, model: str) -> str:
         """The GGUF file for `model`: the model itself when it names one, else `model_path`."""
-        chosen = model if model.endswith(".gguf") else self.model_path
-        if not chosen:
-            raise ModelNotFound(
-                f"the llamacpp backend runs GGUF files and {model!r} is not one: pass "
-                "--model PATH.gguf or set llamacpp_model_path"
-            )
-        path = Path(chosen).expanduser()
-        if not path.is_file():
-            raise ModelNotFound(
-                f"no GGUF file at {path}: check the path (--model or llamacpp_model_path)"
-            )
-        return str(path.resolve())
+        return resolve_gguf(model, self.model_path)
 
     def _request(
         self, op: str, model: str, on_token: Callable[[str], None] | None = None, **fields: Any

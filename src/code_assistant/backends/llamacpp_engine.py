@@ -116,6 +116,23 @@ def _grammar(schema_json: str) -> LlamaGrammar:
         raise BackendError(f"cannot turn the JSON schema into a llama.cpp grammar: {exc}") from None
 
 
+def resolve_gguf(model: str, model_path: str) -> str:
+    """The absolute GGUF path for `model`: the model itself when it names a .gguf file, else
+    `model_path` (llamacpp_model_path). Shared by the engine and the worker's parent."""
+    chosen = model if model.endswith(".gguf") else model_path
+    if not chosen:
+        raise ModelNotFound(
+            f"the llamacpp backend runs GGUF files and {model!r} is not one: pass "
+            "--model PATH.gguf or set llamacpp_model_path"
+        )
+    path = Path(chosen).expanduser()
+    if not path.is_file():
+        raise ModelNotFound(
+            f"no GGUF file at {path}: check the path (--model or llamacpp_model_path)"
+        )
+    return str(path.resolve())
+
+
 class LlamaCppEngine:
     """GGUF files run in this process. `model` may be a .gguf path; else `model_path` is used."""
 
@@ -130,18 +147,7 @@ class LlamaCppEngine:
 
     def resolve(self, model: str) -> str:
         """The GGUF file for `model`: the model itself when it names one, else `model_path`."""
-        chosen = model if model.endswith(".gguf") else self.model_path
-        if not chosen:
-            raise ModelNotFound(
-                f"the llamacpp backend runs GGUF files and {model!r} is not one: pass "
-                "--model PATH.gguf or set llamacpp_model_path"
-            )
-        path = Path(chosen).expanduser()
-        if not path.is_file():
-            raise ModelNotFound(
-                f"no GGUF file at {path}: check the path (--model or llamacpp_model_path)"
-            )
-        return str(path.resolve())
+        return resolve_gguf(model, self.model_path)
 
     def llama(self, model: str, *, embedding: bool = False) -> Llama:
         """The loaded llama_cpp.Llama for `model`, shared by every backend in this process."""
