@@ -322,3 +322,42 @@ def test_a_named_method_in_its_class_and_a_js_function_pass_without_a_round(
     result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert fake_server.remaining == 0 and len(fake_server.chat_requests) == 3
+
+
+def rename_project(tmp_path: Path) -> Path:
+    (tmp_path / "orders.py").write_text("def calc_total(xs):\n    return sum(xs)\n")
+    (tmp_path / "main.py").write_text("from orders import calc_total\n\nprint(calc_total([1]))\n")
+    return tmp_path
+
+
+def test_a_rename_is_tracked_until_the_old_name_is_gone_and_never_undone(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on "rename calc_total to order_total": renamed the def, looked, renamed it
+    # back, looked, ... until stopped.
+    rename_project(tmp_path)
+    fake_server.enqueue(
+        call("edit_file", path="orders.py", old="def calc_total", new="def order_total"),
+        call("edit_file", path="orders.py", old="def order_total", new="def calc_total"),
+        {"text": "Renamed."},
+        call("edit_file", path="main.py", old="from orders import calc_total\n\n"
+             "print(calc_total([1]))", new="from orders import order_total\n\n"
+             "print(order_total([1]))"),
+        {"text": "Renamed everywhere."},
+    )
+    task = "Rename the function calc_total to order_total everywhere in the project."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    messages = fake_server.chat_requests[-1]["body"]["messages"]
+    outputs = [m["content"] for m in messages if m["role"] == "tool"]  # what the model read
+    assert outputs[0].endswith(
+        "calc_total still appears in 2 place(s): main.py:1, main.py:3. Change each to "
+        "order_total with edit_file (read the file first if you need the exact line).")
+    assert outputs[1].startswith("error: not changed: this edit puts calc_total back")
+    feedback = user_messages(fake_server)[-1]
+    assert feedback.startswith("The task is not done: calc_total still appears in 2 place(s)")
+    assert outputs[2].endswith("calc_total no longer appears anywhere in the project: the "
+                               "rename to order_total is done.")
+    assert events_of(result.stdout)[-1]["stop_reason"] == "done"
+    assert "calc_total" not in (tmp_path / "orders.py").read_text() + (
+        tmp_path / "main.py").read_text()

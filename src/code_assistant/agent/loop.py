@@ -264,6 +264,9 @@ class Agent:
         output, _, failed = self._execute(transcript, call)
         if self.verifier is not None and call.name == "run_shell" and not failed:
             self.verifier.note_run(str(call.arguments.get("command", "")), changes)
+        if self.verifier is not None and len(self.ctx.changes) > changes:
+            progress = self.verifier.progress(call.name)
+            output = f"{output}\n{progress}" if progress else output
         spec = self.tools.get(call.name)
         note = self._stuck.record(
             call, failed=failed, changed=len(self.ctx.changes) > changes,

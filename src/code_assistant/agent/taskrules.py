@@ -138,3 +138,61 @@ def _python_place(text: str, name: str) -> str:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
                     return cls.name
     return ""
+
+
+_RENAME = re.compile(
+    r"\brename\s+(?:the\s+)?(?:function|method|class|variable|constant|field|attribute|type)?"
+    r"\s*`?([A-Za-z_]\w*)`?\s+(?:to|into|as)\s+`?([A-Za-z_]\w*)`?",
+    re.I,
+)
+MAX_REFERENCES = 12
+_REFERENCE_MAX_BYTES = 512 * 1024
+
+
+def rename_pair(task: str) -> tuple[str, str] | None:
+    """(old, new) for "rename calc_total to order_total [everywhere]"."""
+    match = _RENAME.search(task)
+    if match is None or match.group(1) == match.group(2):
+        return None
+    return match.group(1), match.group(2)
+
+
+def references(root: Path, name: str) -> list[str]:
+    """`path:line` of each line that still uses `name` as a word, in the project's text files."""
+    from code_assistant.tools.paths import walk_files
+
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    found: list[str] = []
+    for rel in walk_files(root):
+        path = root / rel
+        try:
+            if path.stat().st_size > _REFERENCE_MAX_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if word.search(line):
+                found.append(f"{rel}:{number}")
+    return found
+
+
+def rename_progress(root: Path, old: str, new: str) -> str:
+    """Where the old name is still used, or that the rename is complete."""
+    left = references(root, old)
+    if not left:
+        return f"{old} no longer appears anywhere in the project: the rename to {new} is done."
+    shown = ", ".join(left[:MAX_REFERENCES]) + (", ..." if len(left) > MAX_REFERENCES else "")
+    return (
+        f"{old} still appears in {len(left)} place(s): {shown}. Change each to {new} "
+        "with edit_file (read the file first if you need the exact line)."
+    )
+
+
+def reverses_rename(old: str, new: str, edit_old: str, edit_new: str) -> bool:
+    """An edit that puts the old name back where the new one was."""
+    return _uses(new, edit_old) and _uses(old, edit_new) and not _uses(old, edit_old)
+
+
+def _uses(name: str, text: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", text) is not None

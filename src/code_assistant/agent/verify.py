@@ -132,8 +132,20 @@ class Verifier:
 
     def refusal(self, name: str, arguments: dict[str, object]) -> str:
         """Why a call is refused before it runs ("" when it may run): a task that says the
-        tests show a bug in the code does not get its tests edited."""
-        if name not in ("edit_file", "write_file") or not taskrules.protects_tests(self.task):
+        tests show a bug in the code does not get its tests edited, and a rename is not
+        undone (a 1.5B model renames, looks, renames back, in a loop)."""
+        if name not in ("edit_file", "write_file"):
+            return ""
+        pair = taskrules.rename_pair(self.task)
+        if pair and name == "edit_file" and taskrules.reverses_rename(
+            *pair, str(arguments.get("old", "")), str(arguments.get("new", ""))
+        ):
+            return (
+                f"not changed: this edit puts {pair[0]} back, but the task renames {pair[0]} "
+                f"to {pair[1]}: that part is done. "
+                + taskrules.rename_progress(self.root, *pair)
+            )
+        if not taskrules.protects_tests(self.task):
             return ""
         from code_assistant.agent.context import imported_modules
 
@@ -145,8 +157,19 @@ class Verifier:
         return taskrules.test_edit_refusal(rel, imported_modules(self.root, rel))
 
     def missing(self, changed: Sequence[str]) -> str:
-        """What the task names and the changed files do not define ("" when all there)."""
+        """What the task promises and the project does not hold yet ("" when all there): a
+        function it names, or a rename that left the old name somewhere."""
+        pair = taskrules.rename_pair(self.task)
+        if pair and taskrules.references(self.root, pair[0]):
+            return "The task is not done: " + taskrules.rename_progress(self.root, *pair)
         return taskrules.missing_definitions(self.root, self.task, changed)
+
+    def progress(self, name: str) -> str:
+        """A note after a successful change: how far a rename has got ("" otherwise)."""
+        pair = taskrules.rename_pair(self.task)
+        if pair is None or name not in ("edit_file", "write_file"):
+            return ""
+        return taskrules.rename_progress(self.root, *pair)
 
     def passed(self, check: Check, changes: int) -> bool:
         """Whether the model itself ran the check successfully after its last change."""
