@@ -361,3 +361,35 @@ def test_a_rename_is_tracked_until_the_old_name_is_gone_and_never_undone(
     assert events_of(result.stdout)[-1]["stop_reason"] == "done"
     assert "calc_total" not in (tmp_path / "orders.py").read_text() + (
         tmp_path / "main.py").read_text()
+
+
+GREET = (
+    "import argparse\n\n\ndef main() -> None:\n    parser = argparse.ArgumentParser()\n"
+    "    parser.add_argument('name')\n    args = parser.parse_args()\n"
+    "    print(f'Hello, {args.name}!')\n\n\nmain()\n"
+)
+
+
+def test_an_option_the_task_names_must_show_in_the_scripts_help(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on "add a --shout option": upper-cased every greeting, no option at all.
+    (tmp_path / "greet.py").write_text(GREET)
+    fake_server.enqueue(
+        call("edit_file", path="greet.py", old="print(f'Hello, {args.name}!')",
+             new="print(f'Hello, {args.name}!'.upper())"),
+        {"text": "Added --shout."},
+        call("edit_file", path="greet.py", old="    args = parser.parse_args()\n",
+             new="    parser.add_argument('--shout', action='store_true')\n"
+                 "    args = parser.parse_args()\n"),
+        {"text": "Added the --shout option."},
+    )
+    task = "Add a --shout option to greet.py that prints the greeting in capital letters."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    feedback = user_messages(fake_server)[-1]
+    assert "greet.py --help` to check your change and its output does not list --shout" in (
+        feedback)
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["verified"]) == ("done", True)
+    assert final["check_command"].endswith("greet.py --help")

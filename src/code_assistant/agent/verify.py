@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from code_assistant.agent import taskrules
+from code_assistant.tools.shell import rendered_failed
 
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
 TAIL_LINES = 40
@@ -32,6 +33,8 @@ _PLAIN_RUN = re.compile(
     r"\b(?:python3?|node|deno|bun|ruby|bash|sh)\s+[\w./-]+\.(?:py|js|mjs|ts|rb|sh)\b"
 )
 _MENTIONS_TESTS = re.compile(r"\b(tests?|pytest|specs?)\b", re.I)
+_PARSERS = re.compile(r"^\s*(?:import|from)\s+(?:argparse|optparse|click|typer)\b", re.M)
+_OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 _EXIT = re.compile(r", exit (-?\d+), [\d.]+s\)$")
 
 
@@ -42,9 +45,10 @@ class Check:
     command: str
     key: str  # a model's run_shell command containing this counts as running the check
     required: bool  # the task names it: run it even when no file changed
+    expect: str = ""  # text the output must hold: only ca's own run can tell
 
     def matches(self, command: str) -> bool:
-        return self.key in command
+        return not self.expect and self.key in command
 
 
 def named_command(task: str) -> str:
@@ -87,7 +91,25 @@ def find_check(
     command = detect_test_command(root, configured)
     if command:
         return Check(command, _key(command), required=bool(_MENTIONS_TESTS.search(task)))
-    return _compile_check(root, changed)
+    return _option_check(root, task, changed) or _compile_check(root, changed)
+
+
+def _option_check(root: Path, task: str, changed: Sequence[str]) -> Check | None:
+    """"Add a --shout option to greet.py": greet.py's --help must list --shout (a 1.5B model
+    made the greeting upper case for everyone and called the option added)."""
+    option = _OPTION.search(task)
+    script = next((p for p in changed if p.endswith(".py") and p in task), "")
+    if option is None or not script or not (root / script).is_file():
+        return None
+    try:
+        source = (root / script).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not _PARSERS.search(source):  # only a parser library answers --help with its options
+        return None
+    python = shutil.which("python3") or shutil.which("python") or sys.executable
+    command = f"{python} {shlex.quote(script)} --help"
+    return Check(command, script, required=False, expect=option.group(0))
 
 
 def _compile_check(root: Path, changed: Sequence[str]) -> Check | None:
@@ -184,8 +206,13 @@ def failure_message(check: Check, output: str, rounds_left: int) -> str:
         if rounds_left <= 0
         else "Then run the same command with run_shell."
     )
+    failed = (
+        f"its output does not list {check.expect}. Add {check.expect} to the options "
+        f"{check.key} defines (where it parses its command line), keeping the others"
+        if check.expect and not rendered_failed(output) else "it failed"
+    )
     return (
-        f"The task is not done: ca ran `{check.command}` to check your change and it failed.\n"
+        f"The task is not done: ca ran `{check.command}` to check your change and {failed}.\n"
         f"{tail}\n\n"
         "Read the error above. Find the cause with read_file and fix it with edit_file. "
         f"{again} Do not answer that the task is done until it passes."
