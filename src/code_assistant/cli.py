@@ -12,8 +12,10 @@ import typer
 from typer.core import TyperGroup
 
 try:  # typer vendors click since 0.20-something; older releases use click itself
+    from typer._click import core as click_core
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover
+    from click import core as click_core  # type: ignore[no-redef]
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from code_assistant import __version__
@@ -59,7 +61,7 @@ class DefaultGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         _plain_help(self)
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
         args = list(args)
         for token in args:
             if token == "--":

@@ -167,10 +167,10 @@ class Redactor:
         return redact_data(value, self.secrets)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """A stream handler that writes to whatever sys.stderr is when a record is emitted."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

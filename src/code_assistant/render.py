@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from code_assistant.agent.events import Event
 from code_assistant.redact import Redactor, redact, secret_values
@@ -49,7 +49,7 @@ def diffstat(changes: list[Change]) -> list[tuple[str, int, int]]:
 class ConsoleRenderer:
     """Streams tokens, shows tool calls as compact lines and edits as coloured diffs."""
 
-    def __init__(self, changes: list[Change] | None = None, stream: TextIO | None = None) -> None:
+    def __init__(self, changes: list[Change] | None = None, stream: IO[str] | None = None) -> None:
         from rich.console import Console
 
         self.console = Console(file=stream or sys.stdout, highlight=False)
@@ -187,9 +187,9 @@ def user_facing(message: str) -> str:
         return "blocked by deny_commands: " + message.split(" denied ", 1)[1].split(". ", 1)[0]
     if message.startswith("the user denied "):
         action = message.removeprefix("the user denied ").split(". Do not retry", 1)[0]
-        action = action.split(", and said what to do instead: ", 1)
-        told = f" (told the model: {action[1]})" if len(action) > 1 else ""
-        return f"not allowed: {action[0].rstrip('.')}{told}"
+        what, *told_model = action.split(", and said what to do instead: ", 1)
+        told = f" (told the model: {told_model[0]})" if told_model else ""
+        return f"not allowed: {what.rstrip('.')}{told}"
     return message
 
 

@@ -52,6 +52,7 @@ def bar_chart(path: Path, title: str, ylabel: str, groups: list[str], series: Se
         width = 0.8 if stacked else 0.8 / max(1, len(series))
         bottom = [0.0] * len(groups)
         for n, (label, values) in enumerate(series.items()):
+            xs: list[float]
             if stacked:
                 xs = list(range(len(groups)))
                 ax.bar(xs, values, width, bottom=bottom, label=label)

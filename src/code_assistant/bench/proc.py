@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 GRACE = 5.0  # seconds between SIGTERM (a pipeline saves its state) and SIGKILL
 POLL = 0.2  # how often a waiting run looks at its stop event
@@ -79,6 +80,7 @@ def run_process(
     """
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
+        out: IO[bytes]
         if stdout is None:
             out = stack.enter_context(tempfile.TemporaryFile())
         else:

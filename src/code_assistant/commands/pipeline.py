@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 
@@ -68,7 +70,7 @@ def runs(
 
     options = options_of(ctx)
     store = RunStore(options.load().root)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for state in store.list():
         rows.append({
             "id": state.id,

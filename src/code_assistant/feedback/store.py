@@ -168,7 +168,7 @@ def open_store(loaded: Any) -> FeedbackStore:
 
 def stats(pairs: Sequence[Pair]) -> dict[str, Any]:
     """Counts per category (every category listed), source, persona and model."""
-    categories = Counter(p.category for p in pairs)
+    categories: Counter[str] = Counter(p.category for p in pairs)
     return {
         "total": len(pairs),
         "distinct": len({p.fingerprint() for p in pairs}),

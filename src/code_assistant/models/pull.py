@@ -70,7 +70,8 @@ def _download(model: CatalogModel, staging: Path, progress: bool) -> str:
                 model.repo,
                 model.filename,
                 local_dir=staging,
-                tqdm_class=_RichTqdm if progress else None,  # type: ignore[arg-type]
+                # A duck-typed tqdm: an arg-type error only where tqdm has stubs installed.
+                tqdm_class=_RichTqdm if progress else None,  # type: ignore[arg-type, unused-ignore]
             )
         )
     except (RepositoryNotFoundError, EntryNotFoundError):
