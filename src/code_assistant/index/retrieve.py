@@ -189,14 +189,14 @@ def _vector_matrix(store: IndexStore) -> tuple[Any, Any] | None:
 
     key = (store.data_version(), store.conn.total_changes)
     if store.vector_cache is not None and store.vector_cache[0] == key:
-        return store.vector_cache[1]  # type: ignore[return-value]
+        return store.vector_cache[1]
     rows = store.conn.execute("SELECT chunk_id, vector FROM vectors").fetchall()
     data = None
     if rows:
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         matrix = np.vstack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
         data = (ids, matrix)
-    store.vector_cache = (key, data)  # type: ignore[assignment]
+    store.vector_cache = (key, data)
     return data
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from code_assistant.config import ensure_ignored_dir
 from code_assistant.errors import CAError
@@ -120,7 +121,8 @@ class IndexStore:
         if not readonly:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.vector_cache: tuple[int, object] | None = None  # (data_version, matrix): retrieve
+        # ((data_version, total_changes), (chunk ids, matrix) or None): kept by retrieve.py.
+        self.vector_cache: tuple[tuple[int, int], tuple[Any, Any] | None] | None = None
         self.lock_fd: int | None = None  # the writer lock (open_store), released by close()
 
     def close(self) -> None:
