@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 models_app = typer.Typer(
@@ -14,7 +16,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
 
 
-def _home(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def _home(ctx: typer.Context) -> Path:
     from code_assistant.cli import options_of
 
     return options_of(ctx).load().home

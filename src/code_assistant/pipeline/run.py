@@ -20,7 +20,7 @@ from code_assistant.pipeline.phases import (
 )
 from code_assistant.pipeline.report import write_report
 from code_assistant.pipeline.runtime import Meter, MeteredBackend, Runtime
-from code_assistant.pipeline.state import PhaseRecord, RunState, RunStore, new_run_id
+from code_assistant.pipeline.state import PhaseRecord, RunState, RunStatus, RunStore, new_run_id
 
 MAX_REQUIREMENT_BYTES = 200_000
 
@@ -173,8 +173,8 @@ def _final_note(state: RunState) -> str:
     return ""
 
 
-def _stop(rt: Runtime, state: RunState, status: str, error: str) -> None:
-    state.status = status  # type: ignore[assignment]
+def _stop(rt: Runtime, state: RunState, status: RunStatus, error: str) -> None:
+    state.status = status
     state.error = error
     rt.store.save(state)
     report = write_report(rt.store, state)
