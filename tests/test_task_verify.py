@@ -147,7 +147,9 @@ def test_a_program_the_task_names_is_run_even_without_changes(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     events = events_of(result.stdout)
-    assert shell_commands(events) == ["python app.py", "python app.py"]
+    # before the first step (the task says it crashes), after "done", after the fix
+    assert shell_commands(events) == ["python app.py"] * 3
+    assert "ca ran `python app.py` before you started:" in user_messages(fake_server)[0]
     assert "ZeroDivisionError" in user_messages(fake_server)[-1]
     assert events[-1]["verified"] is True
 
@@ -169,8 +171,10 @@ def test_named_files_are_attached_and_count_as_read(
     first = fake_server.chat_requests[0]["body"]["messages"][1]["content"]
     assert "## test_pricing.py\n    1 | from pricing import total" in first
     assert "## pricing.py\n    1 | def total(xs):\n    2 |     return sum(xs) + 1" in first
-    assert first.endswith(f"# Task\n{task}")
-    results = [e for e in events_of(result.stdout) if e["event"] == "tool_result"]
+    assert f"# Task\n{task}\n\nca ran `" in first  # the tests "fail": their run comes first
+    assert "assert 4 == 3" in first and "Read the error above" in first
+    results = [e for e in events_of(result.stdout)
+               if e["event"] == "tool_result" and not e["id"].startswith("check")]
     assert results[0]["ok"] is True  # the attached file counts as read: overwrite allowed
     assert events_of(result.stdout)[-1]["verified"] is True
 
@@ -262,7 +266,8 @@ def test_a_fix_task_whose_tests_show_the_bug_cannot_edit_the_test(
     task = "The tests in test_calc.py fail. Fix the bug in the code so that they pass."
     result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    refused = [e for e in events_of(result.stdout) if e["event"] == "tool_result"][0]
+    refused = next(e for e in events_of(result.stdout)
+               if e["event"] == "tool_result" and not e["id"].startswith("check"))
     assert refused["ok"] is False
     assert refused["output"].startswith("error: not changed: test_calc.py is a test")
     assert "read the code it calls (calc.py)" in refused["output"]

@@ -21,6 +21,7 @@ from code_assistant.agent.verify import (
     Verifier,
     exit_code,
     failure_message,
+    first_run_note,
 )
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
@@ -67,6 +68,7 @@ class Agent:
         started = time.perf_counter()
         acted = False
         reprompted = False
+        self._run_check_first(transcript, messages)
         while transcript.model_calls < self.max_steps:
             result = self._chat(transcript, messages)
             calls = [self._known_name(c) for c in result.tool_calls]
@@ -220,6 +222,18 @@ class Agent:
         else:
             transcript.stop_reason = "stuck"
         return False
+
+    def _run_check_first(self, transcript: Transcript, messages: list[Message]) -> None:
+        """A task that says its command fails starts with that command's output."""
+        check = self.verifier.first_run() if self.verifier is not None else None
+        if check is None or "run_shell" not in self.tools or messages[-1].role != "user":
+            return
+        call = ToolCall("run_shell", {"command": check.command}, id="check_first")
+        output, ok, failed = self._execute(transcript, call, by_model=False)
+        transcript.checks += 1
+        if ok:  # refused by the user or the policy: the task starts as written
+            note = first_run_note(check, output, failed)
+            messages[-1] = replace(messages[-1], content=f"{messages[-1].content}\n\n{note}")
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
         """Before "done": run the pending check; True when its failure went back to the model."""

@@ -33,6 +33,8 @@ _PLAIN_RUN = re.compile(
     r"\b(?:python3?|node|deno|bun|ruby|bash|sh)\s+[\w./-]+\.(?:py|js|mjs|ts|rb|sh)\b"
 )
 _MENTIONS_TESTS = re.compile(r"\b(tests?|pytest|specs?)\b", re.I)
+_SAYS_IT_FAILS = re.compile(
+    r"\b(?:fails?|failing|crash(?:es|ed|ing)?|errors?|traceback|exception|broken)\b", re.I)
 _PARSERS = re.compile(r"^\s*(?:import|from)\s+(?:argparse|optparse|click|typer)\b", re.M)
 _OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 _EXIT = re.compile(r", exit (-?\d+), [\d.]+s\)$")
@@ -193,9 +195,30 @@ class Verifier:
             return ""
         return taskrules.rename_progress(self.root, *pair)
 
+    def first_run(self) -> Check | None:
+        """The check to run before the model starts: the task says it fails or crashes, so
+        its output is the first thing to read (a 1.5B model otherwise writes an essay on
+        how one would debug it)."""
+        if not _SAYS_IT_FAILS.search(self.task):
+            return None
+        check = find_check(self.root, self.task, self.configured)
+        return check if check is not None and check.required else None
+
     def passed(self, check: Check, changes: int) -> bool:
         """Whether the model itself ran the check successfully after its last change."""
         return any(check.matches(cmd) and at == changes for cmd, at in self.passing)
+
+
+def first_run_note(check: Check, output: str, failed: bool) -> str:
+    """What ca's run before the model's first step showed, appended to the task message."""
+    tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+    if not failed:
+        return f"ca ran `{check.command}` before you started, and it passed:\n{tail}"
+    return (
+        f"ca ran `{check.command}` before you started:\n{tail}\n\n"
+        "Read the error above, find its cause in the code and fix it with edit_file. "
+        "ca runs the same command again when you are done."
+    )
 
 
 def failure_message(check: Check, output: str, rounds_left: int) -> str:
