@@ -686,3 +686,16 @@ def test_a_whole_file_write_that_guts_the_file_is_refused_but_a_rename_is_not(
     renamed = CODE.replace("def add", "def plus")
     assert write_file(ctx, "src/calc.py", renamed).startswith("wrote src/calc.py")
     assert (root / "src" / "calc.py").read_text() == renamed
+
+
+def test_a_leading_blank_line_and_lost_indentation_still_match(
+    root: Path, ctx: ToolContext
+) -> None:
+    # 1.5B writing tests: old "\nassert ...\nassert ...\n" for two indented lines of a test.
+    (root / "test_w.py").write_text(
+        "def test_top():\n    assert f(1) == [1]\n    assert f(2) == [2]\n")
+    out = edit_file(ctx, "test_w.py", "\nassert f(1) == [1]\nassert f(2) == [2]\n",
+                    "\nassert f(1) == [1]\nassert f(2) == [4]\n")
+    assert "re-indented" in out
+    assert (root / "test_w.py").read_text() == (
+        "def test_top():\n    assert f(1) == [1]\n    assert f(2) == [4]\n")

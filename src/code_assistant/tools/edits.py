@@ -106,6 +106,13 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     """Match whole lines ignoring indentation and trailing spaces; re-indent new to fit."""
     lines = text.split("\n")
     wanted = _split_lines(old)
+    new_lines = _split_lines(new) if new else []
+    # Blank lines around old that the file does not have there (a model's "\nassert ..."):
+    # matched without them, and the same blank lines come off new.
+    while len(wanted) > 1 and not wanted[0].strip():
+        wanted.pop(0)
+        if new_lines and not new_lines[0].strip():
+            new_lines.pop(0)
     keys = [line.strip() for line in wanted]
     if not any(keys):
         return None
@@ -135,9 +142,9 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
             "Copy these lines exactly:\n" + numbered(lines[start : start + size], start + 1)
         )
     remove, add = shift
-    replacement = [_reindent(line, remove, add) for line in (_split_lines(new) if new else [])]
+    replacement = [_reindent(line, remove, add) for line in new_lines]
     if continued:  # new's first line follows `"new": "` like old's: it keeps its indentation
-        replacement[:1] = _split_lines(new)[:1]
+        replacement[:1] = new_lines[:1]
     note = (
         f"note: old matched lines {start + 1}-{start + size} only after ignoring "
         "whitespace differences (indentation or trailing spaces)"
