@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.backends.base import ToolCall
-from code_assistant.config import Config
+from code_assistant.backends.ollama import OllamaBackend
+from code_assistant.config import Config, load_config
 from code_assistant.errors import ToolError
+from code_assistant.index import static_embed
+from code_assistant.index.build import update_index
+from code_assistant.index.retrieve import search
 from code_assistant.tools.code import (
     ProjectIndex,
     _suggest,
@@ -17,6 +22,9 @@ from code_assistant.tools.code import (
     search_code,
 )
 from code_assistant.tools.registry import Change, ToolContext, ToolRegistry
+from code_assistant.workspace import build_context, make_agent
+from tests.fakes.model_server import FakeModelServer
+from tests.fakes.script import Script
 
 
 @pytest.fixture
@@ -172,3 +180,48 @@ def test_index_refreshes_after_the_agent_changes_files(project: Path) -> None:
     assert "no symbols match" in call(ctx, "find_symbols", name="fresh_function")
     ctx.changes.append(Change("pkg/new.py", None, b"def fresh_function(): ..."))
     assert call(ctx, "find_symbols", name="fresh_function").startswith("pkg/new.py:1 function")
+
+
+def static_vectors(text: str, dim: int) -> list[float]:
+    """The bundled static embeddings as the server's embedding model: related words are
+    near even when the texts share none (the fake's default vectors are made of words)."""
+    embedder = static_embed.load()
+    assert embedder is not None, "wordllama is a test dependency"
+    return embedder.embed("nomic-embed-text", [text])[0]
+
+
+def test_search_code_finds_by_meaning_through_the_agents_backend(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "money.py").write_text(
+        "def convert_currency(amount, rate):\n"
+        '    """Multiply an amount by the exchange rate."""\n'
+        "    return amount * rate\n"
+    )
+    (root / "pkg" / "disk.py").write_text(
+        "def remove_old_backups(folder, days):\n"
+        '    """Delete archive files older than the given number of days."""\n'
+        "    for path in folder.iterdir():\n"
+        "        if path.stat().st_mtime < days:\n"
+        "            path.unlink()\n"
+    )
+    query = "erase stale copies"  # not one word of it is in the project
+    loaded = load_config(root, env={"CA_HOME": str(tmp_path / "home")})
+    assert loaded.config.embedding_model == "nomic-embed-text"
+    with FakeModelServer(Script(embedder=static_vectors)) as server:
+        backend = OllamaBackend(host=server.url, timeout=30, retries=0)
+        try:
+            stats = update_index(root, loaded.config, backend)  # what `ca index` does
+            assert stats.vectors == stats.chunks > 0
+            assert search(root, query) == []  # words alone find nothing
+            # The context and agent exactly as task mode, the REPL and the pipeline make them.
+            ctx = build_context(loaded)
+            agent = make_agent(loaded, backend, IMPLEMENTER, ctx, on_event=None)
+            asked = ToolCall("search_code", {"query": query, "top_k": 1})
+            out = agent.tools.dispatch(asked, agent.ctx)
+        finally:
+            backend.close()
+        embedded = [r for r in server.requests if r["path"] == "/api/embed"]
+    assert out.startswith(f"1 result(s) for {query!r}"), out
+    assert "pkg/disk.py:1-5 (remove_old_backups, function)" in out
+    assert "search_query: erase stale copies" in str(embedded[-1]["body"]["input"])

@@ -51,10 +51,15 @@ def make_agent(
     max_steps: int | None = None,
     stream: bool = True,
 ) -> Any:
-    """The persona's agent as every mode builds it: its model, tools and the config's limits."""
+    """The persona's agent as every mode builds it: its model, tools and the config's limits.
+
+    The tools embed search queries with the agent's backend unless `ctx` already has one.
+    """
     from code_assistant.agent.loop import Agent
 
     config = loaded.config
+    if ctx.embedder is None:
+        ctx.embedder = backend
     return Agent(
         backend=backend,
         model=persona.model(config),

@@ -14,7 +14,6 @@ from tests.fakes.script import (
     Reply,
     canonical_model,
     completion_tokens,
-    embed_text,
     estimate_tokens,
     is_zero_keep_alive,
     prompt_tokens,
@@ -164,7 +163,7 @@ def embed(state: State, request: dict[str, Any]) -> Response:
     return Response(
         body={
             "model": body["model"],
-            "embeddings": [embed_text(t, dim) for t in texts],
+            "embeddings": [state.script.embed(t, dim) for t in texts],
             "total_duration": stats["total_duration"],
             "load_duration": stats["load_duration"],
             "prompt_eval_count": stats["prompt_eval_count"],
@@ -180,7 +179,7 @@ def embeddings_legacy(state: State, request: dict[str, Any]) -> Response:
         return error(failure)
     state.load(body["model"])
     text = str(body.get("prompt") or "")
-    return Response(body={"embedding": embed_text(text, state.script.embedding_dim)},
+    return Response(body={"embedding": state.script.embed(text, state.script.embedding_dim)},
                     after=_unloader(state, body))
 
 

@@ -14,7 +14,6 @@ from tests.fakes.script import (
     Reply,
     canonical_model,
     completion_tokens,
-    embed_text,
     estimate_tokens,
     prompt_tokens,
     split_fragments,
@@ -150,9 +149,9 @@ def embeddings(state: State, request: dict[str, Any]) -> Response:
     dim = int(body.get("dimensions") or state.script.embedding_dim)
     data = []
     for n, text in enumerate(texts):
-        vector: Any = embed_text(text, dim)
+        vector: Any = state.script.embed(text, dim)
         if body.get("encoding_format") == "base64":
-            vector = base64.b64encode(struct.pack(f"<{dim}f", *vector)).decode()
+            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
         data.append({"object": "embedding", "index": n, "embedding": vector})
     tokens = sum(estimate_tokens(t) for t in texts)
     return Response(

@@ -64,6 +64,9 @@ class Script:
     replies: list[ReplySource] = field(default_factory=list)
     default: ReplySource | None = None
     embedding_dim: int = 64
+    # (text, dim) -> vector for every embeddings endpoint; None: the hashed bag of words.
+    # A real embedder here lets a test tell meaning from shared words.
+    embedder: Callable[[str, int], list[float]] | None = None
 
     def __post_init__(self) -> None:
         self.models = list(self.models)
@@ -72,6 +75,9 @@ class Script:
             self.default = _check_source(self.default)
         if self.embedding_dim < 1:
             raise ValueError("embedding_dim must be positive")
+
+    def embed(self, text: str, dim: int) -> list[float]:
+        return (self.embedder or embed_text)(text, dim)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Script:

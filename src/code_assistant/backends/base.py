@@ -117,6 +117,12 @@ class ChatResult:
         return asdict(self)
 
 
+class Embedder(Protocol):
+    """The embed() half of a Backend: all that embedding chunks or queries needs."""
+
+    def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]: ...
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Every model call goes through this."""

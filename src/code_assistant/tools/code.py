@@ -64,8 +64,8 @@ def search_code(ctx: ToolContext, query: str, top_k: int = 5) -> str:
     if not query.strip():
         raise ToolError("query is empty; give words or identifiers to search for")
     handle = _index(ctx)
-    backend = ctx.extras.get("backend")
-    embed = QueryEmbedder(backend, handle.config.embedding_model) if backend else None
+    embedder = ctx.embedder
+    embed = None if embedder is None else QueryEmbedder(embedder, handle.config.embedding_model)
     top_k = max(1, min(SEARCH_MAX_RESULTS, top_k))
     hits = search(db_path_for(ctx.root), query, top_k, embed)
     if not hits:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-from code_assistant.backends.base import ToolCall, ToolSpec, clean_text
+from code_assistant.backends.base import Embedder, ToolCall, ToolSpec, clean_text
 from code_assistant.errors import ToolError
 
 # What a tool does to the machine decides whether it needs approval.
@@ -36,7 +36,10 @@ class ToolContext:
     config: Any = None
     approver: Any = None  # tools.approval.Approver; None means auto-approve
     changes: list[Change] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)  # index, backend, session services
+    # The session's backend: search_code embeds queries with it when the index holds that
+    # backend's vectors (the bundled static embeddings need none).
+    embedder: Embedder | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # index handle, web caches, answerer
     # Files the model has read (or written) in this task: only those may be overwritten whole.
     seen_files: set[str] = field(default_factory=set)
 
