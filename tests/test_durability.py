@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from code_assistant.fileio import STALE_TEMP_SECONDS
 from code_assistant.session.store import INTERRUPTED_TURN
-from code_assistant.tools.textfile import STALE_TEMP_SECONDS, atomic_write
+from code_assistant.tools.textfile import atomic_write
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
 

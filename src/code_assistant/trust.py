@@ -13,15 +13,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from code_assistant.errors import ConfigError
+from code_assistant.fileio import atomic_write
 
 TRUST_FILE = "trusted_projects.json"
 
@@ -87,15 +86,8 @@ def _locked(home: Path) -> Iterator[None]:
 
 
 def _write(home: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=TRUST_FILE + ".", suffix=".tmp", dir=home)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, sort_keys=True)
-        os.replace(tmp, _store(home))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # Private like the rest of the machine's home: which directories this user trusts.
+    atomic_write(_store(home), json.dumps(data, indent=2, sort_keys=True), mode=0o600)
 
 
 def record_trust(home: Path, root: Path, values: Mapping[str, Any]) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any, Literal
 
 from code_assistant.backends.base import ToolSpec
 from code_assistant.feedback.pairs import Call, Pair
+from code_assistant.fileio import atomic_write
 
 Format = Literal["chatml", "sharegpt"]
 FORMATS: tuple[Format, ...] = ("chatml", "sharegpt")
@@ -183,17 +182,7 @@ def export_pairs(pairs: Iterable[Pair], fmt: Format, out: str, specs_for: SpecsF
     if out == "-":
         sys.stdout.write(text)
     else:
-        _write_atomic(Path(out), text)
+        atomic_write(Path(out), text)
     return result
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from code_assistant.feedback.pairs import (
     clip,
     project_id,
 )
+from code_assistant.fileio import atomic_write
 from code_assistant.redact import redact_data
 
 PAIRS_FILE = "pairs.jsonl"
@@ -110,16 +110,7 @@ class FeedbackStore:
         return removed
 
     def _replace(self, text: str) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".pairs-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, text, mode=0o600)  # as private as its directory
 
     @staticmethod
     def _resolve(prefixes: Sequence[str], pairs: list[Pair]) -> list[Pair]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from code_assistant.errors import CAError, Cancelled, ToolError
+from code_assistant.errors import CAError, Cancelled
+from code_assistant.fileio import atomic_write
 from code_assistant.pipeline.checkpoint import _git, _ok, is_git_repo, snapshot
 from code_assistant.pipeline.phases import (
     Step,
@@ -83,17 +84,16 @@ def changes_between(base: Path, copy: Path, before: dict[str, str]) -> list[Chan
 
 def adopt(root: Path, copy: Path, changes: list[Change]) -> None:
     """Apply a sample's changes to the workspace: written atomically, with the copy's modes."""
-    from code_assistant.tools.textfile import atomic_write
-
     for change in changes:
         target = root / change.path
         if change.after is None:
             target.unlink(missing_ok=True)
             continue
         try:
-            atomic_write(target, change.after, change.path)
-        except ToolError as exc:
-            raise CAError(f"cannot keep the best sample: {str(exc).split(';')[0]}") from None
+            atomic_write(target, change.after)
+        except OSError as exc:
+            reason = f"could not write {change.path}: {exc.strerror or exc}"
+            raise CAError(f"cannot keep the best sample: {reason}") from None
         os.chmod(target, stat.S_IMODE((copy / change.path).stat().st_mode))
 
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from code_assistant.agent.architect import Plan
 from code_assistant.config import ensure_ignored_dir
-from code_assistant.errors import CAError, ToolError, UsageError
+from code_assistant.errors import CAError, UsageError
+from code_assistant.fileio import atomic_write
 
 PHASES = ("architect", "implement", "review", "fix", "test", "docs")
 PhaseStatus = Literal["pending", "running", "done", "skipped", "failed"]
@@ -195,14 +196,12 @@ class RunStore:
 
     def write(self, run_id: str, name: str, text: str) -> Path:
         """Write a run file atomically, so a crash never leaves half a state.json."""
-        from code_assistant.tools.textfile import atomic_write
-
         ensure_ignored_dir(self.dir)
         path = self.run_dir(run_id) / name
         try:
-            atomic_write(path, text.encode("utf-8"), str(path))
-        except ToolError as exc:
-            raise CAError(str(exc).split(";")[0]) from None
+            atomic_write(path, text)
+        except OSError as exc:
+            raise CAError(f"could not write {path}: {exc.strerror or exc}") from None
         return path
 
     def append_transcript(self, run_id: str, phase: str, record: dict[str, Any]) -> None:

@@ -6,9 +6,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from code_assistant.errors import ToolError
+from code_assistant.fileio import atomic_write
 from code_assistant.tools.registry import Change
-from code_assistant.tools.textfile import atomic_write
 
 GIT_TIMEOUT = 30
 
@@ -89,8 +88,8 @@ class ChangeSet:
         for path, before in first.items():
             try:
                 _restore(root / path, before)
-            except (OSError, ToolError) as exc:
-                done.append(f"could not restore {path}: {exc}")
+            except OSError as exc:
+                done.append(f"could not restore {path}: {exc.strerror or exc}")
                 continue
             backed_up.add(path)
             done.append(f"{'removed' if before is None else 'restored'} {path}")
@@ -113,4 +112,4 @@ def _restore(path: Path, before: bytes | None) -> None:
     if before is None:
         path.unlink(missing_ok=True)
         return
-    atomic_write(path, before, path.name)
+    atomic_write(path, before)

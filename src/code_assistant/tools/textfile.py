@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
-import re
-import stat
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from code_assistant import fileio
 from code_assistant.errors import ToolError
 
 READ_MAX_BYTES = 256 * 1024  # what one read_file call returns at most...
@@ -150,78 +145,13 @@ def diff_counts(diff: str) -> tuple[int, int]:
     return added, removed
 
 
-def _umask() -> int:
-    # os.umask can only be read by setting it, which races with other threads; Linux shows it.
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022
-
-
-def _make_parents(directory: Path) -> list[Path]:
-    """Create missing parent directories; return the ones made, outermost first."""
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for item in reversed(missing):
-        item.mkdir()
-    return list(reversed(missing))
-
-
-# The temp files atomic_write makes: ".NAME." + mkstemp's 8 random characters + ".tmp".
-_OUR_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
-STALE_TEMP_SECONDS = 120  # older than any write in progress
-
-
-def remove_stale_temps(directory: Path, now: float | None = None) -> int:
-    """Delete temp files of atomic writes that a killed process left in `directory`."""
-    now = time.time() if now is None else now
-    removed = 0
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not _OUR_TEMP.match(entry.name):
-            continue
-        with contextlib.suppress(OSError):
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TEMP_SECONDS:
-                os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
 def atomic_write(target: Path, data: bytes, rel: str) -> None:
-    """Replace target by data through a temp file in the same directory and os.replace.
+    """fileio.atomic_write for the file tools: a failure is a ToolError naming `rel`.
 
-    The file keeps its permission bits. On any failure the temp file and the directories
-    made for it are removed, the old file is untouched, and ToolError says what happened.
-    Temp files that a killed process left in the directory are removed first.
+    The file keeps its permission bits; on failure the old file is untouched.
     """
-    created: list[Path] = []
     try:
-        created = _make_parents(target.parent)
-        if not created:
-            remove_stale_temps(target.parent)
-        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        fileio.atomic_write(target, data)
     except OSError as exc:
-        for directory in reversed(created):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
         reason = exc.strerror or str(exc)
         raise ToolError(f"could not write {rel}: {reason}; the file was not changed") from None
