@@ -293,3 +293,19 @@ def test_a_hanging_test_command_is_killed(tmp_path: Path) -> None:
     assert run.exit_code == 124
     assert "timed out" in run.output
     assert run.seconds < 10
+
+
+def test_the_projects_virtualenv_runs_its_tests_in_the_pipeline_and_the_scorer(
+    tmp_path: Path,
+) -> None:
+    from code_assistant.bench.scoring import _python as scoring_python
+
+    (tmp_path / "test_a.py").write_text("def test_a():\n    pass\n")
+    assert scoring_python(tmp_path) == sys.executable  # no venv: ca's own interpreter
+    assert not detect_test_command(tmp_path).startswith(str(tmp_path))
+    for name in ("venv", ".venv"):  # .venv wins when both are there
+        python = tmp_path / name / "bin" / "python"
+        python.parent.mkdir(parents=True)
+        python.write_text("")
+        assert detect_test_command(tmp_path) == f"{python} -m pytest -q"
+        assert scoring_python(tmp_path) == str(python)

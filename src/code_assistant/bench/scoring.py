@@ -130,11 +130,9 @@ def test_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def _python(root: Path) -> str:
-    for venv in (".venv", "venv"):
-        candidate = root / venv / "bin" / "python"
-        if candidate.is_file():
-            return str(candidate)
-    return sys.executable
+    from code_assistant.pipeline.testrunner import venv_python
+
+    return venv_python(root) or sys.executable
 
 
 def junit_counts(path: Path) -> dict[str, int] | None:

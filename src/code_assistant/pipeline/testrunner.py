@@ -44,13 +44,18 @@ class TestRun:
     counts: Counts
 
 
-def _python(root: Path) -> str:
-    """The project's own interpreter when it has a virtualenv, else python on PATH."""
+def venv_python(root: Path) -> str | None:
+    """The interpreter of the project's virtualenv (.venv or venv), if it has one."""
     for venv in (".venv", "venv"):
         candidate = root / venv / "bin" / "python"
         if candidate.is_file():
             return str(candidate)
-    return shutil.which("python") or shutil.which("python3") or sys.executable
+    return None
+
+
+def _python(root: Path) -> str:
+    """The project's own interpreter when it has a virtualenv, else python on PATH."""
+    return venv_python(root) or shutil.which("python") or shutil.which("python3") or sys.executable
 
 
 def _has_python_tests(root: Path) -> bool:
