@@ -278,7 +278,7 @@ def test_an_edit_with_old_equal_to_new_says_whether_the_change_is_made(
         edit_file(ctx, "src/calc.py", "return a + b", "return a + b")
     with pytest.raises(ToolError) as missing:
         edit_file(ctx, "src/calc.py", "def mul(a, b):", "def mul(a, b):")
-    assert "does not hold this text yet. To add it at the end of the file, call edit_file" in str(
+    assert "does not hold this text. Call read_file on it, then set old to the lines" in str(
         missing.value)
     assert "the change is made" not in str(missing.value)
 

@@ -317,8 +317,8 @@ def _same_old_new(found: Located, old: str) -> str:
         )
     return (
         f"old and new are the same, so nothing was changed, and {found.rel} does not hold "
-        "this text yet. To add it at the end of the file, call edit_file again with old set "
-        "to an empty string and new set to the code."
+        "this text. Call read_file on it, then set old to the lines to change, copied "
+        "exactly, and new to what they should become."
     )
 
 
