@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from code_assistant.agent.grammar import envelope_json, parse_envelope, with_envelope_prompt
 from code_assistant.backends.base import ChatOptions, ChatResult, Message, ToolSpec, Usage
+from code_assistant.backends.envelope import envelope_json, parse_envelope, with_envelope_prompt
 from code_assistant.errors import BackendError, BackendUnavailable, ModelNotFound
 
 if TYPE_CHECKING:
