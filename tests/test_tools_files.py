@@ -699,3 +699,24 @@ def test_a_leading_blank_line_and_lost_indentation_still_match(
     assert "re-indented" in out
     assert (root / "test_w.py").read_text() == (
         "def test_top():\n    assert f(1) == [1]\n    assert f(2) == [4]\n")
+
+
+def test_old_with_one_blank_line_where_the_file_has_two_still_matches(
+    root: Path, ctx: ToolContext
+) -> None:
+    # 1.5B adding a function: old copied mean and sub with one blank line between them (and
+    # the JSON block's indentation on every line).
+    old = "\n        def add(a, b):\n            return a + b\n        \n        def sub(a, b):\n"
+    new = old + "            return a - b\n\n        def neg(a):\n            return -a\n"
+    old += "            return a - b\n"
+    out = edit_file(ctx, "src/calc.py", old, new)
+    assert "only after ignoring blank lines and indentation" in out
+    text = (root / "src" / "calc.py").read_text()
+    assert "def neg(a):\n    return -a\n" in text and "def sub(a, b):\n    return a - b\n" in text
+    compile(text, "calc.py", "exec")
+
+
+def test_blank_line_tolerance_still_refuses_two_places(root: Path, ctx: ToolContext) -> None:
+    (root / "two.py").write_text("x = 1\n\ny = 2\n\n\nx = 1\n\n\ny = 2\n")
+    with pytest.raises(ToolError, match="ignoring blank lines and indentation"):
+        edit_file(ctx, "two.py", "  x = 1\n  y = 2", "x = 3\ny = 4")

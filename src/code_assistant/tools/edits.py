@@ -103,7 +103,8 @@ def _indent(line: str) -> str:
 
 
 def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
-    """Match whole lines ignoring indentation and trailing spaces; re-indent new to fit."""
+    """Match whole lines ignoring indentation and trailing spaces, then also ignoring blank
+    lines (a model copies two blank lines between functions as one); re-indent new to fit."""
     lines = text.split("\n")
     wanted = _split_lines(old)
     new_lines = _split_lines(new) if new else []
@@ -116,18 +117,16 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     keys = [line.strip() for line in wanted]
     if not any(keys):
         return None
-    size = len(wanted)
-    hits = [
-        start
-        for start in range(len(lines) - size + 1)
-        if all(lines[start + k].strip() == keys[k] for k in range(size))
-    ]
-    if len(hits) > 1:
-        raise ToolError(_ambiguous([h + 1 for h in hits], "(ignoring whitespace)"))
-    if not hits:
+    found = _find_lines(lines, keys)
+    how = "whitespace differences (indentation or trailing spaces)"
+    if found is None and len([k for k in keys if k]) > 1:
+        found = _find_lines(lines, [k for k in keys if k], blanks=False)
+        how = "blank lines and indentation"
+    if found is None:
         return None
-    start = hits[0]
-    pairs = [(_indent(w), _indent(lines[start + k])) for k, w in enumerate(wanted) if keys[k]]
+    start, end, rows = found
+    old_rows = [w for w in wanted if w.strip()]
+    pairs = [(_indent(w), _indent(lines[row])) for w, row in zip(old_rows, rows, strict=True)]
     shift = _indent_shift(pairs)
     continued = False
     if shift is None and len(pairs) > 1 and pairs[0][0] == pairs[0][1]:
@@ -137,23 +136,42 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
         continued = shift is not None
     if shift is None:
         raise ToolError(
-            f"old matches lines {start + 1}-{start + size} only when indentation is ignored, "
+            f"old matches lines {start + 1}-{end} only when indentation is ignored, "
             "and its indentation differs from the file's in different ways line by line. "
-            "Copy these lines exactly:\n" + numbered(lines[start : start + size], start + 1)
+            "Copy these lines exactly:\n" + numbered(lines[start:end], start + 1)
         )
     remove, add = shift
     replacement = [_reindent(line, remove, add) for line in new_lines]
     if continued:  # new's first line follows `"new": "` like old's: it keeps its indentation
         replacement[:1] = new_lines[:1]
-    note = (
-        f"note: old matched lines {start + 1}-{start + size} only after ignoring "
-        "whitespace differences (indentation or trailing spaces)"
-    )
+    note = f"note: old matched lines {start + 1}-{end} only after ignoring {how}"
     if remove or add:
         note += "; new was re-indented to match the file"
-    result = lines[:start] + replacement + lines[start + size :]
+    result = lines[:start] + replacement + lines[end:]
     last = start + max(1, len(replacement))
     return Edit("\n".join(result), start + 1, last, note)
+
+
+def _find_lines(
+    lines: list[str], keys: list[str], blanks: bool = True
+) -> tuple[int, int, list[int]] | None:
+    """The one window of `lines` whose stripped lines are `keys`: (start, end, the rows that
+    matched the non-blank keys). Without `blanks`, the file's blank lines are skipped."""
+    rows = range(len(lines)) if blanks else [i for i, line in enumerate(lines) if line.strip()]
+    rows = list(rows)
+    size = len(keys)
+    hits = [
+        j for j in range(len(rows) - size + 1)
+        if all(lines[rows[j + k]].strip() == keys[k] for k in range(size))
+    ]
+    if len(hits) > 1:
+        how = "(ignoring whitespace)" if blanks else "(ignoring blank lines and indentation)"
+        raise ToolError(_ambiguous([rows[h] + 1 for h in hits], how))
+    if not hits:
+        return None
+    window = rows[hits[0] : hits[0] + size]
+    matched = [row for row, key in zip(window, keys, strict=True) if key]
+    return window[0], window[-1] + 1, matched
 
 
 def _indent_shift(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
