@@ -720,3 +720,14 @@ def test_blank_line_tolerance_still_refuses_two_places(root: Path, ctx: ToolCont
     (root / "two.py").write_text("x = 1\n\ny = 2\n\n\nx = 1\n\n\ny = 2\n")
     with pytest.raises(ToolError, match="ignoring blank lines and indentation"):
         edit_file(ctx, "two.py", "  x = 1\n  y = 2", "x = 3\ny = 4")
+
+
+def test_error_marker_lines_copied_from_a_traceback_are_dropped_from_old(
+    root: Path, ctx: ToolContext
+) -> None:
+    # 1.5B fixing a crash: old was the traceback's code line and its ^^^^ line under it.
+    out = edit_file(ctx, "src/calc.py", "return a + b\n             ^^^^^", "return b + a")
+    assert out.startswith("note: removed the error-marker lines (^^^) from old")
+    assert "return b + a" in (root / "src" / "calc.py").read_text()
+    with pytest.raises(ToolError, match="old was not found"):
+        edit_file(ctx, "src/calc.py", "^^^^\nreturn a * b", "x")

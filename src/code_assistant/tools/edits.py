@@ -48,6 +48,12 @@ def apply_edit(text: str, old: str, new: str) -> Edit:
         prefix = "note: removed read_file line-number prefixes from old"
         edit.note = f"{prefix}; {edit.note}" if edit.note else prefix
         return edit
+    unmarked = _without_markers(old)
+    if unmarked is not None:  # old copied from a traceback, its ^^^^ lines included
+        edit = apply_edit(text, unmarked, _without_markers(new) or new)
+        prefix = "note: removed the error-marker lines (^^^) from old"
+        edit.note = f"{prefix}; {edit.note}" if edit.note else prefix
+        return edit
     raise ToolError(closest_region(text, old))
 
 
@@ -204,6 +210,19 @@ def _without_line_numbers(text: str) -> str | None:
     bare = "\n".join(_LINE_PREFIX.sub("", line, count=1) for line in lines)
     bare += "\n" if text.endswith("\n") else ""
     return bare if bare != text else None
+
+
+_MARKER_LINE = re.compile(r"^\s*[\^~]+[\s\^~]*$")
+
+
+def _without_markers(text: str) -> str | None:
+    """old/new minus the lines that are only `^^^^` or `~~~` (Python and compiler error
+    markers a model copied along with the code); None when there are none to remove."""
+    lines = _split_lines(text)
+    kept = [line for line in lines if not _MARKER_LINE.match(line)]
+    if len(kept) == len(lines) or not any(line.strip() for line in kept):
+        return None
+    return "\n".join(kept) + ("\n" if text.endswith("\n") else "")
 
 
 def closest_region(text: str, old: str) -> str:
