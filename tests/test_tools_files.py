@@ -731,3 +731,11 @@ def test_error_marker_lines_copied_from_a_traceback_are_dropped_from_old(
     assert "return b + a" in (root / "src" / "calc.py").read_text()
     with pytest.raises(ToolError, match="old was not found"):
         edit_file(ctx, "src/calc.py", "^^^^\nreturn a * b", "x")
+
+
+def test_an_append_that_defines_an_existing_function_again_is_refused(
+    root: Path, ctx: ToolContext
+) -> None:
+    with pytest.raises(ToolError, match=r"already defines sub \(line 5\)"):
+        edit_file(ctx, "src/calc.py", "", "def sub(a, b):\n    return b - a\n")
+    assert (root / "src" / "calc.py").read_text() == CODE

@@ -229,6 +229,22 @@ def _refuse_gutting(rel: str, before: str, after: str) -> None:
     )
 
 
+def _refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
+    """An append that defines again what the file defines: a model copying a function it
+    should change (a second order_total below the first), not adding one."""
+    lines = {}
+    for match in _DEFINITION.finditer(text):
+        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
+    twice = sorted(set(_DEFINITION.findall(new)) & set(lines))
+    if twice:
+        where = ", ".join(f"{name} (line {lines[name]})" for name in twice)
+        raise ToolError(
+            f"not changed: {rel} already defines {where}. Adding it again would make a "
+            "second copy. To change it, set old to its current lines and new to the changed "
+            "lines."
+        )
+
+
 def _known(ctx: ToolContext, rel: str) -> bool:
     """Whether the model has seen the file's content in this task: read it or wrote it."""
     return rel in ctx.seen_files or any(change.path == rel for change in ctx.changes)
@@ -282,6 +298,8 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if crlf:
         # Match on \n so the model's old text need not reproduce the file's line endings.
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
+    if not old:
+        _refuse_duplicate_definitions(found.rel, text, new)
     try:
         edit = apply_edit(text, old, new) if old else append_code(text, new, found.rel)
     except ToolError as exc:
