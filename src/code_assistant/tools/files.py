@@ -232,7 +232,7 @@ def _refuse_gutting(rel: str, before: str, after: str) -> None:
 def _refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
     """An append that defines again what the file defines: a model copying a function it
     should change (a second order_total below the first), not adding one."""
-    lines = {}
+    lines: dict[str, int] = {}
     for match in _DEFINITION.finditer(text):
         lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
     twice = sorted(set(_DEFINITION.findall(new)) & set(lines))
