@@ -218,11 +218,12 @@ def _refuse_gutting(rel: str, before: str, after: str) -> None:
     gone = _removed_definitions(before, after)
     if not gone or set(_DEFINITION.findall(after)) - set(_DEFINITION.findall(before)):
         return
-    old_lines, new_lines = len(before.splitlines()), len(after.splitlines())
-    if new_lines * 2 > old_lines:
+    old_lines, new_lines = (sum(1 for line in t.splitlines() if line.strip())
+                            for t in (before, after))
+    if new_lines * 2 > old_lines:  # blank lines do not count: garbage has plenty
         return
     raise ToolError(
-        f"not written: this would delete {', '.join(gone)} from {rel} ({old_lines} lines "
+        f"not written: this would delete {', '.join(gone)} from {rel} ({old_lines} lines of code "
         f"down to {new_lines}) and put nothing in their place. Keep the file's code: change "
         "only the lines that are wrong with edit_file, or add code with edit_file and an "
         "empty old."
