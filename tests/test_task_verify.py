@@ -398,3 +398,18 @@ def test_an_option_the_task_names_must_show_in_the_scripts_help(
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["verified"]) == ("done", True)
     assert final["check_command"].endswith("greet.py --help")
+
+
+def test_a_named_function_still_missing_after_the_rounds_ends_unverified(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    fake_server.enqueue(
+        call("write_file", path="textutil.py", content="def slug(text):\n    return text\n"),
+        {"text": "Done."}, {"text": "Done, really."}, {"text": "It is done."},
+    )
+    task = "Create a module textutil.py with a function slugify(text)."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["verified"], final["model_calls"]) == (
+        "unverified", False, 4)

@@ -242,9 +242,12 @@ class Agent:
             return False
         changed = [change.path for change in self.ctx.changes]
         missing = verifier.missing(changed)
-        if missing and verifier.used < verifier.rounds:
-            verifier.used += 1
+        if missing:
             transcript.verified = False
+            if verifier.used >= verifier.rounds:  # what the task names is still not there
+                transcript.stop_reason = "unverified"
+                return False
+            verifier.used += 1
             self.emit("retry", strategy="missing_definition")
             messages.append(Message("user", missing))
             return True
