@@ -13,6 +13,10 @@ def write(path: str, content: str) -> dict[str, object]:
     return {"tool_calls": [{"name": "write_file", "arguments": {"path": path, "content": content}}]}
 
 
+def events_of_run(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
 def result_of(stdout: str) -> dict[str, object]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()][-1]
 
@@ -32,12 +36,15 @@ def test_a_broken_file_rewritten_until_stopped_gets_its_check_then_ends_unverifi
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Each stuck stop runs the check and sends its failure back, within the verifier's rounds.
-    fake_server.enqueue(*[write("hello.py", "hello world\n")] * 9)
+    fake_server.enqueue(*[write("hello.py", "hello world\n")] * 5)
     ran = run_ca(["--yes", "--json", "Create hello.py that prints hello world"], ca_env, tmp_path)
     assert ran.returncode == 1
     result = result_of(ran.stdout)
     assert (result["stop_reason"], result["verified"], result["model_calls"]) == (
-        "unverified", False, 9)
+        "unverified", False, 5)
+    writes = [e for e in events_of_run(ran.stdout) if e["event"] == "tool_call"
+              and e["name"] == "write_file"]
+    assert len(writes) == 2  # the repeated call ran twice; each later repeat got the check
     assert fake_server.remaining == 0
 
 

@@ -205,13 +205,13 @@ class Agent:
         """Stuck: before giving up, run the task's check. Passing after the model re-made a
         change it had made, the work is done and only its "done" is missing. Failing, its
         output goes back to the model (within the verifier's rounds), which is more to go
-        on than the call it kept repeating: True, the loop goes on with a fresh count."""
+        on than the call it kept repeating: True, the loop goes on. The count is kept, so the
+        repeated call itself never runs again unless something changed."""
         if self.verifier is None or not self.ctx.changes:
             return False
         note = transcript.final_text
         transcript.stop_reason = "done"  # for now: the check decides
         if self._check_failed(transcript, messages):
-            self._stuck = stuck.StuckDetector()
             transcript.final_text, transcript.stuck_call = "", ""
             self.emit("retry", strategy="check_after_stuck")
             return True
