@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import sys
 from collections.abc import Mapping
@@ -124,9 +125,10 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
 def _check_keys(data: dict[str, Any], origin: str) -> None:
     unknown = sorted(set(data) - set(Config.model_fields))
     if unknown:
-        raise ConfigError(
-            f"{origin}: unknown setting {unknown[0]!r} (see `ca config show` for valid keys)"
-        )
+        # A near name (`numctx` -> `num_ctx`) is far more useful than the list of every key.
+        close = difflib.get_close_matches(unknown[0], list(Config.model_fields), n=1)
+        hint = f"did you mean `{close[0]}`?" if close else "see `ca config show` for valid keys"
+        raise ConfigError(f"{origin}: unknown setting {unknown[0]!r} ({hint})")
 
 
 def _untrusted(
