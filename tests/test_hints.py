@@ -31,3 +31,17 @@ def test_a_setting_with_no_near_name_gets_no_guess(
     result = run_ca(["config", "show"], ca_env, tmp_path)
     assert result.returncode == 2, result.stderr
     assert "unknown setting 'zzzqqq'" in result.stderr and "did you mean" not in result.stderr
+
+
+def test_doctor_with_another_model_pulled_suggests_using_it(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.fakes.model_server import Script
+
+    fake_server.set_script(Script(models=["nomic-embed-text", "qwen2.5-coder:1.5b"]))
+    result = run_ca(["doctor"], {**ca_env, "CA_BACKEND": "ollama"}, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(ln for ln in result.stdout.splitlines() if "implementer_model" in ln)
+    assert "[FAIL]" in line and "ollama pull qwen2.5-coder:14b" in line
+    # The chat model the server has, not the embedding model.
+    assert "--model qwen2.5-coder:1.5b" in line and "--model nomic" not in line

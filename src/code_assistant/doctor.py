@@ -3,6 +3,7 @@ and what an OpenAI-compatible server supports (structured output mode, native to
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,14 @@ def _has_model(available: list[str], wanted: str) -> bool:
         return name if ":" in name else f"{name}:latest"
 
     return norm(wanted) in {norm(a) for a in available}
+
+
+def _other_model(available: list[str], wanted: str, embed: str) -> str | None:
+    """The pulled chat model nearest by name to `wanted` (an embedding model cannot chat)."""
+    chat = [a for a in available
+            if not _has_model([a], embed) and "embed" not in a.lower()]
+    close = difflib.get_close_matches(wanted, chat, n=1, cutoff=0.0)
+    return close[0] if close else None
 
 
 def run_checks(loaded: Any) -> list[Check]:
@@ -67,8 +76,11 @@ def _server_checks(config: Any) -> list[Check]:
         if _has_model(available, model):
             checks.append(Check(key, "ok", model))
         else:
+            other = _other_model(available, model, config.embedding_model)
             hint = (f"run `ollama pull {model}`" if config.backend == "ollama" else
                     f"not served; set CA_{key.upper()} to one of: {', '.join(available[:5])}")
+            if other and config.backend == "ollama":
+                hint += f", or use the pulled one: `ca --model {other} ...`"
             checks.append(Check(key, "fail", f"{model} missing: {hint}"))
     embed = config.embedding_model
     if _has_model(available, embed):
