@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,19 @@ def test_doctor_with_another_model_pulled_suggests_using_it(
     assert "[FAIL]" in line and "ollama pull qwen2.5-coder:14b" in line
     # The chat model the server has, not the embedding model.
     assert "--model qwen2.5-coder:1.5b" in line and "--model nomic" not in line
+
+
+def test_doctor_install_hints_name_this_checkout(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # PyPI's `code-assistant` is another project: the hint must install the local checkout.
+    # A sitecustomize hides the mcp SDK from this `ca` only (find_spec sees a None entry).
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['mcp'] = None\n")
+    path = os.pathsep.join(p for p in (str(hide), ca_env.get("PYTHONPATH", "")) if p)
+    result = run_ca(["doctor"], {**ca_env, "PYTHONPATH": path}, tmp_path)
+    line = next(ln for ln in result.stdout.splitlines() if "extra [mcp]" in ln)
+    checkout = Path(__file__).resolve().parents[1]
+    assert "not installed" in line and f"pip install -e '{checkout}[mcp]'" in line, line
+    assert "code-assistant[" not in result.stdout

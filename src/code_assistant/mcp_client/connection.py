@@ -208,7 +208,9 @@ class Connection:
         """One line for a connection failure, with the server's own last words when it died."""
         leaf = _leaf(exc)
         if isinstance(leaf, ModuleNotFoundError) and (leaf.name or "").split(".")[0] == "mcp":
-            return "the MCP SDK is not installed: pip install 'code-assistant[mcp]'"
+            from code_assistant.install_hint import pip_extra
+
+            return f"the MCP SDK is not installed: {pip_extra('mcp')}"
         if isinstance(leaf, TimeoutError):
             limit = self.server.timeout if during else self.server.tool_timeout
             text = f"no answer within {limit:g}s" + (f" at {during}" if during else "")
