@@ -60,3 +60,21 @@ def test_stuck_on_a_broken_file_the_checks_failure_lets_the_model_fix_it(
     feedback = [m["content"] for m in fake_server.chat_requests[3]["body"]["messages"]
                 if m["role"] == "user"][-1]
     assert "py_compile" in feedback and "SyntaxError" in feedback
+
+
+def test_a_change_made_then_a_passing_run_repeated_until_stopped_is_done(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on add-function: added variance, then ran `python stats.py` until stopped.
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
+    run = {"tool_calls": [{"name": "run_shell", "arguments": {"command": "python stats.py"}}]}
+    fake_server.enqueue(
+        {"tool_calls": [{"name": "edit_file", "arguments": {
+            "path": "stats.py", "old": "", "new": "def variance(xs):\n    return 0.0\n"}}]},
+        run, run, run,
+    )
+    ran = run_ca(["--yes", "--json", "Add a function variance(xs) to stats.py"], ca_env, tmp_path)
+    assert ran.returncode == 0, ran.stdout
+    result = result_of(ran.stdout)
+    assert (result["stop_reason"], result["verified"]) == ("done", True)
+    assert str(result["final_text"]).endswith("; the change is made and its check passed")

@@ -202,8 +202,9 @@ class Agent:
     def _unstuck_by_check(
         self, transcript: Transcript, messages: list[Message], calls: list[ToolCall]
     ) -> bool:
-        """Stuck: before giving up, run the task's check. Passing after the model re-made a
-        change it had made, the work is done and only its "done" is missing. Failing, its
+        """Stuck: before giving up, run the task's check. Passing while the model repeats a
+        call that succeeded (a change it made, a run that worked), the work is done and only
+        its "done" is missing. Failing, its
         output goes back to the model (within the verifier's rounds), which is more to go
         on than the call it kept repeating: True, the loop goes on. The count is kept, so the
         repeated call itself never runs again unless something changed."""
@@ -217,8 +218,8 @@ class Agent:
             return True
         if transcript.stop_reason == "unverified":  # out of rounds: it failed to the end
             return False
-        if transcript.verified and any(self._stuck.repeats_a_made_change(c) for c in calls):
-            transcript.final_text = f"{note}; the change was already made and its check passed"
+        if transcript.verified and any(self._stuck.repeats_a_success(c) for c in calls):
+            transcript.final_text = f"{note}; the change is made and its check passed"
         else:
             transcript.stop_reason = "stuck"
         return False

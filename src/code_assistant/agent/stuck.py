@@ -57,11 +57,11 @@ class StuckDetector:
             return False
         return entry.is_change or entry.changes_at == changes
 
-    def repeats_a_made_change(self, call: ToolCall) -> bool:
-        """The call is a change that already succeeded: the model has nothing left to do
-        but does not say so (a 0.5B model rewrites a finished hello.py until stopped)."""
+    def repeats_a_success(self, call: ToolCall) -> bool:
+        """The call last succeeded: the model re-runs or re-reads what already worked (1.5B
+        ran `python stats.py` again and again after adding the function it was asked for)."""
         entry = self.seen.get(signature(call))
-        return entry is not None and entry.is_change and not entry.failed
+        return entry is not None and not entry.failed
 
     def record(
         self, call: ToolCall, *, failed: bool, changed: bool, is_change: bool, changes: int
