@@ -743,3 +743,15 @@ def test_an_append_that_defines_an_existing_function_again_is_refused(
     with pytest.raises(ToolError, match=r"already defines sub \(line 5\)"):
         edit_file(ctx, "src/calc.py", "", "def sub(a, b):\n    return b - a\n")
     assert (root / "src" / "calc.py").read_text() == CODE
+
+
+def test_python_written_with_literal_backslash_n_is_unescaped_only_when_that_compiles(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 0.5B on llama_cpp.server: content "print('hello world')\\n" (a SyntaxError).
+    write_file(ctx, "hello.py", "print('hello world')\\n")
+    assert (root / "hello.py").read_text() == "print('hello world')\n"
+    write_file(ctx, "esc.py", "print('a\\nb')\n")  # valid as written: kept
+    assert (root / "esc.py").read_text() == "print('a\\nb')\n"
+    write_file(ctx, "notes.txt", "x\\n")
+    assert (root / "notes.txt").read_text() == "x\\n"

@@ -159,6 +159,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         content: The complete new content of the file.
     """
     found = locate(ctx.root, path, must_exist=False)
+    content = _unescaped_python(found.rel, content)
     if found.path.is_dir():
         raise ToolError(f"{found.rel} is a directory; give the path of a file inside it")
     if found.path.exists() and not found.path.is_file():
@@ -208,6 +209,21 @@ def _removed_definitions(before: str, after: str) -> list[str]:
     """Top-level functions and classes the old text defined and the new one does not."""
     kept = set(_DEFINITION.findall(after))
     return sorted({name for name in _DEFINITION.findall(before) if name not in kept})
+
+
+def _unescaped_python(rel: str, content: str) -> str:
+    """Python source written with literal `\\n` for its newlines (0.5B: content
+    "print('hello world')\\n"): unescaped, only when that is what makes it compile."""
+    if not rel.endswith(".py") or "\\n" not in content:
+        return content
+    fixed = content.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "    ")
+    for text, ok in ((content, False), (fixed, True)):
+        try:
+            compile(text, rel, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        return fixed if ok else content
+    return content
 
 
 def _refuse_gutting(rel: str, before: str, after: str) -> None:
