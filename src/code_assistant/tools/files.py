@@ -22,6 +22,12 @@ from code_assistant.tools.textfile import (
     read_window,
     unified_diff,
 )
+from code_assistant.tools.writeguards import (
+    refuse_duplicate_definitions,
+    refuse_gutting,
+    removed_definitions,
+    unescaped_python,
+)
 
 LIST_MAX_ENTRIES = 200
 GLOB_MAX_RESULTS = 200
@@ -159,7 +165,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         content: The complete new content of the file.
     """
     found = locate(ctx.root, path, must_exist=False)
-    content = _unescaped_python(found.rel, content)
+    content = unescaped_python(found.rel, content)
     if found.path.is_dir():
         raise ToolError(f"{found.rel} is a directory; give the path of a file inside it")
     if found.path.exists() and not found.path.is_file():
@@ -185,12 +191,12 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         )
     if before and before_text is not None and not _known(ctx, found.rel):
         raise ToolError(_unread_overwrite(found.rel, before_text))
-    _refuse_gutting(found.rel, before_text or "", content)
+    refuse_gutting(found.rel, before_text or "", content)
     counts = _commit(ctx, "write_file", found, before, before_text, content, after)
     ctx.seen_files.add(found.rel)
     lines = plural(len(content.splitlines()), "line")
     wrote = f"wrote {found.rel} ({lines}, {counts})"
-    gone = _removed_definitions(before_text or "", content)
+    gone = removed_definitions(before_text or "", content)
     if gone:
         # Small models rewrite a whole file and drop the code they were told to keep.
         wrote += (
@@ -198,68 +204,6 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
             "remove them, put them back with edit_file now."
         )
     return _with_note(found, wrote)
-
-
-_DEFINITION = re.compile(
-    r"^(?:async\s+def|def|class|function|(?:pub\s+)?fn|func)\s+([A-Za-z_]\w*)", re.M
-)
-
-
-def _removed_definitions(before: str, after: str) -> list[str]:
-    """Top-level functions and classes the old text defined and the new one does not."""
-    kept = set(_DEFINITION.findall(after))
-    return sorted({name for name in _DEFINITION.findall(before) if name not in kept})
-
-
-def _unescaped_python(rel: str, content: str) -> str:
-    """Python source written with literal `\\n` for its newlines (0.5B: content
-    "print('hello world')\\n"): unescaped, only when that is what makes it compile."""
-    if not rel.endswith(".py") or "\\n" not in content:
-        return content
-    fixed = content.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "    ")
-    for text, ok in ((content, False), (fixed, True)):
-        try:
-            compile(text, rel, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
-            continue
-        return fixed if ok else content
-    return content
-
-
-def _refuse_gutting(rel: str, before: str, after: str) -> None:
-    """Refuse a whole-file write that deletes the file's definitions and puts none in their
-    place: a small model answers "fix the crash in report.py" with `print('Hello')` as the
-    new report.py. A rename (new definitions) or a shorter file that keeps most lines pass;
-    edit_file can still remove code on purpose."""
-    gone = _removed_definitions(before, after)
-    if not gone or set(_DEFINITION.findall(after)) - set(_DEFINITION.findall(before)):
-        return
-    old_lines, new_lines = (sum(1 for line in t.splitlines() if line.strip())
-                            for t in (before, after))
-    if new_lines * 2 > old_lines:  # blank lines do not count: garbage has plenty
-        return
-    raise ToolError(
-        f"not written: this would delete {', '.join(gone)} from {rel} ({old_lines} lines of code "
-        f"down to {new_lines}) and put nothing in their place. Keep the file's code: change "
-        "only the lines that are wrong with edit_file, or add code with edit_file and an "
-        "empty old."
-    )
-
-
-def _refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
-    """An append that defines again what the file defines: a model copying a function it
-    should change (a second order_total below the first), not adding one."""
-    lines: dict[str, int] = {}
-    for match in _DEFINITION.finditer(text):
-        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
-    twice = sorted(set(_DEFINITION.findall(new)) & set(lines))
-    if twice:
-        where = ", ".join(f"{name} (line {lines[name]})" for name in twice)
-        raise ToolError(
-            f"not changed: {rel} already defines {where}. Adding it again would make a "
-            "second copy. To change it, set old to its current lines and new to the changed "
-            "lines."
-        )
 
 
 def _known(ctx: ToolContext, rel: str) -> bool:
@@ -316,7 +260,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
         # Match on \n so the model's old text need not reproduce the file's line endings.
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
     if not old:
-        _refuse_duplicate_definitions(found.rel, text, new)
+        refuse_duplicate_definitions(found.rel, text, new)
     try:
         edit = apply_edit(text, old, new) if old else append_code(text, new, found.rel)
     except ToolError as exc:

@@ -1,0 +1,69 @@
+"""Guards on whole-file writes and appends that a small model gets wrong: a write that guts
+the file, an append that defines again what is there, Python with literal \\n newlines."""
+
+from __future__ import annotations
+
+import re
+
+from code_assistant.errors import ToolError
+
+_DEFINITION = re.compile(
+    r"^(?:async\s+def|def|class|function|(?:pub\s+)?fn|func)\s+([A-Za-z_]\w*)", re.M
+)
+
+
+def removed_definitions(before: str, after: str) -> list[str]:
+    """Top-level functions and classes the old text defined and the new one does not."""
+    kept = set(_DEFINITION.findall(after))
+    return sorted({name for name in _DEFINITION.findall(before) if name not in kept})
+
+
+def unescaped_python(rel: str, content: str) -> str:
+    """Python source written with literal `\\n` for its newlines (0.5B: content
+    "print('hello world')\\n"): unescaped, only when that is what makes it compile."""
+    if not rel.endswith(".py") or "\\n" not in content:
+        return content
+    fixed = content.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "    ")
+    for text, ok in ((content, False), (fixed, True)):
+        try:
+            compile(text, rel, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        return fixed if ok else content
+    return content
+
+
+def refuse_gutting(rel: str, before: str, after: str) -> None:
+    """Refuse a whole-file write that deletes the file's definitions and puts none in their
+    place: a small model answers "fix the crash in report.py" with `print('Hello')` as the
+    new report.py. A rename (new definitions) or a shorter file that keeps most lines pass;
+    edit_file can still remove code on purpose."""
+    gone = removed_definitions(before, after)
+    if not gone or set(_DEFINITION.findall(after)) - set(_DEFINITION.findall(before)):
+        return
+    old_lines, new_lines = (sum(1 for line in t.splitlines() if line.strip())
+                            for t in (before, after))
+    if new_lines * 2 > old_lines:  # blank lines do not count: garbage has plenty
+        return
+    raise ToolError(
+        f"not written: this would delete {', '.join(gone)} from {rel} ({old_lines} lines of code "
+        f"down to {new_lines}) and put nothing in their place. Keep the file's code: change "
+        "only the lines that are wrong with edit_file, or add code with edit_file and an "
+        "empty old."
+    )
+
+
+def refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
+    """An append that defines again what the file defines: a model copying a function it
+    should change (a second order_total below the first), not adding one."""
+    lines: dict[str, int] = {}
+    for match in _DEFINITION.finditer(text):
+        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
+    twice = sorted(set(_DEFINITION.findall(new)) & set(lines))
+    if twice:
+        where = ", ".join(f"{name} (line {lines[name]})" for name in twice)
+        raise ToolError(
+            f"not changed: {rel} already defines {where}. Adding it again would make a "
+            "second copy. To change it, set old to its current lines and new to the changed "
+            "lines."
+        )
