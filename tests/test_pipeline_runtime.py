@@ -14,12 +14,12 @@ import pytest
 from code_assistant.agent.architect import Plan
 from code_assistant.backends import get_backend
 from code_assistant.config import load_config
-from code_assistant.pipeline.phases import implement_work, open_step
 from code_assistant.pipeline.progress import JsonProgress
 from code_assistant.pipeline.report import build_report
 from code_assistant.pipeline.run import execute, run_phase
 from code_assistant.pipeline.runtime import MeteredBackend, Runtime
 from code_assistant.pipeline.state import Finding, RunState, RunStore
+from code_assistant.pipeline.step import implement_work, open_step
 from tests.fakes.model_server import FakeModelServer
 
 SMALL, BIG = "qwen2.5-coder:7b", "qwen2.5-coder:14b"

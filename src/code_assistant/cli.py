@@ -19,16 +19,10 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
 from code_assistant import __version__
+from code_assistant.agent.personas import MODEL_KEYS
 from code_assistant.commands import COMMAND_MODULES
 from code_assistant.errors import CAError, UsageError
 
-PERSONA_MODEL_KEYS = (
-    "architect_model",
-    "implementer_model",
-    "reviewer_model",
-    "tester_model",
-    "docs_model",
-)
 # Global options that take a value: the first token after them is not a command.
 _VALUE_OPTIONS = {"-q", "--quick", "--backend", "--model", "--num-ctx", "--resume", "--cwd"}
 _SINGLE_DASH_LONG = re.compile(r"^-[A-Za-z][A-Za-z-]+$")
@@ -252,7 +246,7 @@ def main_callback(
         raise typer.Exit(0)
     cli: dict[str, Any] = {"backend": backend, "num_ctx": num_ctx}
     if model:
-        cli.update(dict.fromkeys(PERSONA_MODEL_KEYS, model))
+        cli.update(dict.fromkeys(MODEL_KEYS, model))
     if yes:
         cli["approval"] = "auto"
     options = GlobalOptions(cli=cli, json=json_out, cwd=cwd)

@@ -56,9 +56,9 @@ def apply_default(loaded: Any) -> bool:
     model = config.llamacpp_model_path or config.implementer_model
     # Every persona on the one file unless configured: Ollama-style names left in place would
     # read as different models and make the pipeline unload and reload the same GGUF.
-    from code_assistant.cli import PERSONA_MODEL_KEYS
+    from code_assistant.agent.personas import MODEL_KEYS
 
-    for key in PERSONA_MODEL_KEYS:
+    for key in MODEL_KEYS:
         if loaded.sources.get(key, "default") == "default":
             setattr(config, key, model)
             loaded.sources[key] = "embedded default"

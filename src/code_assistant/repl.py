@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from code_assistant.agent.personas import IMPLEMENTER, Persona
+from code_assistant.agent.personas import CONVERSATIONAL, IMPLEMENTER, PLANNER, Persona
 from code_assistant.backends.base import Backend, Message
 from code_assistant.errors import CAError
 from code_assistant.repl_checks import backend_warning, is_trivial
@@ -23,8 +23,6 @@ from code_assistant.session.conversation import Conversation
 from code_assistant.session.store import SessionStore, Turn
 from code_assistant.session.undo import ChangeSet, GitSnapshot
 
-CONVERSATIONAL = Persona("conversational", "architect_model", "conversational")
-PLANNER = Persona("planner", "architect_model", "plan")
 STOP_NOTES = {
     "max_steps": "(stopped at the step budget, max_steps: the task may be unfinished)",
     "no_action": "(the model did not act on the request; try rephrasing it)",
@@ -248,12 +246,9 @@ class Repl:
 
     def implement(self, text: str) -> None:
         """The implementer agent with tools; its changes become one /undo step."""
-        from code_assistant.feedback.capture import FeedbackRecorder
+        from code_assistant.agent.runner import run_persona
         from code_assistant.render import diffstat
-        from code_assistant.workspace import make_agent
 
-        model = IMPLEMENTER.model(self.config)
-        recorder = FeedbackRecorder(self.loaded, IMPLEMENTER, model, text)
         messages = [
             self.system_message(IMPLEMENTER, text), *self.conversation.history(),
             Message("user", text),
@@ -265,15 +260,13 @@ class Repl:
 
             def on_event(event: Any) -> None:
                 self.renderer(event)
-                recorder(event)
                 if event.kind in ("model_call", "tool_call", "done"):
                     self.conversation.sync(turn, messages, start)
 
-            agent = make_agent(self.loaded, self.backend, IMPLEMENTER, self.ctx, on_event)
             try:
-                transcript = agent.run(messages)
+                transcript = run_persona(self.loaded, self.backend, IMPLEMENTER, self.ctx, text,
+                                         on_event, messages=messages)
             finally:
-                recorder.flush()
                 self.renderer.markdown.stop()
                 change_set.changes = self.ctx.changes[offset:]
                 if change_set.changes or (change_set.git and change_set.touched(self.root)):

@@ -1,8 +1,9 @@
-"""Personas: a name, the config key of its model, a system prompt (package data) and tools."""
+"""Personas, one table: each a name, the config key of its model, a system prompt (package data)
+and the tools it is offered. Every mode (task, REPL, pipeline) takes its personas from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -20,9 +21,8 @@ def load_prompt(name: str) -> str:
 class Persona:
     name: str
     model_key: str  # a Config field naming the model, e.g. "implementer_model"
-    prompt_name: str
+    prompt_name: str  # agent/prompts/<prompt_name>.md
     tools: tuple[str, ...] = ()  # tool names offered; empty: no tools
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def prompt(self) -> str:
@@ -42,6 +42,30 @@ IMPLEMENTER_TOOLS = (
     "find_symbols",
     "search_code",
 )
+DOCS_TOOLS = ("read_file", "write_file", "edit_file", "list_dir", "glob_files")
 
-QUICK = Persona("quick", "architect_model", "quick")
-IMPLEMENTER = Persona("implementer", "implementer_model", "implementer", IMPLEMENTER_TOOLS)
+PERSONAS: dict[str, Persona] = {
+    persona.name: persona
+    for persona in (
+        Persona("architect", "architect_model", "architect"),
+        Persona("quick", "architect_model", "quick"),
+        Persona("conversational", "architect_model", "conversational"),
+        Persona("planner", "architect_model", "plan"),
+        Persona("implementer", "implementer_model", "implementer", IMPLEMENTER_TOOLS),
+        Persona("fixer", "implementer_model", "fixer", IMPLEMENTER_TOOLS),
+        Persona("reviewer", "reviewer_model", "reviewer"),
+        Persona("tester", "tester_model", "tester", IMPLEMENTER_TOOLS),
+        Persona("docs", "docs_model", "docs", DOCS_TOOLS),
+    )
+}
+ARCHITECT = PERSONAS["architect"]
+QUICK = PERSONAS["quick"]
+CONVERSATIONAL = PERSONAS["conversational"]
+PLANNER = PERSONAS["planner"]
+IMPLEMENTER = PERSONAS["implementer"]
+FIXER = PERSONAS["fixer"]
+REVIEWER = PERSONAS["reviewer"]
+TESTER = PERSONAS["tester"]
+DOCS = PERSONAS["docs"]
+# Every config key that names a persona's model, each once (`--model` sets them all).
+MODEL_KEYS: tuple[str, ...] = tuple(dict.fromkeys(p.model_key for p in PERSONAS.values()))

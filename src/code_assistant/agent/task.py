@@ -10,14 +10,13 @@ from rich.markup import escape
 from code_assistant.agent.context import attach_named_files
 from code_assistant.agent.events import Transcript
 from code_assistant.agent.personas import IMPLEMENTER
+from code_assistant.agent.runner import run_persona
 from code_assistant.agent.verify import Verifier
 from code_assistant.backends import get_backend
-from code_assistant.backends.base import Message
 from code_assistant.errors import UsageError
-from code_assistant.feedback.capture import FeedbackRecorder, tee
 from code_assistant.redact import Redactor, secret_values
 from code_assistant.render import ConsoleRenderer, JsonRenderer, diffstat
-from code_assistant.workspace import build_context, make_agent, system_prompt
+from code_assistant.workspace import build_context
 
 CHANGING_TOOLS = ("write_file", "edit_file", "run_shell")
 STOP_NOTES = {
@@ -45,19 +44,11 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
         ctx = build_context(loaded, ask=console.ask)
         console.changes = ctx.changes
         renderer = console
-    model = IMPLEMENTER.model(config)
-    recorder = FeedbackRecorder(loaded, IMPLEMENTER, model, task)
-    agent = make_agent(loaded, get_backend(config), IMPLEMENTER, ctx, tee(renderer, recorder))
+    backend = get_backend(config)
     # The model's "done" is checked against the task's command or the project's tests.
-    agent.verifier = Verifier(loaded.root, task, config.test_command)
-    messages = [
-        Message("system", system_prompt(IMPLEMENTER, loaded, task=task)),
-        Message("user", attach_named_files(ctx, task)),
-    ]
-    try:
-        transcript = agent.run(messages)
-    finally:
-        recorder.flush()
+    verifier = Verifier(loaded.root, task, config.test_command)
+    transcript = run_persona(loaded, backend, IMPLEMENTER, ctx, task, renderer,
+                             prompt=attach_named_files(ctx, task), verifier=verifier)
     transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
     if ctx.changes:  # `ca undo --task` puts these back
         from code_assistant.commands.task_undo import save_task_changes

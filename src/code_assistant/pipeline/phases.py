@@ -2,110 +2,45 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from code_assistant.agent.architect import make_plan
-from code_assistant.agent.events import Event, Transcript
-from code_assistant.agent.personas import IMPLEMENTER, IMPLEMENTER_TOOLS, Persona
-from code_assistant.agent.structured import structured_chat
-from code_assistant.backends.base import ChatResult, Message
-from code_assistant.pipeline.ask import ANSWERER, architect_answer, ask_architect
-from code_assistant.pipeline.runtime import Runtime
-from code_assistant.pipeline.state import PHASES, Finding, Review, RunState, TestRound
+from code_assistant.agent.personas import (
+    ARCHITECT,
+    DOCS,
+    FIXER,
+    IMPLEMENTER,
+    REVIEWER,
+    TESTER,
+    Persona,
+)
+from code_assistant.backends.base import ChatResult
+from code_assistant.pipeline.samples import best_of_n
+from code_assistant.pipeline.state import PHASES, RunState, TestRound
+from code_assistant.pipeline.step import (
+    Step,
+    implement_work,
+    requirement,
+    review,
+    run_agent,
+    write_tests,
+)
 from code_assistant.pipeline.testrunner import detect_test_command, failure_tail, run_tests
-from code_assistant.tools.registry import ToolContext
+from code_assistant.tools.paths import walk_files
+from code_assistant.workspace import chat_options
 
-REVIEWER = Persona("reviewer", "reviewer_model", "reviewer")
-FIXER = Persona("fixer", "implementer_model", "fixer", IMPLEMENTER_TOOLS)
-TESTER = Persona("tester", "tester_model", "tester", IMPLEMENTER_TOOLS)
-DOCS = Persona("docs", "docs_model", "docs", ("read_file", "write_file", "edit_file", "list_dir",
-                                              "glob_files"))
-PHASE_MODEL_KEYS = {
-    "architect": "architect_model",
-    "implement": "implementer_model",
-    "review": "reviewer_model",
-    "fix": "implementer_model",
-    "test": "tester_model",
-    "docs": "docs_model",
+# The persona whose model each phase loads (the architect and reviewer chat without tools).
+PHASE_PERSONAS: dict[str, Persona] = {
+    "architect": ARCHITECT,
+    "implement": IMPLEMENTER,
+    "review": REVIEWER,
+    "fix": FIXER,
+    "test": TESTER,
+    "docs": DOCS,
 }
-REVIEW_FILE_LINES = 400
+PHASE_MODEL_KEYS = {phase: persona.model_key for phase, persona in PHASE_PERSONAS.items()}
 PROJECT_LISTING = 200
-
-
-@dataclass
-class Step:
-    """One attempt at one phase: where its tools work and the agent runs it made."""
-
-    rt: Runtime
-    name: str
-    ctx: ToolContext
-    transcripts: list[Transcript] = field(default_factory=list)
-    tool_calls: int = 0
-
-    @property
-    def root(self) -> Path:
-        return self.ctx.root
-
-    def on_event(self, event: Event) -> None:
-        if event.kind == "tool_call":
-            self.tool_calls += 1
-        self.rt.progress.agent(self.name, event)
-
-
-def open_step(rt: Runtime, name: str, root: Path | None = None) -> Step:
-    """A Step whose tools work in `root` (default: the project; best-of-n passes a copy)."""
-    from code_assistant.workspace import build_context
-
-    ctx = build_context(rt.loaded, ask=rt.ask)
-    if root is not None:
-        ctx.root = root
-    return Step(rt, name, ctx)
-
-
-def run_agent(
-    step: Step, state: RunState, persona: Persona, task: str, max_steps: int | None = None
-) -> str:
-    """Run one persona's agent loop on `task` in the step's root; its final text."""
-    from code_assistant.feedback.capture import FeedbackRecorder, tee
-    from code_assistant.workspace import build_registry, make_agent, system_prompt
-
-    rt = step.rt
-    model = persona.model(rt.config)
-    rt.use_model(state, model, step.name)
-    tools = build_registry(rt.loaded, persona.tools)
-    if persona.name in ("implementer", "fixer"):
-        tools.add(ask_architect)
-        step.ctx.extras[ANSWERER] = lambda q: architect_answer(rt, state, step.name, q)
-    loaded = dataclasses.replace(rt.loaded, root=step.root)
-    # Recoveries in unattended runs teach later sessions too.
-    recorder = FeedbackRecorder(loaded, persona, model, task)
-    agent = make_agent(loaded, rt.backend, persona, step.ctx, tee(step.on_event, recorder),
-                       tools=tools, max_steps=max_steps, stream=False)
-    messages = [Message("system", system_prompt(persona, loaded, task=task)),
-                Message("user", task)]
-    try:
-        transcript = agent.run(messages)
-    finally:
-        recorder.flush()
-    step.transcripts.append(transcript)
-    rt.store.append_transcript(
-        state.id, step.name,
-        {"persona": persona.name, "model": model, **transcript.summary(),
-         "messages": [m.to_dict() for m in transcript.messages]},
-    )
-    if transcript.stop_reason != "done":
-        rt.progress.pipeline("warning", phase=step.name,
-                             message=f"{persona.name} stopped early: {transcript.stop_reason}")
-    return transcript.final_text
-
-
-def _requirement(state: RunState) -> str:
-    plan = state.plan.to_markdown() if state.plan else ""
-    return f"# Requirement\n{state.requirement.strip()}\n\n{plan}".strip()
 
 
 # --- architect ------------------------------------------------------------------------------
@@ -113,11 +48,8 @@ def _requirement(state: RunState) -> str:
 
 def architect(step: Step, state: RunState) -> RunState:
     """Classify and plan the requirement; a question is answered and the other phases skipped."""
-    from code_assistant.tools.paths import walk_files
-    from code_assistant.workspace import chat_options
-
     rt = step.rt
-    model = rt.config.architect_model
+    model = ARCHITECT.model(rt.config)
     rt.use_model(state, model, step.name)
     files = list(itertools.islice(walk_files(step.root), PROJECT_LISTING))
     calls: list[ChatResult] = []
@@ -126,7 +58,7 @@ def architect(step: Step, state: RunState) -> RunState:
         plan = make_plan(rt.backend, model, state.requirement, files, options, calls)
     finally:
         rt.store.append_transcript(
-            state.id, step.name, {"persona": "architect", "model": model,
+            state.id, step.name, {"persona": ARCHITECT.name, "model": model,
                                   "replies": [c.text for c in calls]},
         )
     state.plan = plan
@@ -142,75 +74,14 @@ def architect(step: Step, state: RunState) -> RunState:
 # --- implement ------------------------------------------------------------------------------
 
 
-def implement_work(step: Step, state: RunState) -> str:
-    """The implementer builds the plan in step.root: the seam for best-of-n on workspace copies."""
-    budget = step.rt.config.max_steps * (2 if state.plan and state.plan.intent == "complex" else 1)
-    task = (
-        f"{_requirement(state)}\n\nBuild this now with your tools: create or change the files "
-        "of the plan, then run the code to check it. If the plan leaves a decision open, ask "
-        "the architect with ask_architect(question)."
-    )
-    return run_agent(step, state, IMPLEMENTER, task, max_steps=budget)
-
-
 def implement(step: Step, state: RunState) -> RunState:
     if step.rt.config.implementer_samples > 1:
-        from code_assistant.pipeline.samples import best_of_n  # it imports this module
-
         return best_of_n(step, state)
     implement_work(step, state)
     return state
 
 
-# --- review and fix -------------------------------------------------------------------------
-
-
-def _numbered(root: Path, rel: str, budget: int) -> str:
-    try:
-        lines = (root / rel).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return f"### {rel}\n(not readable as text)"
-    shown = [f"{n:4}| {line}" for n, line in enumerate(lines[:REVIEW_FILE_LINES], 1)]
-    text = "\n".join(shown)[:budget]
-    more = len(lines) > REVIEW_FILE_LINES or len("\n".join(shown)) > budget
-    return f"### {rel}\n{text}" + ("\n[... file cut ...]" if more else "")
-
-
-def review(step: Step, state: RunState) -> RunState:
-    """The reviewer reads the changed files and returns findings by severity."""
-    from code_assistant.workspace import chat_options
-
-    rt = step.rt
-    files = [p for p in state.files_touched if (step.root / p).is_file()]
-    if not files:
-        state.phases[step.name].status = "skipped"
-        state.phases[step.name].note = "no files were written"
-        return state
-    model = rt.config.reviewer_model
-    rt.use_model(state, model, step.name)
-    budget = max(2000, rt.config.num_ctx * 2 // max(1, len(files)))
-    listing = "\n\n".join(_numbered(step.root, rel, budget) for rel in files)
-    messages = [
-        Message("system", REVIEWER.prompt),
-        Message("user", f"{_requirement(state)}\n\n# Files to review\n{listing}"),
-    ]
-    calls: list[ChatResult] = []
-    try:
-        result = structured_chat(rt.backend, model, messages, Review, chat_options(rt.config),
-                                 calls=calls)
-    finally:
-        rt.store.append_transcript(state.id, step.name, {"persona": "reviewer", "model": model,
-                                                         "replies": [c.text for c in calls]})
-    state.findings = result.findings
-    rt.progress.pipeline("findings", counts=severity_counts(result.findings))
-    return state
-
-
-def severity_counts(findings: list[Finding]) -> dict[str, int]:
-    counts = {"HIGH": 0, "MEDIUM": 0, "LOW": 0}
-    for finding in findings:
-        counts[finding.severity] += 1
-    return counts
+# --- fix (step.py reviews: best-of-n reviews its leading samples too) --------------------------
 
 
 def fix(step: Step, state: RunState) -> RunState:
@@ -226,7 +97,7 @@ def fix(step: Step, state: RunState) -> RunState:
         hint = f" Suggested fix: {finding.suggestion}" if finding.suggestion else ""
         items.append(f"{n}. [{finding.severity}] {where}: {finding.message}{hint}")
     task = (
-        f"{_requirement(state)}\n\n# Review findings to fix\nThe reviewer found these problems "
+        f"{requirement(state)}\n\n# Review findings to fix\nThe reviewer found these problems "
         "in the code you wrote. Fix each of them:\n" + "\n".join(items)
     )
     run_agent(step, state, FIXER, task)
@@ -236,21 +107,9 @@ def fix(step: Step, state: RunState) -> RunState:
 # --- test -----------------------------------------------------------------------------------
 
 
-def write_tests(step: Step, state: RunState) -> None:
-    command = detect_test_command(step.root, step.rt.config.test_command)
-    runner = f"`{command}`" if command else "the project's usual test runner"
-    task = (
-        f"{_requirement(state)}\n\nFiles of the implementation: "
-        f"{', '.join(state.files_touched) or '(see the project)'}.\n"
-        f"The tests will be run with {runner}. Write the tests for the acceptance criteria now."
-    )
-    run_agent(step, state, TESTER, task)
-    state.tests_written = True
-
-
 def _fix_failures(step: Step, state: RunState, last: TestRound) -> None:
     task = (
-        f"{_requirement(state)}\n\n# Failing tests\nThe tests fail (round {last.round} of "
+        f"{requirement(state)}\n\n# Failing tests\nThe tests fail (round {last.round} of "
         f"{step.rt.config.test_rounds}): `{last.command}` exited {last.exit_code} with "
         f"{last.failed} failed, {last.errors} errors, {last.passed} passed. "
         f"The end of its output:\n```\n{last.tail}\n```\nFix the code so these tests pass."
@@ -302,7 +161,7 @@ def drop_unfixed_round(state: RunState, rounds: int) -> None:
 def docs(step: Step, state: RunState) -> RunState:
     tests = f"`{state.test_command}`" if state.test_command else "(no test command)"
     task = (
-        f"{_requirement(state)}\n\nFiles written: {', '.join(state.files_touched) or 'none'}.\n"
+        f"{requirement(state)}\n\nFiles written: {', '.join(state.files_touched) or 'none'}.\n"
         f"Tests run with {tests}.\nWrite or update README.md with usage for this work now."
     )
     run_agent(step, state, DOCS, task)

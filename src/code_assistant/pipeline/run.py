@@ -11,16 +11,11 @@ from typing import Any
 from code_assistant.errors import CAError, Cancelled, UsageError
 from code_assistant.pipeline.checkpoint import checkpoint
 from code_assistant.pipeline.checks import syntax_errors
-from code_assistant.pipeline.phases import (
-    PHASE_FUNCTIONS,
-    PHASE_MODEL_KEYS,
-    Step,
-    drop_unfixed_round,
-    open_step,
-)
+from code_assistant.pipeline.phases import PHASE_FUNCTIONS, PHASE_MODEL_KEYS, drop_unfixed_round
 from code_assistant.pipeline.report import write_report
 from code_assistant.pipeline.runtime import Meter, MeteredBackend, Runtime
 from code_assistant.pipeline.state import PhaseRecord, RunState, RunStatus, RunStore, new_run_id
+from code_assistant.pipeline.step import Step, open_step
 
 MAX_REQUIREMENT_BYTES = 200_000
 

@@ -16,15 +16,9 @@ from types import TracebackType
 from code_assistant.errors import CAError, Cancelled
 from code_assistant.fileio import atomic_write
 from code_assistant.pipeline.checkpoint import _git, _ok, is_git_repo, snapshot
-from code_assistant.pipeline.phases import (
-    Step,
-    implement_work,
-    open_step,
-    review,
-    write_tests,
-)
 from code_assistant.pipeline.runtime import Meter, MeteredBackend, Runtime
 from code_assistant.pipeline.state import RunState, SampleScore
+from code_assistant.pipeline.step import Step, implement_work, open_step, review, write_tests
 from code_assistant.pipeline.testrunner import detect_test_command, run_tests
 from code_assistant.tools.registry import Change
 
