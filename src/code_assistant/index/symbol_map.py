@@ -1,16 +1,21 @@
 """The symbol map: each file's most important definitions with line numbers, in a token budget.
 
 Files are ranked by PageRank over the reference graph (file A uses a name that file B
-defines), personalised towards the files in focus, as aider's repo map does.
+defines, or B's module name), personalised towards the files in focus, as aider's repo map
+does; each file passes its rank to the names it uses. Names a package file re-exports
+(`pkg/__init__.py`) count double, and tests, examples and private modules (`_compat.py`)
+count less: on click, requests and flask the modules users open first lead the map
+(benchmarks/symbol_map_rank.py).
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from code_assistant.errors import CAError
 from code_assistant.index.parse import CONTAINERS
@@ -20,6 +25,14 @@ DAMPING = 0.85
 MAX_MEMBERS = 10
 LINE_WIDTH = 100
 _EXPORTING = frozenset({"rust", "javascript", "typescript", "tsx", "go"})
+# The file that stands for its directory: `import pkg` reads pkg/__init__.py.
+_PACKAGE_FILES = frozenset({"__init__", "index", "mod", "lib"})
+EXPORTED = 2.0  # a name the package file re-exports is its public API
+_SIDE_DIRS = frozenset({
+    "test", "tests", "testing", "__tests__", "spec", "example", "examples", "doc", "docs",
+    "bench", "benches", "benchmarks",
+})  # fmt: skip
+_TEST_FILE = re.compile(r"^(test_|conftest\.)|[_.-](test|spec)\.[^.]+$")
 
 
 @dataclass
@@ -34,6 +47,7 @@ class _Sym:
     public: bool
     score: float = 0.0
     members: list[_Sym] = field(default_factory=list)
+    copies: int = 1  # definitions of this name collapsed into this entry (overloads)
 
 
 def _decode_refs(blob: bytes | None) -> set[str]:
@@ -94,34 +108,96 @@ def _pagerank(
     return {node: float(rank[index[node]]) for node in nodes}
 
 
+def _weight(name: str, owners: int) -> float:
+    """How much using `name` says about who depends on whom (aider's repo map weights, less
+    its x10 for long names: with refs a set, not counts, it let `PreparedRequest` and
+    `RequestsDependencyWarning` outweigh `Session`; benchmarks/symbol_map_rank.py)."""
+    weight = 0.1 if name.startswith("_") else 1.0
+    if owners > 5:
+        weight *= 0.1  # defined all over (run, get, __init__, name)
+    return weight / owners
+
+
+def _module_name(path: str) -> str:
+    """The name other files use to import this one: `import requests`, `from .core import`."""
+    parts = PurePosixPath(path).parts
+    stem = PurePosixPath(path).stem
+    return parts[-2] if stem in _PACKAGE_FILES and len(parts) > 1 else stem
+
+
+def _package_dir(path: str) -> str | None:
+    """The directory a package file (`pkg/__init__.py`, `src/index.ts`) stands for, else None."""
+    pure = PurePosixPath(path)
+    return str(pure.parent) if pure.stem in _PACKAGE_FILES else None
+
+
+def _exported(
+    owners: set[int], files: dict[int, tuple[str, str]], folder: str
+) -> set[int]:  # fmt: skip
+    """The owners a package file can re-export: top-level definitions inside its folder.
+
+    `from .api import get` names api.py's `get`, not `Session.get` nor a test's `get`;
+    without this, the names a package exports score like any name defined all over.
+    """
+    prefix = "" if folder == "." else folder + "/"
+    return {o for o in owners if files[o][0].startswith(prefix)}
+
+
 def _rank(
     files: dict[int, tuple[str, str]], refs: dict[int, set[str]], symbols: list[_Sym],
     focus: set[int],
 ) -> None:  # fmt: skip
-    """Score every symbol: the rank its file passes along references to its name."""
+    """Score every symbol: its share of the PageRank of the files that use its name.
+
+    Each file passes its rank along its uses in proportion to their weights, so a file
+    that uses a hundred names gives each a hundredth: a generic member name (`name`,
+    `__init__`) used everywhere no longer outweighs the classes a package is built from.
+    """
     definers: dict[str, set[int]] = defaultdict(set)
+    top_level: dict[str, set[int]] = defaultdict(set)
     for sym in symbols:
         definers[sym.name].add(sym.file_id)
+        if not sym.parent:
+            top_level[sym.name].add(sym.file_id)
+    for fid, (path, _) in files.items():
+        definers[_module_name(path)].add(fid)
+    uses: list[tuple[int, int, str, float]] = []
+    exported: set[tuple[int, str]] = set()
+    for referrer, names in refs.items():
+        exporter = _package_dir(files[referrer][0])
+        for name in names & definers.keys():
+            owners = definers[name]
+            if exporter is not None:
+                public_api = _exported(owners & top_level[name], files, exporter)
+                exported.update((o, name) for o in public_api if o != referrer)
+                owners = public_api or owners
+            weight = _weight(name, len(owners))
+            uses.extend((referrer, o, name, weight) for o in owners if o != referrer)
     edges: dict[tuple[int, int], float] = defaultdict(float)
-    uses = [(r, name) for r, names in refs.items() for name in names & definers.keys()]
-    for referrer, name in uses:
-        owners = definers[name]
-        # Names defined all over (run, get, __init__) say little about who uses whom.
-        weight = 0.1 if name.startswith("_") else 1.0
-        weight *= 0.1 if len(owners) > 5 else 1.0
-        for owner in owners:
-            if owner != referrer:
-                edges[(referrer, owner)] += weight / len(owners)
+    out: dict[int, float] = defaultdict(float)
+    for referrer, owner, _, weight in uses:
+        edges[(referrer, owner)] += weight
+        out[referrer] += weight
     rank = _pagerank(list(files), edges, focus)
     used: dict[tuple[int, str], float] = defaultdict(float)
-    for referrer, name in uses:
-        for owner in definers[name]:
-            if owner != referrer:
-                used[(owner, name)] += rank[referrer]
+    for referrer, owner, name, weight in uses:
+        used[(owner, name)] += rank[referrer] * weight / out[referrer]
+    factors = {fid: _file_factor(path) for fid, (path, _) in files.items()}
     for sym in symbols:
         prior = rank[sym.file_id] * (1.5 if sym.kind in CONTAINERS else 1.0)
         score = used.get((sym.file_id, sym.name), 0.0) + 0.05 * prior
-        sym.score = score * (1.0 if sym.public else 0.2)
+        score *= EXPORTED if (sym.file_id, sym.name) in exported else 1.0
+        sym.score = score * (1.0 if sym.public else 0.2) * factors[sym.file_id]
+
+
+def _file_factor(path: str) -> float:
+    """Tests, examples and docs use the package (they shape the ranking) but are not the
+    package; a private module (`_compat.py`) holds its implementation details."""
+    pure = PurePosixPath(path)
+    if _SIDE_DIRS.intersection(pure.parts[:-1]) or _TEST_FILE.search(pure.name):
+        return 0.3
+    private = pure.stem.startswith("_") and not pure.stem.startswith("__")
+    return 0.5 if private else 1.0
 
 
 def _entries(symbols: list[_Sym]) -> list[_Sym]:
@@ -144,9 +220,28 @@ def _entries(symbols: list[_Sym]) -> list[_Sym]:
     for sym in orphans:
         owner = owners.get((sym.file_id, sym.parent))
         (owner.members if owner else tops).append(sym)
+    tops = _collapse(tops)
     for top in tops:
-        top.score = max([top.score, *(m.score for m in top.members)])
+        top.members = _collapse(top.members)
+        # A private class is no more central for its members' names (`_Stream.name`).
+        lifted = max((m.score for m in top.members), default=0.0) * (1.0 if top.public else 0.2)
+        top.score = max(top.score, lifted)
     return tops
+
+
+def _collapse(syms: list[_Sym]) -> list[_Sym]:
+    """One entry per name and scope: `@overload` stubs, TypeScript overload signatures and
+    `if WINDOWS: def f` variants list the name once, at its last definition (the one that
+    runs), instead of filling the budget with `command; command; command`."""
+    last: dict[tuple[int, str, str, str], _Sym] = {}
+    for sym in syms:
+        key = (sym.file_id, sym.parent, sym.name, sym.kind)  # a Rust struct and its impl stay two
+        earlier = last.pop(key, None)
+        if earlier is not None:
+            sym.copies += earlier.copies
+            sym.score = max(sym.score, earlier.score)
+        last[key] = sym
+    return list(last.values())
 
 
 def _kind_word(sym: _Sym, language: str) -> str:
@@ -160,6 +255,8 @@ def _entry_text(sym: _Sym, language: str) -> str:
     and that matches no line of the file, so it cannot pass for an edit snippet."""
     name = f"{sym.parent}.{sym.name}" if sym.kind == "method" and sym.parent else sym.name
     text = f"{name} ({_kind_word(sym, language)}, line {sym.line}"
+    if sym.copies > 1:
+        text += f", {sym.copies} definitions"
     if sym.members:
         best = sorted(sym.members, key=lambda m: -m.score)[:MAX_MEMBERS]
         names = [m.name for m in sorted(best, key=lambda m: m.line)]
