@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from code_assistant.agent.context import attach_named_files, named_paths
-from code_assistant.agent.verify import find_check, named_command
+from code_assistant.agent.verify import find_check, named_command, printed_text
 from code_assistant.tools.registry import ToolContext
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
@@ -226,7 +228,7 @@ def test_without_tests_changed_python_files_must_compile(
     (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
     fake_server.enqueue(
         call("read_file", path="stats.py"),
-        call("write_file", path="stats.py", content="def mean(xs):\\n    return 0\\n"),
+        call("write_file", path="stats.py", content="def mean(xs)\n    return 0\n"),
         {"text": "Done."},
         call("write_file", path="stats.py", content="def mean(xs):\n    return 0\n"),
         {"text": "Fixed the file."},
@@ -237,7 +239,7 @@ def test_without_tests_changed_python_files_must_compile(
     commands = shell_commands(events)
     assert len(commands) == 2 and all(c.endswith("-m py_compile stats.py") for c in commands)
     feedback = user_messages(fake_server)[-1]
-    assert "SyntaxError" in feedback and "unexpected character" in feedback
+    assert "SyntaxError" in feedback and "expected ':'" in feedback
     assert events[-1]["verified"] is True
 
 
@@ -393,11 +395,33 @@ def test_an_option_the_task_names_must_show_in_the_scripts_help(
     result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     feedback = user_messages(fake_server)[-1]
-    assert "greet.py --help` to check your change and its output does not list --shout" in (
+    assert "greet.py --help` to check your change and its output does not show --shout" in (
         feedback)
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["verified"]) == ("done", True)
     assert final["check_command"].endswith("greet.py --help")
+
+
+def test_a_script_the_task_says_prints_a_text_is_run_and_must_print_it(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 0.5B on "Create hello.py that prints exactly: hello world": hello.py = "hello world".
+    fake_server.enqueue(
+        call("write_file", path="hello.py", content="print('hello')\n"),
+        {"text": "Created hello.py."},
+        call("write_file", path="hello.py", content="print('hello world')\n"),
+        {"text": "Fixed hello.py."},
+    )
+    task = "Create hello.py that prints exactly: hello world"
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    feedback = user_messages(fake_server)[-1]
+    assert "hello.py` to check your change and its output does not show hello world." in feedback
+    assert "When run, hello.py must print hello world" in feedback
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["verified"]) == ("done", True)
+    assert final["check_command"].endswith("python3 hello.py")
+    assert len(shell_commands(events_of(result.stdout))) == 2
 
 
 def test_a_named_function_still_missing_after_the_rounds_ends_unverified(
@@ -413,3 +437,15 @@ def test_a_named_function_still_missing_after_the_rounds_ends_unverified(
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["verified"], final["model_calls"]) == (
         "unverified", False, 4)
+
+
+@pytest.mark.parametrize(("task", "text"), [
+    ("Create hello.py that prints exactly: hello world", "hello world"),
+    ('Write a.py that prints "Done" and exits', "Done"),
+    ("a script that prints out exactly `ok 3`.", "ok 3"),
+    ("greet.py prints: Hello, World!", "Hello, World!"),
+    ("Add a --shout option that prints the greeting in capitals", ""),
+    ("make main print the sum", ""),
+])
+def test_the_text_a_task_says_a_script_prints(task: str, text: str) -> None:
+    assert printed_text(task) == text

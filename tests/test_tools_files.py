@@ -755,3 +755,29 @@ def test_python_written_with_literal_backslash_n_is_unescaped_only_when_that_com
     assert (root / "esc.py").read_text() == "print('a\\nb')\n"
     write_file(ctx, "notes.txt", "x\\n")
     assert (root / "notes.txt").read_text() == "x\\n"
+
+
+def test_ca_s_own_answer_written_back_as_code_is_refused(root: Path, ctx: ToolContext) -> None:
+    # Real 0.5B on llama_cpp.server: write_file(hello.py, "wrote hello.py (1 line, +1 -0)").
+    reply = write_file(ctx, "hello.py", "print('hi')\n")
+    with pytest.raises(ToolError, match=r"answer to your last call, not code for hello\.py"):
+        write_file(ctx, "hello.py", reply)
+    with pytest.raises(ToolError, match=r"not code for src/calc\.py"):
+        edit_file(ctx, "src/calc.py", "", "edited src/calc.py (+2 -0); lines 1-3 now read:")
+    assert (root / "hello.py").read_text() == "print('hi')\n"
+    assert (root / "src" / "calc.py").read_text() == CODE
+
+
+def test_a_change_that_breaks_python_says_so_and_a_file_broken_before_does_not(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 0.5B: "Create hello.py that prints exactly: hello world" -> hello.py = "hello world".
+    said = write_file(ctx, "hello.py", "hello world")
+    assert "Warning: hello.py is not valid Python now (line 1: invalid syntax: hello world)" in said
+    assert "Warning" not in write_file(ctx, "ok.py", "print('hello world')\n")
+    read_file(ctx, "src/calc.py")
+    said = edit_file(ctx, "src/calc.py", "def sub(a, b):", "def sub(a, b)")
+    assert "Warning: src/calc.py is not valid Python now (line 5: expected ':'" in said
+    said = edit_file(ctx, "src/calc.py", "return a - b", "return b - a")  # still broken
+    assert "Warning" not in said
+    assert "Warning" not in write_file(ctx, "notes.txt", "hello world")

@@ -263,7 +263,7 @@ class Agent:
         output, ok, failed = self._execute(transcript, call, by_model=False)
         transcript.checks += 1
         code = exit_code(output)
-        failed = failed or check.expect not in output  # --help must list the new option
+        failed = failed or not check.shows(output)  # e.g. --help must list the new option
         if ok and not failed:
             transcript.verified = True
             return False

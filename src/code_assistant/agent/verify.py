@@ -38,6 +38,13 @@ _SAYS_IT_FAILS = re.compile(
 _PARSERS = re.compile(r"^\s*(?:import|from)\s+(?:argparse|optparse|click|typer)\b", re.M)
 _OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 _EXIT = re.compile(r", exit (-?\d+), [\d.]+s\)$")
+# "prints exactly: hello world", "that prints 'Done'": the text the task says a script prints.
+_PRINTS = re.compile(
+    r"\bprints?\b(?:\s+(?:out\s+)?exactly)?\s*"
+    r"(?::\s*[\"'`]?(?P<colon>[^\n\"'`]*[^\s\"'`.,;])|[\"'`](?P<quoted>[^\"'`\n]+)[\"'`])",
+    re.I,
+)
+_SCRIPT_RUNNERS = {".py": "python", ".js": "node", ".mjs": "node"}
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,15 @@ class Check:
     key: str  # a model's run_shell command containing this counts as running the check
     required: bool  # the task names it: run it even when no file changed
     expect: str = ""  # text the output must hold: only ca's own run can tell
+    hint: str = ""  # what to do when the output lacks `expect`
 
     def matches(self, command: str) -> bool:
         return not self.expect and self.key in command
+
+    def shows(self, rendered: str) -> bool:
+        """Whether a rendered run of the check holds the expected text (not counting its
+        `$ command` header line)."""
+        return not self.expect or self.expect in rendered.partition("\n")[2]
 
 
 def named_command(task: str) -> str:
@@ -93,7 +106,8 @@ def find_check(
     command = detect_test_command(root, configured)
     if command:
         return Check(command, _key(command), required=bool(_MENTIONS_TESTS.search(task)))
-    return _option_check(root, task, changed) or _compile_check(root, changed)
+    return (_option_check(root, task, changed) or _prints_check(root, task, changed)
+            or _compile_check(root, changed))
 
 
 def _option_check(root: Path, task: str, changed: Sequence[str]) -> Check | None:
@@ -109,9 +123,38 @@ def _option_check(root: Path, task: str, changed: Sequence[str]) -> Check | None
         return None
     if not _PARSERS.search(source):  # only a parser library answers --help with its options
         return None
-    python = shutil.which("python3") or shutil.which("python") or sys.executable
-    command = f"{python} {shlex.quote(script)} --help"
-    return Check(command, script, required=False, expect=option.group(0))
+    command = f"{_python()} {shlex.quote(script)} --help"
+    flag = option.group(0)
+    hint = (f"Add {flag} to the options {script} defines (where it parses its command "
+            "line), keeping the others")
+    return Check(command, script, required=False, expect=flag, hint=hint)
+
+
+def _python() -> str:
+    return shutil.which("python3") or shutil.which("python") or sys.executable
+
+
+def printed_text(task: str) -> str:
+    """The text the task says a script prints ("" when it names none)."""
+    match = _PRINTS.search(task)
+    if match is None:
+        return ""
+    return (match.group("colon") or match.group("quoted") or "").strip()
+
+
+def _prints_check(root: Path, task: str, changed: Sequence[str]) -> Check | None:
+    """"Create hello.py that prints exactly: hello world": run hello.py, its output must show
+    the text (a 0.5B model wrote the words themselves as hello.py and called it done)."""
+    text = printed_text(task)
+    script = next((p for p in changed if Path(p).suffix in _SCRIPT_RUNNERS and p in task), "")
+    if not text or not script or not (root / script).is_file():
+        return None
+    runner = _SCRIPT_RUNNERS[Path(script).suffix]
+    program = _python() if runner == "python" else (shutil.which(runner) or runner)
+    hint = (f"When run, {script} must print {text}: write {script} as a "
+            f"{'Python' if runner == 'python' else 'JavaScript'} program that prints it")
+    return Check(f"{program} {shlex.quote(script)}", script, required=False, expect=text,
+                 hint=hint)
 
 
 def _compile_check(root: Path, changed: Sequence[str]) -> Check | None:
@@ -120,9 +163,8 @@ def _compile_check(root: Path, changed: Sequence[str]) -> Check | None:
     files = sorted({p for p in changed if p.endswith(".py") and (root / p).is_file()})
     if not files:
         return None
-    python = shutil.which("python3") or shutil.which("python") or sys.executable
     quoted = " ".join(shlex.quote(p) for p in files)
-    return Check(f"{python} -m py_compile {quoted}", "py_compile", required=False)
+    return Check(f"{_python()} -m py_compile {quoted}", "py_compile", required=False)
 
 
 def exit_code(rendered: str) -> int | None:
@@ -230,8 +272,7 @@ def failure_message(check: Check, output: str, rounds_left: int) -> str:
         else "Then run the same command with run_shell."
     )
     failed = (
-        f"its output does not list {check.expect}. Add {check.expect} to the options "
-        f"{check.key} defines (where it parses its command line), keeping the others"
+        f"its output does not show {check.expect}. {check.hint}"
         if check.expect and not rendered_failed(output) else "it failed"
     )
     return (

@@ -24,8 +24,10 @@ from code_assistant.tools.textfile import (
 )
 from code_assistant.tools.writeguards import (
     refuse_duplicate_definitions,
+    refuse_echo,
     refuse_gutting,
     removed_definitions,
+    syntax_note,
     unescaped_python,
 )
 
@@ -191,6 +193,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         )
     if before and before_text is not None and not _known(ctx, found.rel):
         raise ToolError(_unread_overwrite(found.rel, before_text))
+    refuse_echo(found.rel, content)
     refuse_gutting(found.rel, before_text or "", content)
     counts = _commit(ctx, "write_file", found, before, before_text, content, after)
     ctx.seen_files.add(found.rel)
@@ -203,6 +206,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
             f". This removed {', '.join(gone)} from {found.rel}. If the task did not ask to "
             "remove them, put them back with edit_file now."
         )
+    wrote += syntax_note(found.rel, before_text, content)
     return _with_note(found, wrote)
 
 
@@ -259,6 +263,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if crlf:
         # Match on \n so the model's old text need not reproduce the file's line endings.
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
+    refuse_echo(found.rel, new)
     if not old:
         refuse_duplicate_definitions(found.rel, text, new)
     try:
@@ -277,7 +282,10 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if edit.note:
         parts.append(edit.note)
     parts.append(f"edited {found.rel} ({counts}); lines {first}-{last} now read:")
+    warning = syntax_note(found.rel, text, edit.text).strip()
     parts.append(numbered(lines[first - 1 : last], first))
+    if warning:
+        parts.append(warning)
     return "\n".join(parts)
 
 

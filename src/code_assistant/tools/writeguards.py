@@ -67,3 +67,47 @@ def refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
             "second copy. To change it, set old to its current lines and new to the changed "
             "lines."
         )
+
+
+# The first line of ca's own answers to write_file / edit_file: a small model that takes every
+# tool answer literally writes them back as the file's code ("wrote hello.py (1 line, +1 -0)").
+_OWN_REPLY = re.compile(
+    r"^\s*(?:wrote \S+ \(\d+ lines?, \+\d+ -\d+\)|edited \S+ \(\+\d+ -\d+\)"
+    r"|\S+ already has exactly this content|old and new are the same|not (?:written|changed):"
+    r"|note: old was empty)"
+)
+
+
+def refuse_echo(rel: str, text: str) -> None:
+    """Refuse content that is one of ca's own tool answers, not code."""
+    if _OWN_REPLY.match(text):
+        raise ToolError(
+            f"not written: this text is ca's answer to your last call, not code for {rel}. "
+            f"Write the code {rel} should hold."
+        )
+
+
+def syntax_note(rel: str, before: str | None, after: str) -> str:
+    """A warning when a change leaves a Python file that does not compile ("" otherwise, or
+    when it did not compile before either: a multi-step edit may pass through that)."""
+    if not rel.endswith(".py"):
+        return ""
+    problem = _syntax_error(rel, after)
+    if not problem or (before is not None and _syntax_error(rel, before)):
+        return ""
+    return (
+        f" Warning: {rel} is not valid Python now ({problem}). Fix it: {rel} must hold "
+        "Python code."
+    )
+
+
+def _syntax_error(rel: str, text: str) -> str:
+    try:
+        compile(text, rel, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        shown = f": {line[:80]}" if line else ""
+        return f"line {exc.lineno}: {exc.msg}{shown}"
+    except ValueError as exc:
+        return str(exc)
+    return ""
