@@ -71,10 +71,10 @@ def test_search_code_returns_located_chunks(project: Path) -> None:
 
 
 def symbol_lines(out: str) -> list[str]:
-    """The result lines of a find_symbols answer, without its closing next-step line."""
+    """The result lines of a find_symbols answer, without its leading next-step line."""
     lines = out.splitlines()
-    assert lines[-1].startswith("Next: read_file path=")
-    return lines[:-1]
+    assert lines[0].startswith("Next: read_file path=")
+    return lines[1:]
 
 
 def test_search_in_a_project_without_code_says_so(tmp_path: Path) -> None:
@@ -87,9 +87,9 @@ def test_search_in_a_project_without_code_says_so(tmp_path: Path) -> None:
 def test_find_symbols_by_name_kind_and_path(project: Path) -> None:
     ctx = ToolContext(root=project, config=None)  # defaults when the session has no config
     assert call(ctx, "find_symbols", name="save_session") == (
-        "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):\n"
         "Next: read_file path='pkg/store.py' start_line=2 to see the code;"
-        " edit_file needs the exact current text."
+        " edit_file needs the exact current text.\n"
+        "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):"
     )
     assert symbol_lines(call(ctx, "find_symbols", kind="fn", path="lib.rs")) == [
         "lib.rs:1 function checksum  pub fn checksum(data: &[u8]) -> u32 { 0 }"
@@ -99,10 +99,11 @@ def test_find_symbols_by_name_kind_and_path(project: Path) -> None:
         "pkg/store.py:2 method SessionStore.save_session  def save_session(self, session):",
         "pkg/store.py:5 method SessionStore._compact (private)  def _compact(self):",
     ]
-    assert call(ctx, "find_symbols", name="write_*").startswith(
+    assert symbol_lines(call(ctx, "find_symbols", name="write_*"))[0].startswith(
         "pkg/store.py:9 function write_json"
     )
-    assert call(ctx, "find_symbols", name="store").startswith("pkg/store.py:1 class SessionStore")
+    assert symbol_lines(call(ctx, "find_symbols", name="store"))[0].startswith(
+        "pkg/store.py:1 class SessionStore")
 
 
 @pytest.mark.parametrize("root", [".", "./", " . ", "", "*", "**/*", "ROOT"])
@@ -120,7 +121,7 @@ def test_find_symbols_paths_in_other_spellings(project: Path) -> None:
     ctx = ToolContext(root=project, config=Config())
     for where in ("./pkg", "pkg", "./pkg/store.py", str(project / "pkg"), "**/*.py", "pkg/**/*.py"):
         out = call(ctx, "find_symbols", name="write_json", path=where)
-        assert out.startswith("pkg/store.py:9 function write_json"), where
+        assert symbol_lines(out)[0].startswith("pkg/store.py:9 function write_json"), where
     with pytest.raises(ToolError, match="no such file or directory 'nowhere'"):
         call(ctx, "find_symbols", name="write_json", path="nowhere")
 
@@ -128,9 +129,11 @@ def test_find_symbols_paths_in_other_spellings(project: Path) -> None:
 def test_a_wrong_filter_shows_where_the_name_is_defined(project: Path) -> None:
     ctx = ToolContext(root=project, config=Config())
     out = call(ctx, "find_symbols", name="write_json", path="lib.rs")
-    assert out.splitlines()[:2] == [
+    assert out.splitlines()[:3] == [
         "no symbols match name='write_json', path='lib.rs'; without the kind and path filters"
         " 'write_json' matches:",
+        "Next: read_file path='pkg/store.py' start_line=9 to see the code; edit_file needs the"
+        " exact current text.",
         "pkg/store.py:9 function write_json  def write_json(data):",
     ]
     out = call(ctx, "find_symbols", name="checksum", kind="class")
@@ -179,7 +182,8 @@ def test_index_refreshes_after_the_agent_changes_files(project: Path) -> None:
     # Same change count: the handle trusts its index (no walk per call).
     assert "no symbols match" in call(ctx, "find_symbols", name="fresh_function")
     ctx.changes.append(Change("pkg/new.py", None, b"def fresh_function(): ..."))
-    assert call(ctx, "find_symbols", name="fresh_function").startswith("pkg/new.py:1 function")
+    assert symbol_lines(call(ctx, "find_symbols", name="fresh_function"))[0].startswith(
+        "pkg/new.py:1 function")
 
 
 def static_vectors(text: str, dim: int) -> list[float]:

@@ -781,3 +781,13 @@ def test_a_change_that_breaks_python_says_so_and_a_file_broken_before_does_not(
     said = edit_file(ctx, "src/calc.py", "return a - b", "return b - a")  # still broken
     assert "Warning" not in said
     assert "Warning" not in write_file(ctx, "notes.txt", "hello world")
+
+
+def test_old_copied_from_a_traceback_with_a_trailing_indent_line_still_matches(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on "python report.py crashes": old = "\n  <line, half its indent>\n ^^^^\n    ".
+    old = "\n  return a - b\n ^^^^^^^^^^\n    "
+    said = edit_file(ctx, "src/calc.py", old, "\n  return b - a\n    ")
+    assert "re-indented" in said
+    assert (root / "src" / "calc.py").read_text() == CODE.replace("a - b", "b - a")

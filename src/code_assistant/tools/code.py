@@ -184,14 +184,15 @@ def find_symbols(
     _index(ctx)
     found = lookup(ctx.root, name, kind, where, limit=SYMBOLS_MAX_RESULTS + 1)
     if found:
-        return "\n".join([*_symbol_lines(found), _next_step(found)])
+        # The hint comes first: a 1.5B model copied the line after a signature into old.
+        return "\n".join([_next_step(found), *_symbol_lines(found)])
     what = _describe(name, kind, path)
     if name and (kind or where):
         elsewhere = lookup(ctx.root, name, None, None, limit=SYMBOLS_MAX_RESULTS + 1)
         if elsewhere:  # the name exists; only the filters were wrong
             return "\n".join([
                 f"no symbols match {what}; without the kind and path filters {name!r} matches:",
-                *_symbol_lines(elsewhere), _next_step(elsewhere),
+                _next_step(elsewhere), *_symbol_lines(elsewhere),
             ])  # fmt: skip
     if not name:
         return (

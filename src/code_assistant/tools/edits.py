@@ -120,6 +120,10 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
         wanted.pop(0)
         if new_lines and not new_lines[0].strip():
             new_lines.pop(0)
+    while len(wanted) > 1 and not wanted[-1].strip():  # and after it ("...\n    ")
+        wanted.pop()
+        if new_lines and not new_lines[-1].strip():
+            new_lines.pop()
     keys = [line.strip() for line in wanted]
     if not any(keys):
         return None
