@@ -26,8 +26,8 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
 from code_assistant.config import LoadedConfig, load_config
-from code_assistant.repl import Repl
-from code_assistant.repl_io import ReplIO
+from code_assistant.repl.io import ReplIO
+from code_assistant.repl.session import Repl
 from code_assistant.session.conversation import Conversation
 from code_assistant.session.store import SessionStore
 from tests.fakes.model_server import FakeModelServer
@@ -82,7 +82,7 @@ class Harness:
         text = "".join(k if k.endswith(("\x04", "\x03", "\r")) else k + ENTER for k in keys)
         with self.repl(resume=resume) as (repl, pipe, out):
             if spec:
-                repl.commands.cmd_spec("")
+                repl.commands.dispatch("/spec")
             feeder = threading.Thread(target=pipe.send_text, args=(text + CTRL_D,), daemon=True)
             feeder.start()
             code = repl.run()

@@ -9,7 +9,7 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from code_assistant.repl_io import ReplCompleter
+from code_assistant.repl.io import ReplCompleter
 from tests.fakes.model_server import FakeModelServer
 from tests.repl_harness import (
     ENTER,

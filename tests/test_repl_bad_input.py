@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from code_assistant.repl_io import check_message
+from code_assistant.repl.io import check_message
 from code_assistant.spec import clean_document, spec_name, unique_path
 from tests.fakes.model_server import FakeModelServer
 from tests.repl_harness import Harness, chat_bodies, intent, make_harness, paste

@@ -258,7 +258,7 @@ def main_callback(
 
         question = read_stdin() if quick == "-" else quick
         raise typer.Exit(quick_answer(options.load(), question, json_out=json_out))
-    from code_assistant.repl import start_repl
+    from code_assistant.repl.session import start_repl
 
     raise typer.Exit(start_repl(options.load(project=True), resume=resume, spec=spec))
 

@@ -28,7 +28,7 @@ def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
     if not json_out and sys.stdout.isatty():  # rendered like the REPL; a pipe gets raw text
         from rich.console import Console
 
-        from code_assistant.repl_io import MarkdownStream
+        from code_assistant.repl.render import MarkdownStream
 
         markdown = MarkdownStream(Console(highlight=False))
         on_token = markdown.feed

@@ -7,14 +7,14 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 
 from code_assistant.pipeline.runtime import MeteredBackend
-
-if TYPE_CHECKING:
-    from code_assistant.repl import Repl
+from code_assistant.pipeline.testrunner import detect_test_command
+from code_assistant.tools.registry import ToolContext
 
 EDIT_TOOLS = frozenset({"write_file", "edit_file"})
 MODES = ("ask", "edits", "auto")
@@ -44,18 +44,22 @@ class SessionMeter(MeteredBackend):
 
 
 class PeerCommands:
-    """Mixed into SlashCommands (which provides `repl` and `console`)."""
+    """/init, /mode and /cost."""
 
-    repl: Repl
-    console: Any
+    def __init__(self, loaded: Any, backend: Any, ctx: ToolContext, console: Console) -> None:
+        self.loaded = loaded  # /model replaces its config: read loaded.config when used
+        self.backend = backend
+        self.ctx = ctx
+        self.console = console
+        self.root = Path(loaded.root)
 
     def cmd_init(self, arg: str) -> None:
         """/init  Write AGENTS.md (layout and test command) for ca and other agents."""
-        path = self.repl.root / "AGENTS.md"
+        path = self.root / "AGENTS.md"
         if path.exists():
             self.console.print(f"{escape(str(path))} exists; left it as it is (/memory shows it)")
             return
-        path.write_text(agents_md(self.repl.root, self.repl.config), encoding="utf-8")
+        path.write_text(agents_md(self.root, self.loaded.config), encoding="utf-8")
         self.console.print(
             f"wrote {escape(str(path))}: add your project's rules under Conventions; "
             "every session reads it (and CLAUDE.md)"
@@ -63,7 +67,7 @@ class PeerCommands:
 
     def cmd_mode(self, arg: str) -> None:
         """/mode [ask|edits|auto]  Approval mode; no argument: the next one (Shift-Tab style)."""
-        approver = self.repl.ctx.approver
+        approver = self.ctx.approver
         current = current_mode(approver)
         wanted = arg.strip().lower() or MODES[(MODES.index(current) + 1) % len(MODES)]
         if wanted not in MODES:
@@ -74,7 +78,7 @@ class PeerCommands:
 
     def cmd_cost(self, arg: str) -> None:
         """/cost  Model calls, tokens and time of this session."""
-        meter = self.repl.backend
+        meter = self.backend
         if not isinstance(meter, SessionMeter):
             self.console.print("[dim]no counts for this backend[/]")
             return
@@ -103,8 +107,6 @@ def set_mode(approver: Any, mode: str) -> None:
 
 def agents_md(root: Path, config: Any) -> str:
     """Facts only (a small model follows every line of it): layout and how to test."""
-    from code_assistant.pipeline.testrunner import detect_test_command
-
     skip = {"node_modules", "venv", "dist", "build", "__pycache__"}
     dirs = sorted(
         p.name for p in root.iterdir()
@@ -120,22 +122,24 @@ def agents_md(root: Path, config: Any) -> str:
     return "\n".join(lines)
 
 
-def shell_escape(repl: Repl, command: str, run: Callable[..., Any] = subprocess.run) -> None:
+def shell_escape(
+    console: Console, root: Path, command: str, run: Callable[..., Any] = subprocess.run
+) -> None:
     """`!cmd`: run it in the project root and show its output; the model does not see it
     (the user typed it, so no approval is asked)."""
     if not command.strip():
-        repl.console.print("[yellow]!COMMAND runs a shell command, e.g. !git status[/]")
+        console.print("[yellow]!COMMAND runs a shell command, e.g. !git status[/]")
         return
     try:
         done = run(
-            command, shell=True, cwd=repl.root, capture_output=True, text=True,
+            command, shell=True, cwd=root, capture_output=True, text=True,
             errors="replace", timeout=SHELL_TIMEOUT, check=False, stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
-        repl.console.print(f"[yellow]stopped after {SHELL_TIMEOUT}s[/]")
+        console.print(f"[yellow]stopped after {SHELL_TIMEOUT}s[/]")
         return
     output = (done.stdout + done.stderr)[-SHELL_TAIL_CHARS:]
     if output:
-        repl.console.print(escape(output.rstrip("\n")), soft_wrap=True)
+        console.print(escape(output.rstrip("\n")), soft_wrap=True)
     colour = "green" if done.returncode == 0 else "yellow"
-    repl.console.print(f"[{colour}]exit {done.returncode}[/]")
+    console.print(f"[{colour}]exit {done.returncode}[/]")

@@ -13,15 +13,32 @@ from typing import Any
 
 from rich.markup import escape
 
+from code_assistant.agent.architect import classify_intent
 from code_assistant.agent.personas import CONVERSATIONAL, IMPLEMENTER, PLANNER, Persona
+from code_assistant.agent.runner import run_persona
+from code_assistant.agent.structured import StructuredOutputError
+from code_assistant.backends import get_backend
 from code_assistant.backends.base import Backend, Message
+from code_assistant.config import default_sessions_dir
 from code_assistant.errors import CAError
-from code_assistant.repl_checks import backend_warning, is_trivial
-from code_assistant.repl_io import PlainIO, ReplCompleter, ReplIO, ReplRenderer, check_message
-from code_assistant.repl_peer_commands import SessionMeter, shell_escape
+from code_assistant.index.retrieve import context_block
+from code_assistant.redact import redact, secret_values
+from code_assistant.render import diffstat
+from code_assistant.repl.checks import backend_warning, is_trivial
+from code_assistant.repl.commands import SlashCommands
+from code_assistant.repl.io import PlainIO, ProjectPaths, ReplCompleter, ReplIO, check_message
+from code_assistant.repl.peer import PeerCommands, SessionMeter, shell_escape
+from code_assistant.repl.pins import PinCommands, Pins
+from code_assistant.repl.project import ProjectCommands
+from code_assistant.repl.render import ReplRenderer
+from code_assistant.repl.session_commands import SessionCommands
+from code_assistant.repl.work import WorkCommands, run_pipeline
+from code_assistant.session.compact import compact
 from code_assistant.session.conversation import Conversation
 from code_assistant.session.store import SessionStore, Turn
 from code_assistant.session.undo import ChangeSet, GitSnapshot
+from code_assistant.spec import SpecInterview
+from code_assistant.workspace import build_context, chat_options, system_prompt
 
 STOP_NOTES = {
     "max_steps": "(stopped at the step budget, max_steps: the task may be unfinished)",
@@ -29,7 +46,6 @@ STOP_NOTES = {
     "stuck": "(stopped: the model repeated the same call without progress)",
 }
 _COMMAND = re.compile(r"^/[A-Za-z][\w-]*(?:\s|$)")
-PIN_LIMIT_CHARS = 200_000
 
 
 class Repl:
@@ -44,31 +60,31 @@ class Repl:
         backend: Backend | None = None,
         conversation: Conversation | None = None,
     ) -> None:
-        from code_assistant.repl_commands import SlashCommands
-        from code_assistant.repl_io import ProjectPaths
-        from code_assistant.workspace import build_context
-
         self.loaded = loaded
         self.io = io
         self.console = io.console
         self.store = store
         if backend is None:
-            from code_assistant.backends import get_backend
-
             backend = get_backend(loaded.config)
         self.backend = SessionMeter(backend)  # counts for /cost
         self.conversation = conversation or Conversation(store, loaded.root)
         self.renderer = ReplRenderer(self.console)
         self.ctx = build_context(loaded, ask=self.approve)
         self.renderer.changes = self.ctx.changes
-        self.pinned: list[str] = []  # project-relative paths, read afresh for every message
-        self.notes: dict[str, str] = {}  # label -> text pinned by /web
+        self.pins = Pins(self.root)
         self.change_sets: list[ChangeSet] = []
-        self.spec: Any = None  # spec.SpecInterview while in spec mode
+        self.spec: SpecInterview | None = None  # while in spec mode
         self.pending_plan = ""  # the last complex request, for /pipeline without arguments
         self.running = True
-        self.commands = SlashCommands(self)
-        self.paths = ProjectPaths(loaded.root, loaded.config.index_exclude)
+        console = self.console
+        self.commands = SlashCommands(console, [
+            PinCommands(self.pins, loaded, self.ctx, console),
+            ProjectCommands(loaded, self.backend, self.ctx, console),
+            PeerCommands(loaded, self.backend, self.ctx, console),
+            SessionCommands(self),
+            WorkCommands(self),
+        ])
+        self.paths = ProjectPaths(self.root, loaded.config.index_exclude)
         io.set_completer(
             ReplCompleter(self.commands.summaries, self.paths, self.commands.completions())
         )
@@ -131,7 +147,7 @@ class Repl:
             return
         try:
             if text.startswith("!"):
-                shell_escape(self, text[1:])
+                shell_escape(self.console, self.root, text[1:])
             elif _COMMAND.match(text):
                 self.commands.dispatch(text)
             else:
@@ -140,8 +156,6 @@ class Repl:
             self.renderer.markdown.stop()
             self.console.print("[yellow]cancelled[/]")
         except CAError as exc:
-            from code_assistant.redact import redact
-
             self.renderer.markdown.stop()
             self.console.print(f"[red]error:[/] {escape(redact(str(exc)))}")
         except Exception as exc:  # the REPL's outermost edge: log it and keep the session
@@ -170,7 +184,7 @@ class Repl:
             self.console.print(f"[yellow]{escape(problem)}[/]")
             return
         if self.spec is not None:
-            self.spec_turn(text)
+            self.spec_turn(self.spec, text)
             return
         self.compact()
         intent = self.classify(text)
@@ -182,10 +196,6 @@ class Repl:
         route[intent](text)
 
     def classify(self, text: str) -> str:
-        from code_assistant.agent.architect import classify_intent
-        from code_assistant.agent.structured import StructuredOutputError
-        from code_assistant.workspace import chat_options
-
         if is_trivial(text):  # no classifier call (another model load) for "thanks"
             return "conversational"
         try:
@@ -222,13 +232,11 @@ class Repl:
         self.chat_turn(text, PLANNER)
         self.pending_plan = text
         if self.confirm("Run this as a pipeline now (plan, implement, review, test)?"):
-            self.commands.run_pipeline(text)
+            run_pipeline(self.loaded, self.console, text, self.approve)
         else:
             self.console.print("[dim]/pipeline runs it later; or ask for a smaller step.[/]")
 
     def chat_turn(self, text: str, persona: Persona) -> None:
-        from code_assistant.workspace import chat_options
-
         history = self.conversation.history()
         messages = [self.system_message(persona, text), *history, Message("user", text)]
         with self.turn(text) as turn:
@@ -246,9 +254,6 @@ class Repl:
 
     def implement(self, text: str) -> None:
         """The implementer agent with tools; its changes become one /undo step."""
-        from code_assistant.agent.runner import run_persona
-        from code_assistant.render import diffstat
-
         messages = [
             self.system_message(IMPLEMENTER, text), *self.conversation.history(),
             Message("user", text),
@@ -281,18 +286,16 @@ class Repl:
             changed = ", ".join(f"{p} +{a} -{r}" for p, a, r in stats)
             self.console.print(f"[bold]changed:[/] {escape(changed)} [dim](/undo reverts)[/]")
 
-    def spec_turn(self, text: str) -> None:
+    def spec_turn(self, spec: SpecInterview, text: str) -> None:
         with self.turn(text) as turn:
-            reply = self.spec.reply(text, on_token=self.renderer.markdown.feed)
+            reply = spec.reply(text, on_token=self.renderer.markdown.feed)
             self.renderer.markdown.stop()
             self.conversation.record(turn, Message("assistant", reply))
 
     def system_message(self, persona: Persona, query: str) -> Message:
         """The persona's prompt with memory and symbol map, pinned files, retrieval, summary."""
-        from code_assistant.workspace import system_prompt
-
         parts = [system_prompt(persona, self.loaded, task=query)]
-        pinned = self.pinned_block()
+        pinned = self.pins.block()
         if pinned:
             parts.append(pinned)
         retrieved = self.retrieved(query)
@@ -302,22 +305,8 @@ class Repl:
             parts.append(f"# Summary of the earlier conversation\n{self.conversation.summary}")
         return Message("system", "\n\n".join(parts))
 
-    def pinned_block(self) -> str:
-        blocks = []
-        for rel in self.pinned:
-            try:
-                text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                blocks.append(f"## {rel}\n(cannot read it now: {exc.strerror or exc})")
-                continue
-            blocks.append(f"## {rel}\n```\n{text[:PIN_LIMIT_CHARS]}\n```")
-        blocks += [f"## {label}\n{text}" for label, text in self.notes.items()]
-        return "# Files and pages the user pinned\n" + "\n\n".join(blocks) if blocks else ""
-
     def retrieved(self, query: str) -> str:
         """Code chunks from the index that match the message ("" without an index)."""
-        from code_assistant.index.retrieve import context_block
-
         try:
             return context_block(self.root, query, self.config, self.backend)
         except CAError as exc:
@@ -326,9 +315,6 @@ class Repl:
 
     def compact(self, *, force: bool = False) -> bool:
         """Summarise old turns when the history is over budget (or when forced)."""
-        from code_assistant.session.compact import compact
-        from code_assistant.workspace import chat_options
-
         conversation = self.conversation
         done = compact(
             self.backend, self.config.architect_model, chat_options(self.config),
@@ -367,9 +353,6 @@ class Repl:
 
 def start_repl(loaded: Any, *, resume: str | None = None, spec: bool = False) -> int:
     """`ca` with no command: open (or resume) a session in this project."""
-    from code_assistant.config import default_sessions_dir
-    from code_assistant.redact import secret_values
-
     store = SessionStore.in_dir(default_sessions_dir(loaded), secret_values(loaded.config))
     try:
         conversation = None
@@ -380,7 +363,7 @@ def start_repl(loaded: Any, *, resume: str | None = None, spec: bool = False) ->
             io = PlainIO(sys.stdin)
         repl = Repl(loaded, io, store, conversation=conversation)
         if spec:
-            repl.commands.cmd_spec("")
+            repl.commands.dispatch("/spec")
         try:
             return repl.run()
         finally:

@@ -1,4 +1,5 @@
-"""Slash commands about the session: save, resume, sessions, compact, undo, feedback, mcp."""
+"""Slash commands about the session: save, resume, sessions, compact, clear, undo, diff,
+feedback, mcp, exit."""
 
 from __future__ import annotations
 
@@ -6,17 +7,30 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
+from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.errors import UsageError
+from code_assistant.feedback.store import feedback_on_last_turn
+from code_assistant.render import unified_diff
+from code_assistant.session.conversation import Conversation
 
 if TYPE_CHECKING:
-    from code_assistant.repl import Repl
+    from code_assistant.repl.session import Repl
 
 
 class SessionCommands:
-    """Mixed into SlashCommands; each `cmd_<name>` is one command, as there."""
+    """Commands that replace the session's conversation or read its changes: they get the
+    session itself."""
 
-    repl: Repl
-    console: Any
+    def __init__(self, repl: Repl) -> None:
+        self.repl = repl
+        self.console = repl.console
+
+    def completions(self) -> dict[str, Any]:
+        return {"resume": lambda: [s.name or s.id for s in self.repl.store.list(limit=30)]}
+
+    def cmd_exit(self, arg: str) -> None:
+        """/exit  Leave the session (it is saved; `ca --resume` continues it)."""
+        self.repl.running = False
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -29,8 +43,6 @@ class SessionCommands:
 
     def cmd_resume(self, arg: str) -> None:
         """/resume [ID|NAME]  Continue a saved session (the latest of this project by default)."""
-        from code_assistant.session.conversation import Conversation
-
         repl = self.repl
         conversation = Conversation.resume(repl.store, arg or "latest", repl.root)
         repl.conversation = conversation
@@ -60,8 +72,6 @@ class SessionCommands:
 
     def cmd_clear(self, arg: str) -> None:
         """/clear  Start a fresh session (pinned files stay pinned)."""
-        from code_assistant.session.conversation import Conversation
-
         self.repl.conversation = Conversation(self.repl.store, self.repl.root)
         self.repl.pending_plan = ""
         self.console.print("started a fresh session; the old one can be resumed")
@@ -82,8 +92,6 @@ class SessionCommands:
 
     def cmd_diff(self, arg: str) -> None:
         """/diff  Show what this session changed (every change set not undone)."""
-        from code_assistant.render import unified_diff
-
         first: dict[str, bytes | None] = {}
         for change in self.repl.ctx.changes:
             first.setdefault(change.path, change.before)
@@ -103,9 +111,6 @@ class SessionCommands:
 
     def cmd_feedback(self, arg: str) -> None:
         """/feedback good|bad [NOTE]  Judge the last answer; lessons reach later sessions."""
-        from code_assistant.agent.personas import IMPLEMENTER
-        from code_assistant.feedback.store import feedback_on_last_turn
-
         verdict, _, note = arg.partition(" ")
         turns = self.repl.conversation.turns
         if not turns:
