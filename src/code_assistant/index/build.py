@@ -7,14 +7,14 @@ import os
 import sqlite3
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from code_assistant.index.store import (
-    FileState,
     IndexStore,
     db_path_for,
     is_damage,
@@ -28,13 +28,15 @@ from code_assistant.index.walk import (
     is_probably_minified,
     iter_project_entries,
 )
+from code_assistant.index.writer import COMMIT_BYTES as COMMIT_BYTES  # re-exported
+from code_assistant.index.writer import COMMIT_FILES as COMMIT_FILES  # re-exported
+from code_assistant.index.writer import Writer
 
 # phase ("scan", "parse", "embed"), done, total
 ProgressFn = Callable[[str, int, int], None]
 PARALLEL_MIN_BYTES = 4_000_000  # below this a process pool costs more than it saves
 BATCH_FILES = 48
-COMMIT_FILES = 300
-COMMIT_BYTES = 4_000_000
+BATCH_BYTES = 1_000_000
 # Bump when parse/chunk/terms change what a file yields: every file is then re-indexed once.
 EXTRACTOR_VERSION = "2"
 
@@ -132,89 +134,77 @@ def process_batch(jobs: list[tuple[str, str, int, int, str]]) -> list[FileResult
     return [process_file(Path(path), rel, size, mtime, sha) for path, rel, size, mtime, sha in jobs]
 
 
-def _write(store: IndexStore, results: list[FileResult], known: dict[str, FileState]) -> None:
-    conn = store.conn
-    with store.transaction():
-        next_chunk = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
-        for result in results:
-            state = known.get(result.rel)
-            if result.status == "skip":
-                if state is not None:
-                    conn.execute("DELETE FROM files WHERE id = ?", (state.id,))
-                continue
-            if result.status == "same":
-                conn.execute(
-                    "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?",
-                    (result.size, result.mtime_ns, state.id if state else -1),
-                )
-                continue
-            if state is not None:
-                conn.execute("DELETE FROM files WHERE id = ?", (state.id,))
-            file_id = conn.execute(
-                "INSERT INTO files(path, language, size, mtime_ns, sha256, lines, parse_errors,"
-                " refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.rel, result.language, result.size, result.mtime_ns, result.sha256,
-                 result.lines, int(result.has_errors), result.refs),
-            ).lastrowid  # fmt: skip
-            conn.executemany(
-                "INSERT INTO symbols(file_id, name, kind, parent, line, start_line, end_line,"
-                " signature, visibility) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(file_id, *row) for row in result.symbols],
-            )
-            ids = range(next_chunk, next_chunk + len(result.chunks))
-            next_chunk += len(result.chunks)
-            conn.executemany(
-                "INSERT INTO chunks(id, file_id, start_line, end_line, symbol, kind)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(cid, file_id, *row[:4]) for cid, row in zip(ids, result.chunks, strict=True)],
-            )
-            conn.executemany(
-                "INSERT INTO chunks_fts(rowid, name, path, text, terms) VALUES (?, ?, ?, ?, ?)",
-                [(cid, *row[4:]) for cid, row in zip(ids, result.chunks, strict=True)],
-            )
-
-
-def _batches(jobs: list[tuple[str, str, int, int, str]]) -> Iterator[list[Any]]:
-    for start in range(0, len(jobs), BATCH_FILES):
-        yield jobs[start : start + BATCH_FILES]
+def _batches(jobs: list[tuple[str, str, int, int, str]]) -> list[list[Any]]:
+    """Jobs in batches of BATCH_FILES files or BATCH_BYTES bytes, whichever comes first:
+    small enough that the processes finish close together."""
+    batches: list[list[Any]] = []
+    size = 0
+    for job in jobs:
+        if not batches or len(batches[-1]) >= BATCH_FILES or size >= BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(job)
+        size += job[2]
+    return batches
 
 
 def _run_jobs(
     jobs: list[tuple[str, str, int, int, str]], workers: int | None
 ) -> Iterator[list[FileResult]]:
-    """Results batch by batch: in this process for small work, else in a process pool.
+    """Results batch by batch: in this process for small work, else here and in a pool.
 
-    `workers` None: a pool of default_workers() once the work is big enough; 1: always here;
-    more: always a pool of that size.
+    `workers` None: default_workers() processes once the work is big enough; 1: only here;
+    more: this process and a pool of workers - 1. This process parses too, between writes:
+    a separate writer would leave a core idle while the workers start and wait for the
+    last write at the end.
     """
     if workers is None:
         big = sum(job[2] for job in jobs) >= PARALLEL_MIN_BYTES
         workers = default_workers() if big else 1
-    if workers <= 1 or not jobs:
-        for batch in _batches(jobs):
-            yield process_batch(batch)
+    batches = deque(_batches(jobs))
+    if workers <= 1 or len(batches) < 2:
+        while batches:
+            yield process_batch(batches.popleft())
         return
     import multiprocessing
     from concurrent.futures.process import BrokenProcessPool
 
     # forkserver/spawn, never fork: forking a process that runs threads can deadlock.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    pending: dict[Any, list[Any]] = {}
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    inflight: dict[Any, list[Any]] = {}
+    pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context(method))
     try:
-        pending = {pool.submit(process_batch, batch): batch for batch in _batches(jobs)}
-        for future in as_completed(list(pending)):
-            results = future.result()
-            del pending[future]
-            yield results
+        yield from _share(pool, batches, inflight, 2 * (workers - 1))
     except BrokenProcessPool:
         # A worker could not start (e.g. the main module cannot be re-imported) or died:
         # finish here rather than fail the whole index.
-        for batch in pending.values():
+        for batch in [*inflight.values(), *batches]:
             yield process_batch(batch)
     finally:
         # On Ctrl-C or an error do not wait for the queued batches.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _share(
+    pool: ProcessPoolExecutor, batches: deque[list[Any]], inflight: dict[Any, list[Any]], depth: int
+) -> Iterator[list[FileResult]]:
+    """The pool takes batches from the front (`depth` queued, so it never waits on us);
+    this process takes them from the back whenever no pool result is ready."""
+    while batches or inflight:
+        while batches and len(inflight) < depth:
+            batch = batches.popleft()
+            inflight[pool.submit(process_batch, batch)] = batch
+        done = [future for future in inflight if future.done()]
+        for future in done:
+            results = future.result()
+            del inflight[future]
+            yield results
+        if done:
+            continue
+        if batches:
+            yield process_batch(batches.pop())
+        else:
+            wait(list(inflight), return_when=FIRST_COMPLETED)
 
 
 def default_workers() -> int:
@@ -267,23 +257,22 @@ def _update(
     if progress:
         progress("parse", 0, len(jobs))
     done = 0
-    pending: list[FileResult] = []
-    for results in _run_jobs(jobs, workers):
-        pending.extend(results)
-        # Fewer, larger transactions: FTS5 writes one segment per commit and merges them.
-        if len(pending) >= COMMIT_FILES or sum(r.size for r in pending) >= COMMIT_BYTES:
-            _write(store, pending, known)
-            pending = []
-        for result in results:
-            stats.indexed += result.status == "parsed"
-            stats.unchanged += result.status == "same"
-            stats.skipped += result.status == "skip"
-            stats.parse_errors += result.has_errors
-        done += len(results)
-        if progress:
-            progress("parse", done, len(jobs))
-    if pending:
-        _write(store, pending, known)
+    writer = Writer(store, known)
+    try:
+        for results in _run_jobs(jobs, workers):
+            writer.add(results)
+            for result in results:
+                stats.indexed += result.status == "parsed"
+                stats.unchanged += result.status == "same"
+                stats.skipped += result.status == "skip"
+                stats.parse_errors += result.has_errors
+            done += len(results)
+            if progress:
+                progress("parse", done, len(jobs))
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        raise
     if not current:
         with store.transaction():
             store.set_meta("extractor", EXTRACTOR_VERSION)
