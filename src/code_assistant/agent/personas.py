@@ -17,6 +17,12 @@ def load_prompt(name: str) -> str:
     )
 
 
+def task_prompt(name: str, **fields: object) -> str:
+    """A pipeline phase's task for its persona: agent/prompts/task_<name>.md with `fields`
+    filled in (the template's own text is the only text parsed for {placeholders})."""
+    return load_prompt(f"task_{name}").removesuffix("\n").format(**fields)
+
+
 @dataclass(frozen=True)
 class Persona:
     name: str

@@ -14,6 +14,7 @@ from code_assistant.agent.personas import (
     REVIEWER,
     TESTER,
     Persona,
+    task_prompt,
 )
 from code_assistant.backends.base import ChatResult
 from code_assistant.pipeline.samples import best_of_n
@@ -96,10 +97,7 @@ def fix(step: Step, state: RunState) -> RunState:
         where = f"{finding.file}:{finding.line}" if finding.line else finding.file
         hint = f" Suggested fix: {finding.suggestion}" if finding.suggestion else ""
         items.append(f"{n}. [{finding.severity}] {where}: {finding.message}{hint}")
-    task = (
-        f"{requirement(state)}\n\n# Review findings to fix\nThe reviewer found these problems "
-        "in the code you wrote. Fix each of them:\n" + "\n".join(items)
-    )
+    task = task_prompt("fix_findings", requirement=requirement(state), findings="\n".join(items))
     run_agent(step, state, FIXER, task)
     return state
 
@@ -108,11 +106,10 @@ def fix(step: Step, state: RunState) -> RunState:
 
 
 def _fix_failures(step: Step, state: RunState, last: TestRound) -> None:
-    task = (
-        f"{requirement(state)}\n\n# Failing tests\nThe tests fail (round {last.round} of "
-        f"{step.rt.config.test_rounds}): `{last.command}` exited {last.exit_code} with "
-        f"{last.failed} failed, {last.errors} errors, {last.passed} passed. "
-        f"The end of its output:\n```\n{last.tail}\n```\nFix the code so these tests pass."
+    task = task_prompt(
+        "fix_tests", requirement=requirement(state), round=last.round,
+        rounds=step.rt.config.test_rounds, command=last.command, exit_code=last.exit_code,
+        failed=last.failed, errors=last.errors, passed=last.passed, tail=last.tail,
     )
     run_agent(step, state, FIXER, task)
 
@@ -160,10 +157,8 @@ def drop_unfixed_round(state: RunState, rounds: int) -> None:
 
 def docs(step: Step, state: RunState) -> RunState:
     tests = f"`{state.test_command}`" if state.test_command else "(no test command)"
-    task = (
-        f"{requirement(state)}\n\nFiles written: {', '.join(state.files_touched) or 'none'}.\n"
-        f"Tests run with {tests}.\nWrite or update README.md with usage for this work now."
-    )
+    files = ", ".join(state.files_touched) or "none"
+    task = task_prompt("docs", requirement=requirement(state), files=files, tests=tests)
     run_agent(step, state, DOCS, task)
     return state
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from code_assistant.agent.events import Event, Transcript
-from code_assistant.agent.personas import IMPLEMENTER, REVIEWER, TESTER, Persona
+from code_assistant.agent.personas import IMPLEMENTER, REVIEWER, TESTER, Persona, task_prompt
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.structured import structured_chat
 from code_assistant.backends.base import ChatResult, Message
@@ -88,22 +88,15 @@ def requirement(state: RunState) -> str:
 def implement_work(step: Step, state: RunState) -> str:
     """The implementer builds the plan in step.root: the seam for best-of-n on workspace copies."""
     budget = step.rt.config.max_steps * (2 if state.plan and state.plan.intent == "complex" else 1)
-    task = (
-        f"{requirement(state)}\n\nBuild this now with your tools: create or change the files "
-        "of the plan, then run the code to check it. If the plan leaves a decision open, ask "
-        "the architect with ask_architect(question)."
-    )
+    task = task_prompt("implement", requirement=requirement(state))
     return run_agent(step, state, IMPLEMENTER, task, max_steps=budget)
 
 
 def write_tests(step: Step, state: RunState) -> None:
     command = detect_test_command(step.root, step.rt.config.test_command)
     runner = f"`{command}`" if command else "the project's usual test runner"
-    task = (
-        f"{requirement(state)}\n\nFiles of the implementation: "
-        f"{', '.join(state.files_touched) or '(see the project)'}.\n"
-        f"The tests will be run with {runner}. Write the tests for the acceptance criteria now."
-    )
+    files = ", ".join(state.files_touched) or "(see the project)"
+    task = task_prompt("tests", requirement=requirement(state), files=files, runner=runner)
     run_agent(step, state, TESTER, task)
     state.tests_written = True
 
@@ -133,7 +126,7 @@ def review(step: Step, state: RunState) -> RunState:
     listing = "\n\n".join(_numbered(step.root, rel, budget) for rel in files)
     messages = [
         Message("system", REVIEWER.prompt),
-        Message("user", f"{requirement(state)}\n\n# Files to review\n{listing}"),
+        Message("user", task_prompt("review", requirement=requirement(state), listing=listing)),
     ]
     calls: list[ChatResult] = []
     try:

@@ -127,7 +127,7 @@ class SessionCommands:
 
     def cmd_mcp(self, arg: str) -> None:
         """/mcp  MCP servers of the machine config: state and tools."""
-        from code_assistant.mcp_client import manager_for, status_lines
+        from code_assistant.mcp_client import manager_for, status_lines  # the MCP SDK: on use
 
         for line in status_lines(manager_for(self.repl.loaded), verbose=True):
             self.console.print(f"  {escape(line)}", soft_wrap=True)
