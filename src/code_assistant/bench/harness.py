@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,13 +17,16 @@ from typing import Any
 
 from code_assistant.bench.lanes import run_in_lanes
 from code_assistant.bench.proc import ProcResult, run_process
-from code_assistant.bench.runners import Runner, command, read_metrics
-from code_assistant.bench.scoring import score_workspace
+from code_assistant.bench.runners import Runner, command, error_kind, read_metrics
+from code_assistant.bench.scoring import score_workspace, written_files
 from code_assistant.errors import UsageError
 
 DOC_SUFFIXES = (".md", ".txt")
 HELDOUT_SUFFIX = ".tests.py"
 RESULTS_VERSION = 1
+# The --json error kinds of a `ca` that found no backend at its address or no model on it.
+UNREACHED = ("BackendUnavailable", "ModelNotFound")
+_RESUME_HINT = re.compile(r"([.;:]?\s*)the run is saved: continue it with `ca run --resume (\S+)`")
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ def run_job(job: Job, options: BenchOptions, out: Path, stop: threading.Event) -
     logs = out / "logs" / job.slug
     logs.mkdir(parents=True, exist_ok=True)
     workspace = Path(tempfile.mkdtemp(prefix=f"ca-bench-{job.task.name}-"))
+    kept: Path | None = None
     try:
         _git_init(workspace, options.env)
         argv = command(job.runner, job.task.path, job.task.text)
@@ -146,25 +151,39 @@ def run_job(job: Job, options: BenchOptions, out: Path, stop: threading.Event) -
         stdout = (logs / "stdout.jsonl").read_text(encoding="utf-8", errors="replace")
         metrics = read_metrics(job.runner, workspace, stdout)
         status, error = _status(proc, metrics, logs / "stderr.txt", options.timeout)
+        # A runner that could not reach its model (and wrote nothing) did no work: nothing of it
+        # is a score. Its call counts cannot tell: `ca do` counts the call it could not make.
+        reached = error_kind(stdout) not in UNREACHED or bool(written_files(workspace))
         score = score_workspace(workspace, logs, heldout=job.task.heldout,
-                                test_timeout=options.test_timeout, tests=not proc.stopped)
-        kept = ""
+                                test_timeout=options.test_timeout,
+                                tests=not proc.stopped and reached)
         if options.keep:
-            target = out / "workspaces" / job.slug
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(workspace), target)
-            kept = str(target.relative_to(out))
+            kept = out / "workspaces" / job.slug
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(workspace), kept)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+    cost = _cost(metrics)
+    cost["final_text"] = resume_hint(cost["final_text"], kept)
     return {
         "task": job.task.name, "runner": job.runner.label, "kind": job.runner.kind,
         "backend": job.runner.backend, "model": job.runner.model, "sample": job.sample,
-        "status": status, "error": error, "exit_code": proc.exit_code,
-        "seconds": round(proc.seconds, 3),
-        **_cost(metrics),
+        "status": status, "error": resume_hint(error, kept), "exit_code": proc.exit_code,
+        "reached": reached, "seconds": round(proc.seconds, 3),
+        **cost,
         **score,
-        "log": str(logs.relative_to(out)), "workspace": kept,
+        "log": str(logs.relative_to(out)), "workspace": str(kept.relative_to(out)) if kept else "",
     }
+
+
+def resume_hint(text: str, kept: Path | None) -> str:
+    """The pipeline's "continue it with `ca run --resume ID`" points into the job's workspace:
+    where that workspace is kept, say how to get there; where it is gone, drop the hint."""
+    if kept is None:
+        return _RESUME_HINT.sub(lambda m: "." if "." in m.group(1) else "", text)
+    return _RESUME_HINT.sub(
+        lambda m: f"{m.group(1)}the run is kept: continue it with"
+                  f" `ca --yes --cwd {kept} run --resume {m.group(2)}`", text)  # fmt: skip
 
 
 def _cost(metrics: dict[str, Any] | None) -> dict[str, Any]:

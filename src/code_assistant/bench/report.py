@@ -25,6 +25,8 @@ def passed_of(outcome: dict[str, Any] | None) -> str:
     if not outcome:
         return "-"
     text = f"{outcome['passed']}/{outcome['collected']}"
+    if outcome.get("note"):
+        return f"{text} ({outcome['note']})"
     return text + " (timeout)" if outcome.get("timed_out") else text
 
 

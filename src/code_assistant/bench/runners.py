@@ -104,6 +104,12 @@ def _events(stdout: str) -> list[dict[str, Any]]:
     return events
 
 
+def error_kind(stdout: str) -> str:
+    """The kind of the `error` event a `ca --json` run ended with ("" when none)."""
+    errors = [e for e in _events(stdout) if e["event"] == "error"]
+    return str(errors[-1].get("error", "")) if errors else ""
+
+
 def _recoveries(data: dict[str, Any] | None) -> dict[str, int]:
     data = data or {}
     return {key: int(data.get(key) or 0) for key in RECOVERY_KEYS}

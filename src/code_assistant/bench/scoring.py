@@ -54,6 +54,7 @@ class TestOutcome:
     errors: int = 0
     skipped: int = 0
     tail: str = ""
+    note: str = ""  # why the tests were not run, when they were not
 
     @property
     def ok(self) -> bool:
@@ -207,6 +208,23 @@ def run_heldout(root: Path, heldout: Path, scratch: Path, timeout: float) -> Tes
         target.unlink(missing_ok=True)
 
 
+def unwritten(heldout: Path) -> TestOutcome:
+    """The held-out outcome of a run that wrote no file: each test counted, none passed."""
+    import ast
+
+    try:
+        tree = ast.parse(heldout.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        tree = ast.Module(body=[], type_ignores=[])
+    scopes = [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef)
+                      and n.name.startswith("Test"))]  # fmt: skip
+    count = sum(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+        for scope in scopes for node in scope.body
+    )  # fmt: skip
+    return TestOutcome("", -1, collected=count, failed=count, note="nothing written")
+
+
 def score_workspace(
     root: Path, scratch: Path, *, heldout: Path | None, test_timeout: float, tests: bool = True
 ) -> dict[str, Any]:
@@ -219,7 +237,11 @@ def score_workspace(
     stats = file_stats(root, paths)
     errors = syntax_errors(root, paths)
     own = run_own_tests(root, paths, scratch, test_timeout) if tests else None
-    held = run_heldout(root, heldout, scratch, test_timeout) if heldout and tests else None
+    held = None
+    if heldout and tests:
+        # On an empty workspace a held-out test that asserts nothing of the code would pass:
+        # "2/11" for a run that wrote nothing. Nothing written fails every held-out test.
+        held = run_heldout(root, heldout, scratch, test_timeout) if paths else unwritten(heldout)
     return {
         "files": stats.files,
         "lines": stats.lines,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from code_assistant.errors import CAError
 
 bench_app = typer.Typer(
     help="Benchmarks: requirement suites through several runners, compared; HumanEval pass@k.",
@@ -83,10 +86,32 @@ def run(
     target = _out_dir(ctx, out)
     data = run_suite(loaded, suite_dir, bench, target, on_result=_suite_progress)
     paths = write_report(target, data)
-    print(paths["md"].read_text(encoding="utf-8"))
-    _err(f"results: {paths['json']}\nreport: {paths['md']}\nhtml: {paths['html']}")
+    unreached = [r for r in data["results"] if not r.get("reached", True)]
     if data["interrupted"]:
         raise typer.Exit(130)
+    if unreached and len(unreached) == len(data["results"]):
+        # No runner did any work: a report of error rows would read as a result.
+        raise unreached_error(unreached, len(data["results"]), target / "logs")
+    print(paths["md"].read_text(encoding="utf-8"))
+    _err(f"results: {paths['json']}\nreport: {paths['md']}\nhtml: {paths['html']}")
+    if unreached:
+        raise unreached_error(unreached, len(data["results"]), target / "logs")
+
+
+def unreached_error(unreached: list[dict[str, Any]], total: int, logs: Path) -> CAError:
+    """One line for runs that never reached their model, with the exit code `ca` gave them."""
+    from code_assistant.bench.harness import resume_hint
+    from code_assistant.errors import BackendUnavailable, ModelNotFound
+
+    first = unreached[0]
+    reason = resume_hint(first["error"], None).removeprefix("ca: error: ").strip().rstrip(".")
+    runners = ", ".join(dict.fromkeys(r["runner"] for r in unreached))
+    cls = ModelNotFound if first["exit_code"] == ModelNotFound.exit_code else BackendUnavailable
+    if len(unreached) == total:
+        return cls(f"no run reached its model ({runners}: {reason}): nothing to score;"
+                   f" logs: {logs}")
+    return cls(f"{len(unreached)} of {total} runs did not reach their model ({runners}:"
+               f" {reason}): their rows are not scores; logs: {logs}")
 
 
 @bench_app.command("compare", help="Compare two result sets (directories or results.json).")

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from code_assistant.errors import CAError, Cancelled, UsageError
+from code_assistant.errors import BackendUnavailable, CAError, Cancelled, ModelNotFound, UsageError
 from code_assistant.pipeline.checkpoint import checkpoint
 from code_assistant.pipeline.checks import syntax_errors
 from code_assistant.pipeline.phases import PHASE_FUNCTIONS, PHASE_MODEL_KEYS, drop_unfixed_round
@@ -141,7 +141,10 @@ def _execute(rt: Runtime, state: RunState, resumed: bool) -> int:
                             f"{_resume_hint(state)}") from None
         except CAError as exc:
             _stop(rt, state, "failed", str(exc))
-            stopped = CAError(f"phase {state.current_phase} failed: {exc}. {_resume_hint(state)}")
+            # "Cannot reach" keeps its class, so --json's error kind tells `ca bench` (and any
+            # script) a run that never reached its model from one whose model failed.
+            kind = type(exc) if isinstance(exc, (BackendUnavailable, ModelNotFound)) else CAError
+            stopped = kind(f"phase {state.current_phase} failed: {exc}. {_resume_hint(state)}")
             stopped.exit_code = exc.exit_code
             raise stopped from None
         except BaseException:  # a bug: the traceback shows, the run stays resumable
