@@ -156,6 +156,23 @@ def test_a_program_the_task_names_is_run_even_without_changes(
     assert events[-1]["verified"] is True
 
 
+def test_the_function_a_crash_ends_in_is_shown_before_the_first_step_and_after_done(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "app.py").write_text("def ratio(a, b):\n    return a / b\n\n\nprint(ratio(1, 0))\n")
+    fake_server.enqueue(*({"text": "It divides by zero."},) * 3)
+    result = run_ca(["--yes", "--json", "do", "python app.py crashes; fix it"], ca_env, tmp_path)
+    shown = "The error happens in app.py line 2, in ratio, lines 1-2:\n    1 | def ratio(a, b):"
+    first, after_done = user_messages(fake_server)[0], user_messages(fake_server)[1]
+    assert shown in first and first.endswith(
+        "The cause is in or called from these lines.\nFix it with edit_file. ca runs the same "
+        "command again "
+        "when you are done.")
+    assert shown in after_done
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["verified"]) == ("unverified", False)
+
+
 def test_named_files_are_attached_and_count_as_read(
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -174,7 +191,7 @@ def test_named_files_are_attached_and_count_as_read(
     assert "## test_pricing.py\n    1 | from pricing import total" in first
     assert "## pricing.py\n    1 | def total(xs):\n    2 |     return sum(xs) + 1" in first
     assert f"# Task\n{task}\n\nca ran `" in first  # the tests "fail": their run comes first
-    assert "assert 4 == 3" in first and "Read the error above" in first
+    assert "assert 4 == 3" in first and "The failing assertion calls total([1, 2])" in first
     results = [e for e in events_of(result.stdout)
                if e["event"] == "tool_result" and not e["id"].startswith("check")]
     assert results[0]["ok"] is True  # the attached file counts as read: overwrite allowed

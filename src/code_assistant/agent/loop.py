@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from code_assistant.agent import stuck
 from code_assistant.agent.events import Event, OnEvent, Transcript
+from code_assistant.agent.failfocus import focus_note
 from code_assistant.agent.grammar import (
     constrain_every_call,
     envelope_schema,
@@ -233,7 +234,8 @@ class Agent:
         output, ok, failed = self._execute(transcript, call, by_model=False)
         transcript.checks += 1
         if ok:  # refused by the user or the policy: the task starts as written
-            note = first_run_note(check, output, failed)
+            focus = focus_note(self.ctx.root, output) if failed else ""
+            note = first_run_note(check, output, failed, focus)
             messages[-1] = replace(messages[-1], content=f"{messages[-1].content}\n\n{note}")
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
@@ -275,7 +277,8 @@ class Agent:
             return False
         verifier.used += 1
         left = verifier.rounds - verifier.used
-        messages.append(Message("user", failure_message(check, output, left)))
+        focus = focus_note(self.ctx.root, output)
+        messages.append(Message("user", failure_message(check, output, left, focus)))
         return True
 
     def _run_tool(self, transcript: Transcript, call: ToolCall) -> Message:

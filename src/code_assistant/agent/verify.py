@@ -251,19 +251,21 @@ class Verifier:
         return any(check.matches(cmd) and at == changes for cmd, at in self.passing)
 
 
-def first_run_note(check: Check, output: str, failed: bool) -> str:
-    """What ca's run before the model's first step showed, appended to the task message."""
+def first_run_note(check: Check, output: str, failed: bool, focus: str = "") -> str:
+    """What ca's run before the model's first step showed, appended to the task message;
+    `focus` (failfocus.py) shows the function to fix."""
     tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
     if not failed:
         return f"ca ran `{check.command}` before you started, and it passed:\n{tail}"
+    how = (f"{focus}\nFix it with edit_file." if focus
+           else "Read the error above, find its cause in the code and fix it with edit_file.")
     return (
-        f"ca ran `{check.command}` before you started:\n{tail}\n\n"
-        "Read the error above, find its cause in the code and fix it with edit_file. "
+        f"ca ran `{check.command}` before you started:\n{tail}\n\n{how} "
         "ca runs the same command again when you are done."
     )
 
 
-def failure_message(check: Check, output: str, rounds_left: int) -> str:
+def failure_message(check: Check, output: str, rounds_left: int, focus: str = "") -> str:
     """The user message that sends a failing check back to the model."""
     tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
     again = (
@@ -278,6 +280,7 @@ def failure_message(check: Check, output: str, rounds_left: int) -> str:
     return (
         f"The task is not done: ca ran `{check.command}` to check your change and {failed}.\n"
         f"{tail}\n\n"
-        "Read the error above. Find the cause with read_file and fix it with edit_file. "
-        f"{again} Do not answer that the task is done until it passes."
+        + (f"{focus}\nFix it with edit_file. " if focus else
+           "Read the error above. Find the cause with read_file and fix it with edit_file. ")
+        + f"{again} Do not answer that the task is done until it passes."
     )

@@ -1,0 +1,151 @@
+"""Point a failing check at the code to fix: the function a failing assertion called, or the
+function a traceback ended in, shown with its line numbers.
+
+A 1.5B model shown `E  +  where -1800.0 = apply_discount(200.0, 10)` edits the test, or pastes
+the assertion into the code, in a loop; shown the six lines of apply_discount and what it
+returned, it has the one place to look at. Only the project's own Python files are read.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from code_assistant.agent.taskrules import is_test_path
+from code_assistant.tools.edits import numbered
+
+MAX_LINES = 30  # a longer function is shown by its first lines; read_file has the rest
+MAX_FILES = 400  # a large project: the search stops, the note is only a help
+_SKIP_DIRS = {".git", ".ca", "node_modules", "__pycache__", "venv", ".venv", "build", "dist"}
+# pytest's assertion rewriting: "E    +  where -1800.0 = apply_discount(200.0, 10)"
+_WHERE = re.compile(r"^E\s+\+\s+where (?P<value>.+?) = (?P<call>(?P<name>[A-Za-z_][\w.]*)\(.*\))$")
+# a traceback frame: '  File "/p/report.py", line 11, in load_hours'
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>[\w<>]+)')
+
+
+@dataclass(frozen=True)
+class Definition:
+    path: str  # relative to the project root
+    first: int  # 1-based
+    last: int
+    lines: list[str]
+
+
+def focus_note(root: Path, output: str) -> str:
+    """A note naming the function to fix and showing it ("" when the output names none)."""
+    lines = output.splitlines()
+    for line in lines:
+        match = _WHERE.match(line.strip())
+        if match is None:
+            continue
+        name = match.group("name").rsplit(".", 1)[-1]
+        found = _find_function(root, name)
+        if found is not None:
+            call, value = (_cut(match.group(g)) for g in ("call", "value"))
+            return (
+                f"The failing assertion calls {call}, which returned "
+                f"{value}. {name} is in {found.path}, lines {found.first}-"
+                f"{found.last}:\n{_shown(found)}\n"
+                f"The bug is most likely in these lines: change {name} so the assertion holds."
+            )
+    frame = _last_project_frame(root, lines)
+    if frame is None:
+        return ""
+    rel, number, func = frame
+    found = _enclosing_function(root, rel, number)
+    if found is None:
+        return ""
+    return (
+        f"The error happens in {rel} line {number}, in {func}, lines {found.first}-{found.last}:"
+        f"\n{_shown(found)}\nThe cause is in or called from these lines."
+    )
+
+
+def _cut(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _shown(found: Definition) -> str:
+    shown = found.lines[:MAX_LINES]
+    more = "\n[... more lines: read_file shows them]" if len(found.lines) > MAX_LINES else ""
+    return numbered(shown, found.first) + more
+
+
+def _python_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).parts
+        if any(part in _SKIP_DIRS or part.startswith(".") for part in parts[:-1]):
+            continue
+        files.append(path)
+        if len(files) >= MAX_FILES:
+            break
+    return files
+
+
+def _parsed(path: Path) -> tuple[ast.Module, list[str]] | None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return ast.parse(text), text.splitlines()
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _definition(root: Path, path: Path, node: ast.AST, lines: list[str]) -> Definition:
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    last = getattr(node, "end_lineno", None) or first
+    return Definition(path.relative_to(root).as_posix(), first, last, lines[first - 1 : last])
+
+
+def _find_function(root: Path, name: str) -> Definition | None:
+    """The one function or method named `name` outside the tests; None when none or several."""
+    found: list[Definition] = []
+    for path in _python_files(root):
+        if is_test_path(path.relative_to(root).as_posix()):
+            continue
+        parsed = _parsed(path)
+        if parsed is None:
+            continue
+        tree, lines = parsed
+        found += [
+            _definition(root, path, node, lines) for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
+        ]
+    return found[0] if len(found) == 1 else None
+
+
+def _last_project_frame(root: Path, lines: list[str]) -> tuple[str, int, str] | None:
+    """The innermost traceback frame in a project file that is not a test."""
+    base = root.resolve()
+    last = None
+    for line in lines:
+        match = _FRAME.match(line)
+        if match is None:
+            continue
+        path = Path(match.group("path"))
+        path = path if path.is_absolute() else base / path
+        try:
+            rel = path.resolve().relative_to(base).as_posix()
+        except (OSError, ValueError):
+            continue
+        if rel.endswith(".py") and not is_test_path(rel):
+            last = (rel, int(match.group("line")), match.group("func"))
+    return last
+
+
+def _enclosing_function(root: Path, rel: str, number: int) -> Definition | None:
+    """The innermost function of root/rel holding line `number`."""
+    path = root / rel
+    parsed = _parsed(path)
+    if parsed is None:
+        return None
+    tree, lines = parsed
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            end = getattr(node, "end_lineno", None) or node.lineno
+            if node.lineno <= number <= end and (best is None or node.lineno > best.lineno):
+                best = node
+    return _definition(root, path, best, lines) if best is not None else None

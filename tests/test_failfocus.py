@@ -1,0 +1,56 @@
+"""The function a failing check points at, from real pytest and traceback output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from code_assistant.agent.failfocus import focus_note
+
+PRICING = (
+    '"""Prices."""\n\n\ndef apply_discount(price, percent):\n'
+    "    return round(price - price * percent, 2)\n\n\ndef total(prices):\n"
+    "    return round(sum(prices), 2)\n"
+)
+
+
+def run(root: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=root, capture_output=True, text=True,
+                          timeout=120, check=False)
+    return done.stdout + done.stderr
+
+
+def test_a_failing_assertion_shows_the_function_it_called(tmp_path: Path) -> None:
+    (tmp_path / "pricing.py").write_text(PRICING)
+    (tmp_path / "test_pricing.py").write_text(
+        "from pricing import apply_discount\n\n\ndef test_off():\n"
+        "    assert apply_discount(200.0, 10) == 180.0\n"
+    )
+    note = focus_note(tmp_path, run(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider"))
+    assert note.startswith(
+        "The failing assertion calls apply_discount(200.0, 10), which returned -1800.0. "
+        "apply_discount is in pricing.py, lines 4-5:\n"
+        "    4 | def apply_discount(price, percent):\n"
+        "    5 |     return round(price - price * percent, 2)\n"
+    )
+
+
+def test_a_traceback_shows_the_innermost_project_function_not_a_test(tmp_path: Path) -> None:
+    (tmp_path / "report.py").write_text(
+        "import json\n\n\ndef load(text):\n    data = json.loads(text)\n    return data['x']\n\n\n"
+        "def main():\n    print(load('{}'))\n\n\nmain()\n"
+    )
+    note = focus_note(tmp_path, run(tmp_path, "report.py"))
+    assert note.startswith("The error happens in report.py line 6, in load, lines 4-6:\n"
+                           "    4 | def load(text):\n")
+    assert "def main" not in note
+
+
+def test_nothing_to_point_at_gives_no_note(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n\n\ndef f2():\n    return 2\n")
+    assert focus_note(tmp_path, "E       +  where 3 = len([1, 2, 3])") == ""  # not ours
+    assert focus_note(tmp_path, "Traceback:\n  File \"/usr/lib/x.py\", line 3, in g\n") == ""
+    assert focus_note(tmp_path, "") == ""
+    (tmp_path / "b.py").write_text("def f():\n    return 3\n")  # f twice: which one is unknown
+    assert focus_note(tmp_path, "E       +  where 1 = f()") == ""
