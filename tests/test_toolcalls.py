@@ -815,3 +815,17 @@ def _timed(text: str) -> float:
     started = time.perf_counter()
     extract_tool_calls(text, TOOLS)
     return time.perf_counter() - started
+
+
+def test_a_triple_quoted_value_holding_a_docstring_ends_where_the_json_goes_on() -> None:
+    # Real 1.5B: a ```json fence with "old": """...""" around code whose first line is a docstring.
+    text = (
+        '```json\n{"name": "edit_file", "arguments": {"path": "shapes.py", "old": """\n'
+        '"""Shapes."""\nimport math\n""",\n "new": """\n"""Shapes."""\nimport math, sys\n"""}}\n```'
+    )
+    (found,) = extract_tool_calls(text, ["edit_file"])
+    assert found.arguments == {
+        "path": "shapes.py",
+        "old": '\n"""Shapes."""\nimport math\n',
+        "new": '\n"""Shapes."""\nimport math, sys\n',
+    }

@@ -791,3 +791,20 @@ def test_old_copied_from_a_traceback_with_a_trailing_indent_line_still_matches(
     said = edit_file(ctx, "src/calc.py", old, "\n  return b - a\n    ")
     assert "re-indented" in said
     assert (root / "src" / "calc.py").read_text() == CODE.replace("a - b", "b - a")
+
+
+def test_line_numbers_of_blank_lines_copied_without_their_bar_are_stripped_too(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B: old = the whole file as read_file showed it, its blank lines as "        6 ".
+    old = "".join(
+        f"{n:>9} | {line}\n" if line else f"{n:>9} \n"
+        for n, line in enumerate(CODE.splitlines(), 1)
+    )
+    new = old + "        7 \n        8 | def mul(a, b):\n        9 |     return a * b\n"
+    out = edit_file(ctx, "src/calc.py", old, new)
+    assert out.startswith("note: removed read_file line-number prefixes from old")
+    assert (root / "src" / "calc.py").read_text() == CODE + "\ndef mul(a, b):\n    return a * b\n"
+    (root / "nums.txt").write_text("1\n2\n3\n")
+    edit_file(ctx, "nums.txt", "2\n", "20\n")  # bare numbers alone are content, not prefixes
+    assert (root / "nums.txt").read_text() == "1\n20\n3\n"

@@ -38,7 +38,7 @@ _FOLLOW = {
 }
 _CLOSING = {
     (quote, place): re.compile(r"(?:[^\\]|\\.)*?" + quote + "(?=" + follow + ")", re.S)
-    for quote in ('"', "'")
+    for quote in ('"', "'", '"""', "'''")  # a docstring inside a triple-quoted value
     for place, follow in _FOLLOW.items()
 }
 _ESCAPE = re.compile(r'\\u[0-9a-fA-F]{4}|\\(.)|(")|([\x00-\x1f])', re.S)

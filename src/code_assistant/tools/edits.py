@@ -12,6 +12,7 @@ from code_assistant.errors import ToolError
 CONTEXT_LINES = 2
 SHOW_MAX_LINES = 40
 _LINE_PREFIX = re.compile(r"^ *\d+ \| ?")
+_BARE_NUMBER = re.compile(r"^ *\d+ *$")  # a blank line copied as "   6 " without its bar
 
 
 def numbered(lines: list[str], first: int) -> str:
@@ -209,9 +210,13 @@ def _reindent(line: str, remove: str, add: str) -> str:
 def _without_line_numbers(text: str) -> str | None:
     """old/new copied from read_file output with `   12 | ` prefixes, minus them; else None."""
     lines = _split_lines(text)
-    if not all(_LINE_PREFIX.match(line) for line in lines if line.strip()):
+    if not any(_LINE_PREFIX.match(line) for line in lines) or not all(
+        _LINE_PREFIX.match(line) or _BARE_NUMBER.match(line) for line in lines if line.strip()
+    ):
         return None
-    bare = "\n".join(_LINE_PREFIX.sub("", line, count=1) for line in lines)
+    bare = "\n".join(
+        "" if _BARE_NUMBER.match(line) else _LINE_PREFIX.sub("", line, count=1) for line in lines
+    )
     bare += "\n" if text.endswith("\n") else ""
     return bare if bare != text else None
 
