@@ -54,3 +54,23 @@ def test_nothing_to_point_at_gives_no_note(tmp_path: Path) -> None:
     assert focus_note(tmp_path, "") == ""
     (tmp_path / "b.py").write_text("def f():\n    return 3\n")  # f twice: which one is unknown
     assert focus_note(tmp_path, "E       +  where 1 = f()") == ""
+
+
+def test_a_name_error_for_a_project_module_or_name_says_which_import_is_missing(
+    tmp_path: Path,
+) -> None:
+    # Real 1.5B on "write tests for wordcount.py": wordcount.words(...) with no import.
+    (tmp_path / "wordcount.py").write_text("def words(text):\n    return text.split()\n")
+    test = tmp_path / "test_wordcount.py"
+    test.write_text("def test_words():\n    assert wordcount.words('a b') == ['a', 'b']\n")
+    pytest_run = ("-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert focus_note(tmp_path, run(tmp_path, *pytest_run)) == (
+        "NameError: wordcount is not defined in test_wordcount.py because it is never "
+        "imported. Add the line `import wordcount` at the top of test_wordcount.py, above "
+        "the code that uses wordcount."
+    )
+    test.write_text("def test_words():\n    assert words('a b') == ['a', 'b']\n")
+    assert "Add the line `from wordcount import words` at the top of test_wordcount.py" in (
+        focus_note(tmp_path, run(tmp_path, *pytest_run)))
+    test.write_text("def test_words():\n    assert nowhere('a b')\n")
+    assert "NameError" not in focus_note(tmp_path, run(tmp_path, *pytest_run))

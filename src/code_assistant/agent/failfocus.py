@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ MAX_FILES = 400  # a large project: the search stops, the note is only a help
 _SKIP_DIRS = {".git", ".ca", "node_modules", "__pycache__", "venv", ".venv", "build", "dist"}
 # pytest's assertion rewriting: "E    +  where -1800.0 = apply_discount(200.0, 10)"
 _WHERE = re.compile(r"^E\s+\+\s+where (?P<value>.+?) = (?P<call>(?P<name>[A-Za-z_][\w.]*)\(.*\))$")
+_NAME_ERROR = re.compile(r"NameError: name '(?P<name>[A-Za-z_]\w*)' is not defined")
+_USED_AT = re.compile(r"^(?P<path>[\w./-]+\.py):\d+: NameError")  # pytest's short location
 # a traceback frame: '  File "/p/report.py", line 11, in load_hours'
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>[\w<>]+)')
 
@@ -36,6 +39,9 @@ class Definition:
 def focus_note(root: Path, output: str) -> str:
     """A note naming the function to fix and showing it ("" when the output names none)."""
     lines = output.splitlines()
+    missing = _import_hint(root, output)
+    if missing:
+        return missing
     for line in lines:
         match = _WHERE.match(line.strip())
         if match is None:
@@ -60,6 +66,29 @@ def focus_note(root: Path, output: str) -> str:
     return (
         f"The error happens in {rel} line {number}, in {func}, lines {found.first}-{found.last}:"
         f"\n{_shown(found)}\nThe cause is in or called from these lines."
+    )
+
+
+def _import_hint(root: Path, output: str) -> str:
+    """A NameError for a project module or a name one module defines: the missing import
+    (a 1.5B model wrote tests calling wordcount.words() with no `import wordcount`)."""
+    match = _NAME_ERROR.search(output)
+    if match is None:
+        return ""
+    name = match.group("name")
+    if (root / f"{name}.py").is_file():
+        line = f"import {name}"
+    else:
+        found = _find_definition(root, name)
+        if found is None:
+            return ""
+        line = f"from {found.path.removesuffix('.py').replace('/', '.')} import {name}"
+    used = [m.group("path") for m in map(_USED_AT.match, output.splitlines()) if m]
+    frame = _last_project_frame(root, output.splitlines(), tests=True)
+    where = used[-1] if used else frame[0] if frame else "the file that uses it"
+    return (
+        f"NameError: {name} is not defined in {where} because it is never imported. Add the "
+        f"line `{line}` at the top of {where}, above the code that uses {name}."
     )
 
 
@@ -101,6 +130,18 @@ def _definition(root: Path, path: Path, node: ast.AST, lines: list[str]) -> Defi
 
 def _find_function(root: Path, name: str) -> Definition | None:
     """The one function or method named `name` outside the tests; None when none or several."""
+    return _find(root, name, lambda node: isinstance(node, (ast.FunctionDef,
+                                                            ast.AsyncFunctionDef)))
+
+
+def _find_definition(root: Path, name: str) -> Definition | None:
+    """The one module-level function or class named `name` outside the tests."""
+    return _find(root, name, lambda node: isinstance(
+        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)), top=True)
+
+
+def _find(root: Path, name: str, kind: Callable[[ast.AST], bool],
+          top: bool = False) -> Definition | None:
     found: list[Definition] = []
     for path in _python_files(root):
         if is_test_path(path.relative_to(root).as_posix()):
@@ -109,15 +150,18 @@ def _find_function(root: Path, name: str) -> Definition | None:
         if parsed is None:
             continue
         tree, lines = parsed
+        nodes = tree.body if top else ast.walk(tree)
         found += [
-            _definition(root, path, node, lines) for node in ast.walk(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
+            _definition(root, path, node, lines) for node in nodes
+            if kind(node) and getattr(node, "name", None) == name
         ]
     return found[0] if len(found) == 1 else None
 
 
-def _last_project_frame(root: Path, lines: list[str]) -> tuple[str, int, str] | None:
-    """The innermost traceback frame in a project file that is not a test."""
+def _last_project_frame(
+    root: Path, lines: list[str], tests: bool = False
+) -> tuple[str, int, str] | None:
+    """The innermost traceback frame in a project file (not a test, unless `tests`)."""
     base = root.resolve()
     last = None
     for line in lines:
@@ -130,7 +174,7 @@ def _last_project_frame(root: Path, lines: list[str]) -> tuple[str, int, str] | 
             rel = path.resolve().relative_to(base).as_posix()
         except (OSError, ValueError):
             continue
-        if rel.endswith(".py") and not is_test_path(rel):
+        if rel.endswith(".py") and (tests or not is_test_path(rel)):
             last = (rel, int(match.group("line")), match.group("func"))
     return last
 
