@@ -25,6 +25,8 @@ class SlashCommands:
         for group in (self, *groups):
             for attr in dir(type(group)):
                 if attr.startswith("cmd_"):
+                    if attr[4:] in self.table:  # a group would silently hide another's command
+                        raise ValueError(f"two command groups define /{attr[4:]}")
                     self.table[attr[4:]] = getattr(group, attr)
             if hasattr(group, "completions"):
                 self.words.update(group.completions())
