@@ -45,6 +45,7 @@ def results(out: Path) -> list[dict[str, Any]]:
 
 def test_a_local_run_with_no_backend_is_an_error_not_a_result(tmp_path: Path) -> None:
     suite(tmp_path)
+    (tmp_path / "suite" / "second.md").write_text("# SECOND\n\nWrite `b.py`.\n")
     env = isolated_env(tmp_path, CA_OLLAMA_HOST=closed_port_url())
     result = run_ca(["--backend", "ollama", "bench", "run", "suite", "--runner", "local",
                      "--out", "res"], env, tmp_path, timeout=120)
@@ -54,9 +55,13 @@ def test_a_local_run_with_no_backend_is_an_error_not_a_result(tmp_path: Path) ->
     assert "cannot reach Ollama" in last and "nothing to score" in last, last
     assert "--resume" not in last, last
     assert result.stdout == ""  # no report table that could pass for a result
-    (row,) = results(tmp_path / "res")
+    row, second = results(tmp_path / "res")
     assert (row["status"], row["reached"], row["heldout"], row["tests"]) == (
         "error", False, None, None)
+    # The runner's next job is not started only to wait out the same failure.
+    assert second["error"].startswith("not run: an earlier job of local could not reach its")
+    assert (second["reached"], second["heldout"], second["exit_code"]) == (False, None, 3)
+    assert not (tmp_path / "res" / second["log"] / "stdout.jsonl").exists()
     # The job's workspace is gone: no hint may point at a run inside it.
     assert "--resume" not in row["error"] and "--resume" not in row["final_text"], row
     assert "--resume" not in (tmp_path / "res" / "report.md").read_text(encoding="utf-8")

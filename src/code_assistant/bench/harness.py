@@ -48,6 +48,9 @@ class BenchOptions:
     test_timeout: float = 300.0  # seconds per test run of the harness
     keep: bool = False  # keep workspaces under the results directory
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Runner label -> (error, exit code) of its first job that could not reach its model: the
+    # rest of its jobs are not started (each would wait out the same retries for nothing).
+    unreached: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,8 @@ def run_job(job: Job, options: BenchOptions, out: Path, stop: threading.Event) -
     """Do one task with one runner in a new workspace, then score what is there."""
     logs = out / "logs" / job.slug
     logs.mkdir(parents=True, exist_ok=True)
+    if job.runner.label in options.unreached:
+        return _not_run(job, options.unreached[job.runner.label], logs, out)
     workspace = Path(tempfile.mkdtemp(prefix=f"ca-bench-{job.task.name}-"))
     kept: Path | None = None
     try:
@@ -154,6 +159,9 @@ def run_job(job: Job, options: BenchOptions, out: Path, stop: threading.Event) -
         # A runner that could not reach its model (and wrote nothing) did no work: nothing of it
         # is a score. Its call counts cannot tell: `ca do` counts the call it could not make.
         reached = error_kind(stdout) not in UNREACHED or bool(written_files(workspace))
+        if not reached:
+            reason = resume_hint(error, None).removeprefix("ca: error: ")
+            options.unreached.setdefault(job.runner.label, (reason, proc.exit_code))
         score = score_workspace(workspace, logs, heldout=job.task.heldout,
                                 test_timeout=options.test_timeout,
                                 tests=not proc.stopped and reached)
@@ -173,6 +181,25 @@ def run_job(job: Job, options: BenchOptions, out: Path, stop: threading.Event) -
         **cost,
         **score,
         "log": str(logs.relative_to(out)), "workspace": str(kept.relative_to(out)) if kept else "",
+    }
+
+
+def _not_run(
+    job: Job, first: tuple[str, int | None], logs: Path, out: Path
+) -> dict[str, Any]:  # fmt: skip
+    """The row of a job skipped because its runner could not reach its model before."""
+    error = f"not run: an earlier job of {job.runner.label} could not reach its model ({first[0]})"
+    empty = Path(tempfile.mkdtemp(prefix="ca-bench-skipped-"))
+    try:
+        score = score_workspace(empty, logs, heldout=None, test_timeout=1.0, tests=False)
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
+    return {
+        "task": job.task.name, "runner": job.runner.label, "kind": job.runner.kind,
+        "backend": job.runner.backend, "model": job.runner.model, "sample": job.sample,
+        "status": "error", "error": error, "exit_code": first[1], "reached": False,
+        "seconds": 0.0, **_cost(None), **score, "log": str(logs.relative_to(out)),
+        "workspace": "",
     }
 
 
