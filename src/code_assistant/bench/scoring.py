@@ -170,7 +170,8 @@ def run_pytest(
                                                   "skipped")}
     command = " ".join(["pytest", *args]).strip()
     return TestOutcome(command, result.exit_code, result.timed_out, round(result.seconds, 3),
-                       tail=result.tail[-1500:], **counts)
+                       counts["collected"], counts["passed"], counts["failed"],
+                       counts["errors"], counts["skipped"], tail=result.tail[-1500:])
 
 
 def run_other_tests(root: Path, command: str, timeout: float) -> TestOutcome:
@@ -216,8 +217,8 @@ def unwritten(heldout: Path) -> TestOutcome:
         tree = ast.parse(heldout.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
         tree = ast.Module(body=[], type_ignores=[])
-    scopes = [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef)
-                      and n.name.startswith("Test"))]  # fmt: skip
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name.startswith("Test")]
+    scopes: list[ast.Module | ast.ClassDef] = [tree, *classes]
     count = sum(
         isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
         for scope in scopes for node in scope.body
