@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from code_assistant.agent.taskrules import is_test_path
 from code_assistant.tools.edits import numbered
 
 MAX_LINES = 30  # a longer function is shown by its first lines; read_file has the rest
+_FUNCTIONS: tuple[type[ast.stmt], ...] = (ast.FunctionDef, ast.AsyncFunctionDef)
 MAX_FILES = 400  # a large project: the search stops, the note is only a help
 _SKIP_DIRS = {".git", ".ca", "node_modules", "__pycache__", "venv", ".venv", "build", "dist"}
 # pytest's assertion rewriting: "E    +  where -1800.0 = apply_discount(200.0, 10)"
@@ -122,7 +122,7 @@ def _parsed(path: Path) -> tuple[ast.Module, list[str]] | None:
         return None
 
 
-def _definition(root: Path, path: Path, node: ast.AST, lines: list[str]) -> Definition:
+def _definition(root: Path, path: Path, node: ast.stmt, lines: list[str]) -> Definition:
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     last = getattr(node, "end_lineno", None) or first
     return Definition(path.relative_to(root).as_posix(), first, last, lines[first - 1 : last])
@@ -130,18 +130,18 @@ def _definition(root: Path, path: Path, node: ast.AST, lines: list[str]) -> Defi
 
 def _find_function(root: Path, name: str) -> Definition | None:
     """The one function or method named `name` outside the tests; None when none or several."""
-    return _find(root, name, lambda node: isinstance(node, (ast.FunctionDef,
-                                                            ast.AsyncFunctionDef)))
+    return _find(root, name, _FUNCTIONS)
 
 
 def _find_definition(root: Path, name: str) -> Definition | None:
     """The one module-level function or class named `name` outside the tests."""
-    return _find(root, name, lambda node: isinstance(
-        node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)), top=True)
+    return _find(root, name, (*_FUNCTIONS, ast.ClassDef), top=True)
 
 
-def _find(root: Path, name: str, kind: Callable[[ast.AST], bool],
+def _find(root: Path, name: str, kinds: tuple[type[ast.stmt], ...],
           top: bool = False) -> Definition | None:
+    """The one node of `kinds` named `name` outside the tests (top level only with
+    `top`); None when there is none or more than one."""
     found: list[Definition] = []
     for path in _python_files(root):
         if is_test_path(path.relative_to(root).as_posix()):
@@ -153,7 +153,7 @@ def _find(root: Path, name: str, kind: Callable[[ast.AST], bool],
         nodes = tree.body if top else ast.walk(tree)
         found += [
             _definition(root, path, node, lines) for node in nodes
-            if kind(node) and getattr(node, "name", None) == name
+            if isinstance(node, kinds) and getattr(node, "name", None) == name
         ]
     return found[0] if len(found) == 1 else None
 
