@@ -172,3 +172,24 @@ def test_overloads_are_one_entry_at_the_definition_that_runs(package: Path) -> N
     assert block.count("command (function") == 1, block
     assert "command (function, line 9, 3 definitions)" in block, block
     assert "members: lookup)" in block, block  # the overloaded method listed once
+
+
+def test_rust_impl_blocks_of_one_type_stay_apart(tmp_path: Path) -> None:
+    """Only definitions collapse: each `impl` block keeps its own line and members."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "walk.rs").write_text(textwrap.dedent("""
+        pub struct Walker { depth: usize }
+
+        impl Walker {
+            pub fn new() -> Self { Walker { depth: 0 } }
+        }
+
+        impl Default for Walker {
+            fn default() -> Self { Walker::new() }
+        }
+        """).lstrip("\n"), encoding="utf-8")
+    update_index(tmp_path, Config(), static=False)
+    text = render_symbol_map(tmp_path, 10_000)
+    assert "Walker (impl, line 3, members: new)" in text, text
+    assert "Walker (impl, line 7, members: default)" in text, text
+    assert "definitions" not in text, text

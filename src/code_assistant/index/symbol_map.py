@@ -232,16 +232,22 @@ def _entries(symbols: list[_Sym]) -> list[_Sym]:
 def _collapse(syms: list[_Sym]) -> list[_Sym]:
     """One entry per name and scope: `@overload` stubs, TypeScript overload signatures and
     `if WINDOWS: def f` variants list the name once, at its last definition (the one that
-    runs), instead of filling the budget with `command; command; command`."""
-    last: dict[tuple[int, str, str, str], _Sym] = {}
+    runs), instead of filling the budget with `command; command; command`. Containers stay
+    apart: Rust's `impl W` and `impl Default for W` each hold their own members."""
+    kept: list[_Sym] = []
+    where: dict[tuple[int, str, str, str], int] = {}
     for sym in syms:
-        key = (sym.file_id, sym.parent, sym.name, sym.kind)  # a Rust struct and its impl stay two
-        earlier = last.pop(key, None)
-        if earlier is not None:
-            sym.copies += earlier.copies
-            sym.score = max(sym.score, earlier.score)
-        last[key] = sym
-    return list(last.values())
+        key = (sym.file_id, sym.parent, sym.name, sym.kind)
+        if sym.kind in CONTAINERS or key not in where:
+            if sym.kind not in CONTAINERS:
+                where[key] = len(kept)
+            kept.append(sym)
+            continue
+        earlier = kept[where[key]]
+        sym.copies += earlier.copies
+        sym.score = max(sym.score, earlier.score)
+        kept[where[key]] = sym
+    return kept
 
 
 def _kind_word(sym: _Sym, language: str) -> str:
