@@ -1,10 +1,13 @@
 """Index benchmark: full index vs `ctags -R`, no-change re-index, db size, search latency,
 static embedding time, and the share of ctags' definitions the index has as symbols.
 
-    python benchmarks/index_bench.py [PATH] [--workers N] [--queries N] [--json]
+    python benchmarks/index_bench.py [PATH] [--workers N] [--queries N] [--phases] [--json]
 
 PATH defaults to this interpreter's site-packages. The index is written to a temp dir,
-never into PATH. Numbers depend on the machine's load: ctags runs right before ours.
+never into PATH. Numbers depend on the machine's load: ctags runs right before and right
+after ours, and the CPU-time ratio (one process each, user + system) moves less with the
+load than the wall-clock one. `--phases` adds a serial per-phase profile of a cold index.
+The last lines are the ratios issue 18 asks for.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,16 +53,31 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def run_ctags(args: list[str]) -> tuple[float, int]:
-    """Wall time of one ctags run and the number of tags it wrote."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_ctags(args: list[str]) -> tuple[float, int, float]:
+    """Wall time of one ctags run, the number of tags it wrote, and its CPU time."""
     with tempfile.TemporaryDirectory() as tmp:
         tags = Path(tmp) / "tags"
+        cpu = _children_cpu()
         seconds, _ = timed(
             subprocess.run, ["ctags", "-f", str(tags), *args], check=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        cpu = _children_cpu() - cpu
         lines = sum(1 for line in tags.open(errors="replace") if not line.startswith("!_"))
-    return seconds, lines
+    return seconds, lines, cpu
+
+
+def serial_cpu(root: Path, config: Config) -> float:
+    """CPU seconds (user + system) of a cold lexical index in this one process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.process_time()
+        update_index(root, config, workers=1, db_path=Path(tmp) / "index.db", static=False)
+        return time.process_time() - start
 
 
 def _symbols_of(paths: list[str]) -> int:
@@ -130,6 +149,62 @@ def ctags_coverage(root: Path, verbose: int = 0) -> dict[str, Any]:
     return report
 
 
+def cold_phases(root: Path, config: Config) -> dict[str, float]:
+    """Seconds per phase of a serial cold index, the way extract.process_file and the writer
+    run them (the tree is parsed twice: once alone, to time tree-sitter's parser)."""
+    import hashlib
+
+    import tree_sitter
+
+    from code_assistant.index.chunk import make_chunks
+    from code_assistant.index.extract import process_file
+    from code_assistant.index.parse import grammar
+    from code_assistant.index.store import open_store
+    from code_assistant.index.writer import Writer
+
+    took: dict[str, float] = dict.fromkeys(
+        ("walk", "read+hash", "tree-sitter parse", "queries", "symbols", "chunking",
+         "terms and rows", "sqlite write"), 0.0)  # fmt: skip
+    start = time.perf_counter()
+    entries = scan_sources(root, config)
+    took["walk"] = time.perf_counter() - start
+    results = []
+    for entry in entries:
+        language = language_for(entry.rel) or "python"
+        parser, query = grammar(language)
+        clock = time.perf_counter()
+        data = Path(entry.abspath).read_bytes()
+        hashlib.sha256(data).hexdigest()
+        marks = [clock, time.perf_counter()]
+        tree = parser.parse(data)
+        marks.append(time.perf_counter())
+        tree_sitter.QueryCursor(query).matches(tree.root_node)
+        marks.append(time.perf_counter())
+        symbols = parse_source(data, language).symbols  # parses and queries again
+        marks.append(time.perf_counter())
+        make_chunks(data.decode("utf-8", errors="replace"), symbols)
+        marks.append(now := time.perf_counter())
+        took["read+hash"] += marks[1] - marks[0]
+        took["tree-sitter parse"] += marks[2] - marks[1]
+        took["queries"] += marks[3] - marks[2]
+        took["symbols"] += max(0.0, marks[4] - marks[3] - (marks[3] - marks[1]))
+        took["chunking"] += marks[5] - marks[4]
+        results.append(process_file(Path(entry.abspath), entry.rel, entry.size, entry.mtime_ns, ""))
+        took["terms and rows"] += time.perf_counter() - now
+    # process_file redid read, parse, queries, symbols and chunking: take them out again.
+    took["terms and rows"] = max(0.0, took["terms and rows"] - sum(list(took.values())[1:6]))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "index.db")
+        clock = time.perf_counter()
+        writer = Writer(store, {})
+        for at in range(0, len(results), 48):
+            writer.add(results[at : at + 48])
+        writer.commit()
+        took["sqlite write"] = time.perf_counter() - clock
+        store.close()
+    return {name: round(seconds, 2) for name, seconds in took.items()}
+
+
 def copy_subset(root: Path, files: list[str], count: int, target: Path) -> None:
     for rel in files[:count]:
         destination = target / rel
@@ -189,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-coverage", action="store_true", help="skip the ctags comparison")
+    parser.add_argument("--phases", action="store_true", help="a serial per-phase profile")
     args = parser.parse_args(argv)
     root = Path(args.path).resolve()
     config = Config()
@@ -200,13 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers, "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0],
     }  # fmt: skip
     if shutil.which("ctags"):
-        seconds, tags = run_ctags(["-R", str(root)])
+        seconds, tags, cpu = run_ctags(["-R", str(root)])
         report["ctags_R_s"], report["ctags_R_tags"] = round(seconds, 2), tags
+        report["ctags_R_cpu_s"] = round(cpu, 2)
         with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
             listing.write("\n".join(str(root / rel) for rel in files))
             listing.flush()
-            seconds, tags = run_ctags(["-L", listing.name])
+            seconds, tags, _ = run_ctags(["-L", listing.name])
         report["ctags_same_files_s"], report["ctags_same_files_tags"] = round(seconds, 2), tags
+        report["serial_index_cpu_s"] = round(serial_cpu(root, config), 2)
     seconds, count = symbols_only([str(root / rel) for rel in files], args.workers or 2)
     report["symbols_only_s"], report["symbols_only_count"] = round(seconds, 2), count
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
             symbols_per_s=round(stats.symbols / seconds), parse_errors=stats.parse_errors,
         )  # fmt: skip
         if shutil.which("ctags"):  # again right after: the load may have changed meanwhile
-            seconds, _ = run_ctags(["-R", str(root)])
+            seconds, _, cpu = run_ctags(["-R", str(root)])
             report["ctags_R_s"] = round((report["ctags_R_s"] + seconds) / 2, 2)
+            report["ctags_R_cpu_s"] = round((report["ctags_R_cpu_s"] + cpu) / 2, 2)
         report["no_change_s"] = round(median_no_change(root, config, db), 3)
         report["no_change_per_1000_files_s"] = round(report["no_change_s"] * 1000 / len(files), 3)
         size = sum(p.stat().st_size for p in Path(tmp).iterdir())
@@ -240,18 +319,43 @@ def main(argv: list[str] | None = None) -> int:
         report["no_change_1000_files_s"] = round(median_no_change(subset, config, None), 3)
     if shutil.which("ctags") and not args.no_coverage:
         report["ctags_coverage"] = ctags_coverage(root)
+    if args.phases:
+        report["phases_s"] = cold_phases(root, config)
     if "ctags_R_s" in report:
         report["full_vs_ctags_R"] = round(report["full_index_s"] / report["ctags_R_s"], 2)
         report["symbols_only_vs_ctags_R"] = round(report["symbols_only_s"] / report["ctags_R_s"], 2)
         report["full_vs_ctags_same_files"] = round(
             report["full_index_s"] / report["ctags_same_files_s"], 2
         )
+        report["serial_cpu_vs_ctags_cpu"] = round(
+            report["serial_index_cpu_s"] / max(0.01, report["ctags_R_cpu_s"]), 2
+        )
+    report["goals"] = goals(report)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         for key, value in report.items():
-            print(f"{key:28s} {value}")
+            if key != "goals":
+                print(f"{key:28s} {value}")
+        print("\n".join(report["goals"]))
     return 0
+
+
+def goals(report: dict[str, Any]) -> list[str]:
+    """Issue 18's speed goals, measured in this run, as one line each."""
+    lines = [
+        f"no-change re-index per 1,000 files {report['no_change_per_1000_files_s']} s; of a"
+        f" 1,000-file copy {report['no_change_1000_files_s']} s (goal <= 0.2 s)",
+        f"index size {report['db_mb']} MB = {report['db_mb_per_source_mb']} x the source"
+        f" ({report['source_mb']} MB)",
+    ]
+    if "full_vs_ctags_R" in report:
+        lines[:0] = [
+            f"cold index / ctags -R, wall  {report['full_vs_ctags_R']}x (goal <= 3x)",
+            f"cold index / ctags -R, CPU   {report['serial_cpu_vs_ctags_cpu']}x"
+            " (one process each)",
+        ]
+    return lines
 
 
 if __name__ == "__main__":

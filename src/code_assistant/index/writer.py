@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from code_assistant.index.store import FileState, IndexStore
 
 if TYPE_CHECKING:
-    from code_assistant.index.build import FileResult
+    from code_assistant.index.extract import FileResult
 
 COMMIT_FILES = 300
 COMMIT_BYTES = 4_000_000
