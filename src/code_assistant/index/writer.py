@@ -43,9 +43,10 @@ class Writer:
             self.files = self.bytes = 0
 
     def rollback(self) -> None:
-        if self.open:
-            self.open = False
+        # SQLite may have rolled back already (disk full, I/O error): do not mask that error.
+        if self.open and self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+        self.open = False
 
     def _next_id(self, table: str) -> int:
         return (self.conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
