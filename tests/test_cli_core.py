@@ -37,6 +37,9 @@ def test_quick_mode_streams_the_answer(
     assert not request["body"].get("tools")
     if backend == "ollama":
         assert request["body"]["options"]["num_ctx"] == 8192
+        assert request["body"]["options"]["num_predict"] == 4096  # max_output_tokens
+    else:
+        assert request["body"]["max_tokens"] == 4096
 
 
 @pytest.mark.parametrize("backend", ["ollama", "openai"])
@@ -74,11 +77,13 @@ def test_env_and_project_layers_reach_the_request(
 ) -> None:
     (tmp_path / "ca.config").write_text("num_ctx = 4096\n")
     fake_server.enqueue("ok")
-    result = run_ca(["-q", "hi"], {**ca_env, "CA_TEMPERATURE": "0.7"}, tmp_path)
+    env = {**ca_env, "CA_TEMPERATURE": "0.7", "CA_MAX_OUTPUT_TOKENS": "512"}
+    result = run_ca(["-q", "hi"], env, tmp_path)
     assert result.returncode == 0, result.stderr
     body = fake_server.chat_requests[-1]["body"]
     assert body["options"]["num_ctx"] == 4096
     assert body["options"]["temperature"] == 0.7
+    assert body["options"]["num_predict"] == 512
 
 
 @pytest.mark.parametrize(

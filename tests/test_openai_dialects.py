@@ -115,6 +115,23 @@ def test_structured_output_falls_back_and_is_remembered(
         assert json.dumps(SCHEMA) in last["messages"][0]["content"]
 
 
+def test_a_reply_cap_the_context_cannot_hold_is_dropped_for_that_prompt_only(
+    server: FakeModelServer, backend: OpenAICompatBackend
+) -> None:
+    # vLLM answers 400 when prompt + max_tokens exceed --max-model-len; llama.cpp trims.
+    server.enqueue("a long answer", "a short answer")
+    long_prompt = [Message("user", "word " * 20000)]
+    first = backend.chat(MODEL, long_prompt, options=ChatOptions(max_tokens=4096))
+    second = backend.chat(MODEL, [Message("user", "hi")], options=ChatOptions(max_tokens=4096))
+    assert (first.text, second.text) == ("a long answer", "a short answer")
+    caps = [r["body"].get("max_tokens") for r in server.chat_requests]
+    if server.state.dialect.startswith("vllm"):
+        assert caps == [4096, None, 4096]  # refused, sent without the cap, the next has it
+    else:
+        assert caps == [4096, 4096]
+    assert not first.warnings
+
+
 def test_what_was_learned_is_per_server_and_model(backend: OpenAICompatBackend) -> None:
     caps = backend.capabilities(MODEL)
     caps.rejected.add("json_schema")

@@ -88,6 +88,10 @@ class Config(BaseSettings):
     # Generation
     num_ctx: int = Field(8192, gt=0, description="Context window sent on every call (fixed)")
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature")
+    max_output_tokens: int = Field(
+        4096, gt=0, description="Most tokens one reply may generate (a small model that "
+        "repeats itself would otherwise run to the end of the context)"
+    )
     keep_alive: str = Field("10m", description="How long Ollama keeps a model loaded")
     constrained_tool_calls: Literal["auto", "always", "never"] = Field(
         "auto", description="Constrain tool calls with a JSON grammar/schema"

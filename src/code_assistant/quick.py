@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from code_assistant.backends import ChatOptions, Message, get_backend
+from code_assistant.backends import Message, get_backend
 from code_assistant.errors import UsageError
+from code_assistant.workspace import chat_options
 
 
 def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
@@ -20,9 +21,7 @@ def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
     backend = get_backend(config)
     model = QUICK.model(config)
     messages = [Message("system", QUICK.prompt), Message("user", question)]
-    options = ChatOptions(
-        num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive
-    )
+    options = chat_options(config)
     markdown = None
     on_token = None if json_out else _write_token
     if not json_out and sys.stdout.isatty():  # rendered like the REPL; a pipe gets raw text

@@ -76,7 +76,8 @@ def make_agent(
 def chat_options(config: Any) -> ChatOptions:
     """One num_ctx per model for the whole run: a changing num_ctx makes Ollama reload."""
     return ChatOptions(
-        num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive
+        num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive,
+        max_tokens=config.max_output_tokens,
     )
 
 

@@ -38,9 +38,19 @@ class Dialect:
     native_tools: bool = True  # returns parsed `tool_calls`
     takes_tools: bool = True  # False: refuses any request with `tools`
     stream_usage: bool = True  # honours stream_options.include_usage
+    max_model_len: int | None = None  # refuses a prompt + max_tokens longer than this
 
     def refusal(self, body: dict[str, Any]) -> Response | None:
         """The server's error answer for a request shape it does not take, else None."""
+        if self.max_model_len and body.get("max_tokens"):
+            prompt = len(json.dumps(body.get("messages", []))) // 4
+            wanted = prompt + int(body["max_tokens"])
+            if wanted > self.max_model_len:
+                return Response(400, _vllm_error(
+                    f"This model's maximum context length is {self.max_model_len} tokens. "
+                    f"However, you requested {wanted} tokens ({prompt} in the messages, "
+                    f"{body['max_tokens']} in the completion). Please reduce the length of "
+                    "the messages or completion."))
         kind = (body.get("response_format") or {}).get("type", "text")
         if kind != "text" and kind not in self.formats:
             return _format_error(self.name, kind)
@@ -91,8 +101,10 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("llama-server", _ALL),  # llama.cpp's server, --jinja (the default now)
         Dialect("llama-cpp-python", frozenset({"json_object"}), native_tools=False,
                 stream_usage=False),
-        Dialect("vllm", _ALL),  # started with --enable-auto-tool-choice --tool-call-parser
-        Dialect("vllm-no-tool-parser", _ALL, native_tools=False, takes_tools=False),
+        # started with --enable-auto-tool-choice --tool-call-parser (and --max-model-len)
+        Dialect("vllm", _ALL, max_model_len=8192),
+        Dialect("vllm-no-tool-parser", _ALL, native_tools=False, takes_tools=False,
+                max_model_len=8192),
         Dialect("lmstudio", frozenset({"json_schema"})),
         Dialect("ollama", _ALL),  # Ollama's own /v1
         # A minimal server: no response_format at all, no parsed tool calls.

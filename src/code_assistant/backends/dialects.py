@@ -85,6 +85,18 @@ def is_format_rejection(status: int, message: str) -> bool:
     return status in _REJECTION_STATUSES and any(w in text for w in _FORMAT_WORDS)
 
 
+# vLLM: "... maximum context length is 8192 tokens. However, you requested 9000 tokens (4904
+# in the messages, 4096 in the completion)"; others name max_tokens itself.
+_LENGTH_WORDS = ("maximum context length", "max_tokens", "max_completion_tokens")
+
+
+def is_max_tokens_rejection(status: int, message: str) -> bool:
+    """The prompt plus the reply cap do not fit the server's context: sent without the cap,
+    the server fits the reply to what is left."""
+    text = message.lower()
+    return status in _REJECTION_STATUSES and any(w in text for w in _LENGTH_WORDS)
+
+
 def is_tools_rejection(status: int, message: str) -> bool:
     text = message.lower()
     return status in _REJECTION_STATUSES and any(w in text for w in _TOOL_WORDS)

@@ -53,8 +53,11 @@ class _Shape:
 
     mode: str | None = None  # structured-output mode; None: no format asked
     tools: bool = False  # the `tools` field is sent
+    max_tokens: bool = False  # the reply cap is sent
 
     def refusal(self, status: int, message: str) -> str | None:
+        if self.max_tokens and dialects.is_max_tokens_rejection(status, message):
+            return "max_tokens"
         if self.mode in ("json_schema", "json_object") and dialects.is_format_rejection(
             status, message
         ):
@@ -135,13 +138,17 @@ class OpenAICompatBackend:
         caps = self.capabilities(model)
         wire_tools = [t.openai_schema() for t in tools]
         warnings: list[str] = []
+        capped = opts.max_tokens is not None
         while True:
             mode = caps.modes()[0] if opts.format is not None else None
-            shape = _Shape(mode, bool(wire_tools) and not caps.tools_rejected)
+            shape = _Shape(mode, bool(wire_tools) and not caps.tools_rejected, capped)
             request = _request(model, messages, opts, wire_tools, shape)
             try:
                 result = self._send(model, request, shape, on_token)
             except _Rejected as exc:
+                if exc.kind == "max_tokens":  # this prompt only: the next may fit the cap
+                    capped = False
+                    continue
                 warnings.append(self._learn_refusal(caps, shape, exc))
                 continue
             if mode is not None:
@@ -312,7 +319,7 @@ def _request(
         request["tools"] = wire_tools
     if opts.seed is not None:
         request["seed"] = opts.seed
-    if opts.max_tokens is not None:
+    if opts.max_tokens is not None and shape.max_tokens:
         request["max_tokens"] = opts.max_tokens
     if opts.format is not None and shape.mode is not None:
         response_format = dialects.response_format(shape.mode, opts.format)
