@@ -40,6 +40,7 @@ def embedded_env(gguf: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
         HOME=str(home), CA_HOME=str(ca_home), NO_COLOR="1",
         CA_OLLAMA_HOST=f"http://127.0.0.1:{dead}", CA_LLAMACPP_MODEL_PATH=str(gguf),
         CA_NUM_CTX="4096", CA_MAX_RETRIES="0", CA_REQUEST_TIMEOUT="300",
+        CA_MAX_OUTPUT_TOKENS="2048",
         GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull,
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
     )

@@ -91,7 +91,8 @@ def real_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         HOME=str(home), CA_HOME=str(ca_home), NO_COLOR="1", CA_BACKEND="openai",
         CA_OPENAI_BASE_URL=url, CA_NUM_CTX="4096", CA_MAX_RETRIES="0",
-        CA_REQUEST_TIMEOUT="240", GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull,
+        CA_REQUEST_TIMEOUT="240", CA_MAX_OUTPUT_TOKENS="2048", GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_SYSTEM=os.devnull,
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
     )
     env.update({f"CA_{p}_MODEL": ALIAS for p in PERSONAS})
