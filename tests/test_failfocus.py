@@ -30,7 +30,7 @@ def test_a_failing_assertion_shows_the_function_it_called(tmp_path: Path) -> Non
     note = focus_note(tmp_path, run(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider"))
     assert note.startswith(
         "The failing assertion calls apply_discount(200.0, 10), which returned -1800.0. "
-        "apply_discount is in pricing.py, lines 4-5:\n"
+        "It must return 180.0. apply_discount is in pricing.py, lines 4-5:\n"
         "    4 | def apply_discount(price, percent):\n"
         "    5 |     return round(price - price * percent, 2)\n"
     )

@@ -279,17 +279,21 @@ def test_a_fix_task_whose_tests_show_the_bug_cannot_edit_the_test(
     project(tmp_path)
     fake_server.enqueue(
         call("edit_file", path="test_calc.py", old="== 5", new="== -1"),
+        call("edit_file", path="test_calc.py", old="== 5", new="== 5"),  # old == new
         call("edit_file", path="calc.py", old="return a - b", new="return a + b"),
         {"text": "Fixed add in calc.py."},
     )
     task = "The tests in test_calc.py fail. Fix the bug in the code so that they pass."
     result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    refused = next(e for e in events_of(result.stdout)
-               if e["event"] == "tool_result" and not e["id"].startswith("check"))
+    refused, same = [e for e in events_of(result.stdout)
+                     if e["event"] == "tool_result" and not e["id"].startswith("check")][:2]
     assert refused["ok"] is False
     assert refused["output"].startswith("error: not changed: test_calc.py is a test")
     assert "read the code it calls (calc.py)" in refused["output"]
+    assert "old and new were the same" not in refused["output"]
+    assert same["output"].endswith("Also, old and new were the same: new must hold the changed "
+                                   "lines.")
     assert (tmp_path / "test_calc.py").read_text() == TEST
     assert events_of(result.stdout)[-1]["verified"] is True
 

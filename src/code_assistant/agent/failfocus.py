@@ -50,9 +50,11 @@ def focus_note(root: Path, output: str) -> str:
         found = _find_function(root, name)
         if found is not None:
             call, value = (_cut(match.group(g)) for g in ("call", "value"))
+            wanted = _expected(lines, match.group("value"))
+            should = f" It must return {_cut(wanted)}." if wanted else ""
             return (
                 f"The failing assertion calls {call}, which returned "
-                f"{value}. {name} is in {found.path}, lines {found.first}-"
+                f"{value}.{should} {name} is in {found.path}, lines {found.first}-"
                 f"{found.last}:\n{_shown(found)}\n"
                 f"The bug is most likely in these lines: change {name} so the assertion holds."
             )
@@ -90,6 +92,16 @@ def _import_hint(root: Path, output: str) -> str:
         f"NameError: {name} is not defined in {where} because it is never imported. Add the "
         f"line `{line}` at the top of {where}, above the code that uses {name}."
     )
+
+
+def _expected(lines: list[str], value: str) -> str:
+    """B in pytest's `E  assert A == B` when A is the value the call returned."""
+    prefix = f"assert {value} == "
+    for line in lines:
+        text = line.strip().removeprefix("E").strip()
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return ""
 
 
 def _cut(text: str, limit: int = 160) -> str:

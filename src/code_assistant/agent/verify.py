@@ -220,7 +220,10 @@ class Verifier:
         rel = rel.removeprefix(prefix)
         if not taskrules.is_test_path(rel) or not (self.root / rel).is_file():
             return ""
-        return taskrules.test_edit_refusal(rel, imported_modules(self.root, rel))
+        refusal = taskrules.test_edit_refusal(rel, imported_modules(self.root, rel))
+        if name == "edit_file" and arguments.get("old") == arguments.get("new"):
+            refusal += " Also, old and new were the same: new must hold the changed lines."
+        return refusal
 
     def missing(self, changed: Sequence[str]) -> str:
         """What the task promises and the project does not hold yet ("" when all there): a
