@@ -378,9 +378,18 @@ def test_a_rename_is_tracked_until_the_old_name_is_gone_and_never_undone(
     assert result.returncode == 0, result.stdout + result.stderr
     messages = fake_server.chat_requests[-1]["body"]["messages"]
     outputs = [m["content"] for m in messages if m["role"] == "tool"]  # what the model read
+    first = messages[1]["content"]
+    assert first.endswith(
+        "ca searched the project for you. calc_total still appears in 3 place(s):\n"
+        "main.py:\n    1 | from orders import calc_total\n    3 | print(calc_total([1]))\n"
+        "orders.py:\n    1 | def calc_total(xs):\n"
+        "Change each to order_total with edit_file: old is the line as shown (without the "
+        "number and the bar), new is the same line with order_total.")
     assert outputs[0].endswith(
-        "calc_total still appears in 2 place(s): main.py:1, main.py:3. Change each to "
-        "order_total with edit_file (read the file first if you need the exact line).")
+        "calc_total still appears in 2 place(s):\nmain.py:\n    1 | from orders import "
+        "calc_total\n    3 | print(calc_total([1]))\nChange each to order_total with edit_file: "
+        "old is the line as shown (without the number and the bar), new is the same line with "
+        "order_total.")
     assert outputs[1].startswith("error: not changed: this edit puts calc_total back")
     feedback = user_messages(fake_server)[-1]
     assert feedback.startswith("The task is not done: calc_total still appears in 2 place(s)")

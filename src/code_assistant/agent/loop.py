@@ -69,7 +69,7 @@ class Agent:
         started = time.perf_counter()
         acted = False
         reprompted = False
-        self._run_check_first(transcript, messages)
+        self._open_task(transcript, messages)
         while transcript.model_calls < self.max_steps:
             result = self._chat(transcript, messages)
             calls = [self._known_name(c) for c in result.tool_calls]
@@ -225,10 +225,16 @@ class Agent:
             transcript.stop_reason = "stuck"
         return False
 
-    def _run_check_first(self, transcript: Transcript, messages: list[Message]) -> None:
-        """A task that says its command fails starts with that command's output."""
-        check = self.verifier.first_run() if self.verifier is not None else None
-        if check is None or "run_shell" not in self.tools or messages[-1].role != "user":
+    def _open_task(self, transcript: Transcript, messages: list[Message]) -> None:
+        """A task that says its command fails starts with that command's output; a rename
+        starts with the lines to change."""
+        if self.verifier is None or messages[-1].role != "user":
+            return
+        opening = self.verifier.opening_note()
+        if opening:
+            messages[-1] = replace(messages[-1], content=f"{messages[-1].content}\n\n{opening}")
+        check = self.verifier.first_run()
+        if check is None or "run_shell" not in self.tools:
             return
         call = ToolCall("run_shell", {"command": check.command}, id="check_first")
         output, ok, failed = self._execute(transcript, call, by_model=False)

@@ -159,10 +159,14 @@ def rename_pair(task: str) -> tuple[str, str] | None:
 
 def references(root: Path, name: str) -> list[str]:
     """`path:line` of each line that still uses `name` as a word, in the project's text files."""
+    return [f"{rel}:{number}" for rel, number, _ in _reference_lines(root, name)]
+
+
+def _reference_lines(root: Path, name: str) -> list[tuple[str, int, str]]:
     from code_assistant.tools.paths import walk_files
 
     word = re.compile(rf"\b{re.escape(name)}\b")
-    found: list[str] = []
+    found: list[tuple[str, int, str]] = []
     for rel in walk_files(root):
         path = root / rel
         try:
@@ -171,21 +175,29 @@ def references(root: Path, name: str) -> list[str]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        for number, line in enumerate(text.splitlines(), 1):
-            if word.search(line):
-                found.append(f"{rel}:{number}")
+        found += [(rel, number, line) for number, line in enumerate(text.splitlines(), 1)
+                  if word.search(line)]
     return found
 
 
 def rename_progress(root: Path, old: str, new: str) -> str:
-    """Where the old name is still used, or that the rename is complete."""
-    left = references(root, old)
+    """Where the old name is still used, each line shown as read_file shows it (a small model
+    copies old from it), or that the rename is complete."""
+    left = _reference_lines(root, old)
     if not left:
         return f"{old} no longer appears anywhere in the project: the rename to {new} is done."
-    shown = ", ".join(left[:MAX_REFERENCES]) + (", ..." if len(left) > MAX_REFERENCES else "")
+    shown: list[str] = []
+    current = ""
+    for rel, number, line in left[:MAX_REFERENCES]:
+        if rel != current:
+            shown.append(f"{rel}:")
+            current = rel
+        shown.append(f"{number:>5} | {line[:160]}")
+    more = f"\n[... {len(left) - MAX_REFERENCES} more]" if len(left) > MAX_REFERENCES else ""
     return (
-        f"{old} still appears in {len(left)} place(s): {shown}. Change each to {new} "
-        "with edit_file (read the file first if you need the exact line)."
+        f"{old} still appears in {len(left)} place(s):\n" + "\n".join(shown) + more + "\n"
+        f"Change each to {new} with edit_file: old is the line as shown (without the number "
+        f"and the bar), new is the same line with {new}."
     )
 
 

@@ -240,6 +240,14 @@ class Verifier:
             return ""
         return taskrules.rename_progress(self.root, *pair)
 
+    def opening_note(self) -> str:
+        """What ca finds for the task before the model starts ("" for most tasks): every line
+        a rename must change (a 1.5B model searched for the name again and again)."""
+        pair = taskrules.rename_pair(self.task)
+        if pair is None:
+            return ""
+        return "ca searched the project for you. " + taskrules.rename_progress(self.root, *pair)
+
     def first_run(self) -> Check | None:
         """The check to run before the model starts: the task says it fails or crashes, so
         its output is the first thing to read (a 1.5B model otherwise writes an essay on
