@@ -808,3 +808,17 @@ def test_line_numbers_of_blank_lines_copied_without_their_bar_are_stripped_too(
     (root / "nums.txt").write_text("1\n2\n3\n")
     edit_file(ctx, "nums.txt", "2\n", "20\n")  # bare numbers alone are content, not prefixes
     assert (root / "nums.txt").read_text() == "1\n20\n3\n"
+
+
+def test_old_indented_by_the_json_from_its_first_spaced_blank_line_on_still_matches(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B: "def add...\n    return a + b\n    \n    def sub(a, b):\n        return a - b"
+    old = "def add(a, b):\n    return a + b\n    \n    def sub(a, b):\n        return a - b"
+    new = old + "\n    \n    def mul(a, b):\n        return a * b"
+    said = edit_file(ctx, "src/calc.py", old, new)
+    assert "re-indented" in said
+    assert (root / "src" / "calc.py").read_text() == (
+        "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n\n"
+        "def mul(a, b):\n    return a * b\n"
+    )

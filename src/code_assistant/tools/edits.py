@@ -139,12 +139,14 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     old_rows = [w for w in wanted if w.strip()]
     pairs = [(_indent(w), _indent(lines[row])) for w, row in zip(old_rows, rows, strict=True)]
     shift = _indent_shift(pairs)
-    continued = False
+    kept = 0  # leading lines of new that keep their indentation
     if shift is None and len(pairs) > 1 and pairs[0][0] == pairs[0][1]:
         # A model writing code inside a pretty-printed JSON string indents every line after
         # the first by the JSON's own depth: the first line fits, the rest share one shift.
         shift = _indent_shift(pairs[1:])
-        continued = shift is not None
+        kept = 1 if shift is not None else 0
+        if shift is None:  # or the lines after its first indented blank line ("\n    \n")
+            shift, kept = _shift_after_indented_blank(wanted, pairs, new_lines)
     if shift is None:
         raise ToolError(
             f"old matches lines {start + 1}-{end} only when indentation is ignored, "
@@ -153,8 +155,8 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
         )
     remove, add = shift
     replacement = [_reindent(line, remove, add) for line in new_lines]
-    if continued:  # new's first line follows `"new": "` like old's: it keeps its indentation
-        replacement[:1] = new_lines[:1]
+    if kept:  # new's first lines follow `"new": "` like old's: they keep their indentation
+        replacement[:kept] = [line if line.strip() else "" for line in new_lines[:kept]]
     note = f"note: old matched lines {start + 1}-{end} only after ignoring {how}"
     if remove or add:
         note += "; new was re-indented to match the file"
@@ -183,6 +185,25 @@ def _find_lines(
     window = rows[hits[0] : hits[0] + size]
     matched = [row for row, key in zip(window, keys, strict=True) if key]
     return window[0], window[-1] + 1, matched
+
+
+def _shift_after_indented_blank(
+    wanted: list[str], pairs: list[tuple[str, str]], new_lines: list[str]
+) -> tuple[tuple[str, str] | None, int]:
+    """(shift, lines of new to keep as they are) when old fits the file exactly up to its
+    first blank line that holds spaces, and every line after it shares one shift: the JSON's
+    indentation started there, in old and in new alike."""
+    def split(lines: list[str]) -> int:
+        return next((i for i, line in enumerate(lines) if line and not line.strip()), -1)
+
+    at, new_at = split(wanted), split(new_lines)
+    if at < 0 or new_at < 0:
+        return None, 0
+    before = sum(1 for line in wanted[:at] if line.strip())
+    if before == 0 or before == len(pairs) or any(o != f for o, f in pairs[:before]):
+        return None, 0
+    shift = _indent_shift(pairs[before:])
+    return (shift, new_at + 1) if shift is not None else (None, 0)
 
 
 def _indent_shift(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
