@@ -822,3 +822,16 @@ def test_old_indented_by_the_json_from_its_first_spaced_blank_line_on_still_matc
         "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n\n"
         "def mul(a, b):\n    return a * b\n"
     )
+
+
+def test_a_continuation_indent_with_a_leading_blank_line_only_in_new_keeps_the_body(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on cli-flag: old "def f():\n        return ..." (JSON indent after the first
+    # line), new "\ndef f():\n    return ...": the body lost its indentation.
+    old = "def sub(a, b):\n        return a - b\n    "
+    new = "\ndef sub(a, b):\n        return b - a\n    "
+    said = edit_file(ctx, "src/calc.py", old, new)
+    assert "Warning" not in said  # new's own leading blank line stays
+    assert (root / "src" / "calc.py").read_text() == CODE.replace(
+        "\n\ndef sub", "\n\n\ndef sub").replace("a - b", "b - a")

@@ -144,7 +144,10 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
         # A model writing code inside a pretty-printed JSON string indents every line after
         # the first by the JSON's own depth: the first line fits, the rest share one shift.
         shift = _indent_shift(pairs[1:])
-        kept = 1 if shift is not None else 0
+        # new keeps its lines through its first line of code (new may start with a blank line
+        # that old does not have)
+        first_code = next((i for i, line in enumerate(new_lines) if line.strip()), 0)
+        kept = first_code + 1 if shift is not None else 0
         if shift is None:  # or the lines after its first indented blank line ("\n    \n")
             shift, kept = _shift_after_indented_blank(wanted, pairs, new_lines)
     if shift is None:
