@@ -835,3 +835,13 @@ def test_a_continuation_indent_with_a_leading_blank_line_only_in_new_keeps_the_b
     assert "Warning" not in said  # new's own leading blank line stays
     assert (root / "src" / "calc.py").read_text() == CODE.replace(
         "\n\ndef sub", "\n\n\ndef sub").replace("a - b", "b - a")
+
+
+def test_an_edit_repeated_after_it_was_made_says_the_change_is_made(
+    root: Path, ctx: ToolContext
+) -> None:
+    edit_file(ctx, "src/calc.py", "return a - b", "return b - a")
+    with pytest.raises(ToolError, match=r"already holds new at line 6, so this change is made"):
+        edit_file(ctx, "src/calc.py", "return a - b", "return b - a")
+    with pytest.raises(ToolError, match="old was not found"):  # new not there: the usual
+        edit_file(ctx, "src/calc.py", "return a * b", "return a / b")

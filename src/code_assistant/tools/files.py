@@ -269,7 +269,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     try:
         edit = apply_edit(text, old, new) if old else append_code(text, new, found.rel)
     except ToolError as exc:
-        raise ToolError(f"{found.rel}: {exc}") from None
+        raise ToolError(_already_made(found.rel, text, old, new) or f"{found.rel}: {exc}") from None
     after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
     after = _encode(after_text, encoding, found.rel)
     counts = _commit(ctx, "edit_file", found, before, text, edit.text, after)
@@ -287,6 +287,20 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if warning:
         parts.append(warning)
     return "\n".join(parts)
+
+
+def _already_made(rel: str, text: str, old: str, new: str) -> str:
+    """The not-found answer when the file already holds new and not old: the model is
+    repeating an edit it made (a 1.5B model did, for every file of a rename)."""
+    wanted = new.strip()
+    if not old.strip() or not wanted or old.strip() in text or text.count(wanted) != 1:
+        return ""
+    line = text.count("\n", 0, text.index(wanted)) + 1
+    return (
+        f"not changed: {rel} already holds new at line {line}, so this change is made. Do not "
+        "repeat it: go on with the next change, or answer with a short summary if the task "
+        "is done."
+    )
 
 
 def _same_old_new(found: Located, old: str) -> str:
