@@ -54,7 +54,12 @@ class Writer:
     def _rows(self, results: list[FileResult]) -> None:
         """One executemany per table for the whole batch (ids assigned here, as SQLite would:
         max + 1), not three per file."""
-        gone, same, files, symbols, chunks, fts = [], [], [], [], [], []
+        gone: list[tuple[int]] = []
+        same: list[tuple[int, int, int]] = []
+        files: list[tuple[object, ...]] = []
+        symbols: list[tuple[object, ...]] = []
+        chunks: list[tuple[object, ...]] = []
+        fts: list[tuple[object, ...]] = []
         for result in results:
             state = self.known.get(result.rel)
             if result.status == "same":
