@@ -377,6 +377,9 @@ def full(text: str) -> list[tuple[str, dict[str, Any]]]:
          one("read_file", path="a.py", start_line=3, end_line=9)),
         ("replace_in_file", {"file_path": "a.py", "old_string": "x", "new_string": "y"},
          one("edit_file", path="a.py", old="x", new="y")),
+        # real 1.5B: edit_file with old_lines / new_lines
+        ("edit_file", {"path": "a.py", "old_lines": "x", "new_lines": "y"},
+         one("edit_file", path="a.py", old="x", new="y")),
         ("bash", {"cmd": "pytest -q"}, one("run_shell", command="pytest -q")),
         ("execute_command", {"command": "npm test", "requires_approval": False},
          one("run_shell", command="npm test")),

@@ -845,3 +845,19 @@ def test_an_edit_repeated_after_it_was_made_says_the_change_is_made(
         edit_file(ctx, "src/calc.py", "return a - b", "return b - a")
     with pytest.raises(ToolError, match="old was not found"):  # new not there: the usual
         edit_file(ctx, "src/calc.py", "return a * b", "return a / b")
+
+
+def test_an_append_holding_the_whole_file_again_replaces_it_once_the_file_was_seen(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on write-tests: its own test file again, now with `import wordcount`, as an
+    # append (old empty): refused as duplicates, retried until stuck.
+    whole = "import math\n\n\n" + CODE
+    with pytest.raises(ToolError, match="already defines"):  # not read yet: no replacement
+        edit_file(ctx, "src/calc.py", "", whole)
+    read_file(ctx, "src/calc.py")
+    with pytest.raises(ToolError, match=r"already defines sub \(line 5\)"):  # one, not all
+        edit_file(ctx, "src/calc.py", "", "def sub(a, b):\n    return b - a\n")
+    said = edit_file(ctx, "src/calc.py", "", "\n" + whole)
+    assert said.startswith("note: new defines everything src/calc.py defines, so it replaced")
+    assert (root / "src" / "calc.py").read_text() == whole

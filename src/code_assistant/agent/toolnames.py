@@ -40,9 +40,9 @@ ARGUMENT_ALIASES = {
     " relative_path path_name dir directory dir_path directory_path folder target_directory",
     "content": "file_text contents text code data body file_content new_content",
     "old": "old_str old_string old_text search find original original_text search_text"
-    " old_content target",
+    " old_content target old_lines old_code",
     "new": "new_str new_string new_text replace replacement replace_with replacement_text"
-    " new_content",
+    " new_content new_lines new_code",
     "command": "cmd command_line commandline script shell_command commands bash_command",
     "start_line": "start line_start from_line start_line_one_indexed",
     "end_line": "end line_end to_line end_line_one_indexed_inclusive",

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from code_assistant.errors import ToolError
-from code_assistant.tools.edits import SHOW_MAX_LINES, append_code, apply_edit, numbered
+from code_assistant.tools.edits import SHOW_MAX_LINES, Edit, append_code, apply_edit, numbered
 from code_assistant.tools.paths import Located, locate, walk_files
 from code_assistant.tools.registry import Change, ToolContext, tool
 from code_assistant.tools.textfile import (
@@ -23,6 +23,7 @@ from code_assistant.tools.textfile import (
     unified_diff,
 )
 from code_assistant.tools.writeguards import (
+    redefines_all,
     refuse_duplicate_definitions,
     refuse_echo,
     refuse_gutting,
@@ -264,10 +265,8 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
         # Match on \n so the model's old text need not reproduce the file's line endings.
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
     refuse_echo(found.rel, new)
-    if not old:
-        refuse_duplicate_definitions(found.rel, text, new)
     try:
-        edit = apply_edit(text, old, new) if old else append_code(text, new, found.rel)
+        edit = apply_edit(text, old, new) if old else _append(ctx, found.rel, text, new)
     except ToolError as exc:
         raise ToolError(_already_made(found.rel, text, old, new) or f"{found.rel}: {exc}") from None
     after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
@@ -287,6 +286,17 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if warning:
         parts.append(warning)
     return "\n".join(parts)
+
+
+def _append(ctx: ToolContext, rel: str, text: str, new: str) -> Edit:
+    """An empty old: new goes at the end, or, when it defines everything the file defines and
+    the model has seen the file, new is the whole file again and replaces it."""
+    if _known(ctx, rel) and redefines_all(text, new):
+        body = new.strip("\n") + "\n"
+        return Edit(body, 1, max(1, body.count("\n")), f"note: new defines everything {rel} "
+                    "defines, so it replaced the whole file")
+    refuse_duplicate_definitions(rel, text, new)
+    return append_code(text, new, rel)
 
 
 def _already_made(rel: str, text: str, old: str, new: str) -> str:

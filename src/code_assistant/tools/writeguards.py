@@ -53,6 +53,14 @@ def refuse_gutting(rel: str, before: str, after: str) -> None:
     )
 
 
+def redefines_all(text: str, new: str) -> bool:
+    """Whether new defines every function and class the file defines (at least one): an
+    "append" that is really the whole file again, e.g. the model's own test file rewritten
+    with the import it lacked."""
+    had = set(_DEFINITION.findall(text))
+    return bool(had) and had <= set(_DEFINITION.findall(new))
+
+
 def refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
     """An append that defines again what the file defines: a model copying a function it
     should change (a second order_total below the first), not adding one."""
