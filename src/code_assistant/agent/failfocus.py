@@ -9,17 +9,18 @@ returned, it has the one place to look at. Only the project's own Python files a
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from code_assistant.agent.taskrules import is_test_path
 from code_assistant.tools.edits import numbered
+from code_assistant.tools.paths import walk_files
 
 MAX_LINES = 30  # a longer function is shown by its first lines; read_file has the rest
 _FUNCTIONS: tuple[type[ast.stmt], ...] = (ast.FunctionDef, ast.AsyncFunctionDef)
-MAX_FILES = 400  # a large project: the search stops, the note is only a help
-_SKIP_DIRS = {".git", ".ca", "node_modules", "__pycache__", "venv", ".venv", "build", "dist"}
+MAX_FILES = 400  # Python files parsed at most: in a large project the note is only a help
 # pytest's assertion rewriting: "E    +  where -1800.0 = apply_discount(200.0, 10)"
 _WHERE = re.compile(r"^E\s+\+\s+where (?P<value>.+?) = (?P<call>(?P<name>[A-Za-z_][\w.]*)\(.*\))$")
 _NAME_ERROR = re.compile(r"NameError: name '(?P<name>[A-Za-z_]\w*)' is not defined")
@@ -38,31 +39,67 @@ class Definition:
 
 def focus_note(root: Path, output: str) -> str:
     """A note naming the function to fix and showing it ("" when the output names none)."""
+    project = _Project(root)
     lines = output.splitlines()
-    missing = _import_hint(root, output)
-    if missing:
-        return missing
+    return (_import_hint(project, output) or _assertion_note(project, lines)
+            or _traceback_note(project, lines))
+
+
+class _Project:
+    """The project's Python files outside the tests, parsed once per note, on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._parsed: list[tuple[str, ast.Module, list[str]]] | None = None
+
+    def files(self) -> list[tuple[str, ast.Module, list[str]]]:
+        if self._parsed is None:
+            self._parsed = []
+            rels = (r for r in walk_files(self.root) if r.endswith(".py") and not is_test_path(r))
+            for rel in itertools.islice(rels, MAX_FILES):
+                parsed = _parsed(self.root / rel)
+                if parsed is not None:
+                    self._parsed.append((rel, *parsed))
+        return self._parsed
+
+    def find(self, name: str, kinds: tuple[type[ast.stmt], ...],
+             top: bool = False) -> Definition | None:
+        """The one node of `kinds` named `name` (top level only with `top`); None when there
+        is none or more than one."""
+        found = [
+            _definition(rel, node, lines) for rel, tree, lines in self.files()
+            for node in (tree.body if top else ast.walk(tree))
+            if isinstance(node, kinds) and getattr(node, "name", None) == name
+        ]
+        return found[0] if len(found) == 1 else None
+
+
+def _assertion_note(project: _Project, lines: list[str]) -> str:
     for line in lines:
         match = _WHERE.match(line.strip())
         if match is None:
             continue
         name = match.group("name").rsplit(".", 1)[-1]
-        found = _find_function(root, name)
-        if found is not None:
-            call, value = (_cut(match.group(g)) for g in ("call", "value"))
-            wanted = _expected(lines, match.group("value"))
-            should = f" It must return {_cut(wanted)}." if wanted else ""
-            return (
-                f"The failing assertion calls {call}, which returned "
-                f"{value}.{should} {name} is in {found.path}, lines {found.first}-"
-                f"{found.last}:\n{_shown(found)}\n"
-                f"The bug is most likely in these lines: change {name} so the assertion holds."
-            )
-    frame = _last_project_frame(root, lines)
+        found = project.find(name, _FUNCTIONS)
+        if found is None:
+            continue
+        call, value = (_cut(match.group(g)) for g in ("call", "value"))
+        wanted = _expected(lines, match.group("value"))
+        should = f" It must return {_cut(wanted)}." if wanted else ""
+        return (
+            f"The failing assertion calls {call}, which returned {value}.{should} {name} is "
+            f"in {found.path}, lines {found.first}-{found.last}:\n{_shown(found)}\n"
+            f"The bug is most likely in these lines: change {name} so the assertion holds."
+        )
+    return ""
+
+
+def _traceback_note(project: _Project, lines: list[str]) -> str:
+    frame = _last_project_frame(project.root, lines)
     if frame is None:
         return ""
     rel, number, func = frame
-    found = _enclosing_function(root, rel, number)
+    found = _enclosing_function(project.root, rel, number)
     if found is None:
         return ""
     return (
@@ -71,22 +108,22 @@ def focus_note(root: Path, output: str) -> str:
     )
 
 
-def _import_hint(root: Path, output: str) -> str:
+def _import_hint(project: _Project, output: str) -> str:
     """A NameError for a project module or a name one module defines: the missing import
     (a 1.5B model wrote tests calling wordcount.words() with no `import wordcount`)."""
     match = _NAME_ERROR.search(output)
     if match is None:
         return ""
     name = match.group("name")
-    if (root / f"{name}.py").is_file():
+    if (project.root / f"{name}.py").is_file():
         line = f"import {name}"
     else:
-        found = _find_definition(root, name)
+        found = project.find(name, (*_FUNCTIONS, ast.ClassDef), top=True)
         if found is None:
             return ""
         line = f"from {found.path.removesuffix('.py').replace('/', '.')} import {name}"
     used = [m.group("path") for m in map(_USED_AT.match, output.splitlines()) if m]
-    frame = _last_project_frame(root, output.splitlines(), tests=True)
+    frame = _last_project_frame(project.root, output.splitlines(), tests=True)
     where = used[-1] if used else frame[0] if frame else "the file that uses it"
     return (
         f"NameError: {name} is not defined in {where} because it is never imported. Add the "
@@ -114,18 +151,6 @@ def _shown(found: Definition) -> str:
     return numbered(shown, found.first) + more
 
 
-def _python_files(root: Path) -> list[Path]:
-    files: list[Path] = []
-    for path in sorted(root.rglob("*.py")):
-        parts = path.relative_to(root).parts
-        if any(part in _SKIP_DIRS or part.startswith(".") for part in parts[:-1]):
-            continue
-        files.append(path)
-        if len(files) >= MAX_FILES:
-            break
-    return files
-
-
 def _parsed(path: Path) -> tuple[ast.Module, list[str]] | None:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -134,40 +159,10 @@ def _parsed(path: Path) -> tuple[ast.Module, list[str]] | None:
         return None
 
 
-def _definition(root: Path, path: Path, node: ast.stmt, lines: list[str]) -> Definition:
+def _definition(rel: str, node: ast.stmt, lines: list[str]) -> Definition:
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     last = getattr(node, "end_lineno", None) or first
-    return Definition(path.relative_to(root).as_posix(), first, last, lines[first - 1 : last])
-
-
-def _find_function(root: Path, name: str) -> Definition | None:
-    """The one function or method named `name` outside the tests; None when none or several."""
-    return _find(root, name, _FUNCTIONS)
-
-
-def _find_definition(root: Path, name: str) -> Definition | None:
-    """The one module-level function or class named `name` outside the tests."""
-    return _find(root, name, (*_FUNCTIONS, ast.ClassDef), top=True)
-
-
-def _find(root: Path, name: str, kinds: tuple[type[ast.stmt], ...],
-          top: bool = False) -> Definition | None:
-    """The one node of `kinds` named `name` outside the tests (top level only with
-    `top`); None when there is none or more than one."""
-    found: list[Definition] = []
-    for path in _python_files(root):
-        if is_test_path(path.relative_to(root).as_posix()):
-            continue
-        parsed = _parsed(path)
-        if parsed is None:
-            continue
-        tree, lines = parsed
-        nodes = tree.body if top else ast.walk(tree)
-        found += [
-            _definition(root, path, node, lines) for node in nodes
-            if isinstance(node, kinds) and getattr(node, "name", None) == name
-        ]
-    return found[0] if len(found) == 1 else None
+    return Definition(rel, first, last, lines[first - 1 : last])
 
 
 def _last_project_frame(
@@ -204,4 +199,4 @@ def _enclosing_function(root: Path, rel: str, number: int) -> Definition | None:
             end = getattr(node, "end_lineno", None) or node.lineno
             if node.lineno <= number <= end and (best is None or node.lineno > best.lineno):
                 best = node
-    return _definition(root, path, best, lines) if best is not None else None
+    return _definition(rel, best, lines) if best is not None else None
