@@ -861,3 +861,16 @@ def test_an_append_holding_the_whole_file_again_replaces_it_once_the_file_was_se
     said = edit_file(ctx, "src/calc.py", "", "\n" + whole)
     assert said.startswith("note: new defines everything src/calc.py defines, so it replaced")
     assert (root / "src" / "calc.py").read_text() == whole
+
+
+def test_an_append_with_every_definition_but_little_else_is_not_a_whole_file(
+    root: Path, ctx: ToolContext
+) -> None:
+    script = CODE + "\n\nif __name__ == '__main__':\n    import sys\n    a, b = sys.argv[1:3]\n" \
+        "    print(add(int(a), int(b)))\n    print(sub(int(a), int(b)))\n    print('done')\n"
+    (root / "tool.py").write_text(script)
+    read_file(ctx, "tool.py")
+    short = "def add(a, b):\n    return a + b\ndef sub(a, b):\n    return a - b\n"
+    with pytest.raises(ToolError, match="already defines"):  # would drop the main block
+        edit_file(ctx, "tool.py", "", short)
+    assert (root / "tool.py").read_text() == script

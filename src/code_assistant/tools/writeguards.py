@@ -58,7 +58,10 @@ def redefines_all(text: str, new: str) -> bool:
     "append" that is really the whole file again, e.g. the model's own test file rewritten
     with the import it lacked."""
     had = set(_DEFINITION.findall(text))
-    return bool(had) and had <= set(_DEFINITION.findall(new))
+    if not had or not had <= set(_DEFINITION.findall(new)):
+        return False
+    code = [sum(1 for line in t.splitlines() if line.strip()) for t in (text, new)]
+    return code[1] * 5 >= code[0] * 4  # and keeps most of the file (its main block, constants)
 
 
 def refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
