@@ -172,7 +172,7 @@ def find_symbols(
     Args:
         name: a name (case-insensitive), `Class.method`, a glob like `parse_*`, or part of one.
         kind: function, method, class, struct, enum, trait, interface, impl, constant, type.
-        path: a file, a directory or a glob such as `src/*.py`; leave it out for the project.
+        path: a file, a directory or a glob such as `*.py`; leave it out for the project.
     """
     from code_assistant.index.symbols import find_symbols as lookup
 
