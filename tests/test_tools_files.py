@@ -874,3 +874,16 @@ def test_an_append_with_every_definition_but_little_else_is_not_a_whole_file(
     with pytest.raises(ToolError, match="already defines"):  # would drop the main block
         edit_file(ctx, "tool.py", "", short)
     assert (root / "tool.py").read_text() == script
+
+
+def test_invented_flag_arguments_are_dropped_but_unknown_text_is_refused(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B: edit_file(..., ignore_whitespace=true) resent until stuck.
+    registry = ToolRegistry(builtin_tools())
+    call = ToolCall("edit_file", {"path": "src/calc.py", "old": "a - b", "new": "b - a",
+                                  "ignore_whitespace": True, "timeout": None})
+    assert registry.dispatch(call, ctx).startswith("edited src/calc.py")
+    with pytest.raises(ToolError, match="has no argument 'start_line'"):
+        registry.dispatch(ToolCall("edit_file", {"path": "src/calc.py", "old": "b - a",
+                                                 "new": "a - b", "start_line": "6"}), ctx)
