@@ -1,5 +1,7 @@
 """Guards on whole-file writes and appends that a small model gets wrong: a write that guts
-the file, an append that defines again what is there, Python with literal \\n newlines."""
+the file, an append that defines again what is there (or is the whole file again), Python
+with literal \\n newlines, ca's own answer written back as code, a change that leaves Python
+that does not compile."""
 
 from __future__ import annotations
 
