@@ -19,7 +19,8 @@ from code_assistant.errors import ToolError
 from code_assistant.tools.approval import Approver
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.edits import apply_edit
-from code_assistant.tools.files import edit_file, glob_files, list_dir, read_file, write_file
+from code_assistant.tools.files import edit_file, read_file, write_file
+from code_assistant.tools.listing import glob_files, list_dir
 from code_assistant.tools.registry import ToolContext, ToolRegistry
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"

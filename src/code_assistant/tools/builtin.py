@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from code_assistant.tools.files import edit_file, glob_files, list_dir, read_file, write_file
+from code_assistant.tools.files import edit_file, read_file, write_file
+from code_assistant.tools.listing import glob_files, list_dir
 from code_assistant.tools.registry import Tool
 from code_assistant.tools.shell import run_shell
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
-
 from code_assistant.errors import ToolError
 from code_assistant.tools.edits import SHOW_MAX_LINES, Edit, append_code, apply_edit, numbered
-from code_assistant.tools.paths import Located, locate, walk_files
+from code_assistant.tools.paths import Located, locate
 from code_assistant.tools.registry import Change, ToolContext, tool
 from code_assistant.tools.textfile import (
     EDIT_MAX_BYTES,
@@ -32,9 +28,6 @@ from code_assistant.tools.writeguards import (
     unescaped_python,
 )
 
-LIST_MAX_ENTRIES = 200
-GLOB_MAX_RESULTS = 200
-
 
 def human_size(size: int) -> str:
     """1234 -> '1.2 KB'."""
@@ -51,7 +44,7 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else many or one + 's'}"
 
 
-def _with_note(found: Located, text: str) -> str:
+def with_note(found: Located, text: str) -> str:
     return f"{found.note}\n{text}" if found.note else text
 
 
@@ -108,7 +101,7 @@ def read_file(
         raise ToolError(f"cannot read {found.rel}: {exc.strerror or exc}") from None
     if not window.lines:
         if window.last_seen == 0:
-            return _with_note(found, f"({found.rel} is empty)")
+            return with_note(found, f"({found.rel} is empty)")
         raise ToolError(
             f"start_line {start} is past the end of {found.rel} ({window.last_seen} lines)"
         )
@@ -187,7 +180,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     except UnicodeEncodeError:
         after = content.encode("utf-8")  # a whole new content may change a Latin-1 file's encoding
     if after == before:
-        return _with_note(
+        return with_note(
             found,
             f"{found.rel} already has exactly this content; nothing written. The file is "
             "done: go on with the next step, or answer with a short summary if the task is done.",
@@ -208,7 +201,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
             "remove them, put them back with edit_file now."
         )
     wrote += syntax_note(found.rel, before_text, content)
-    return _with_note(found, wrote)
+    return with_note(found, wrote)
 
 
 def _known(ctx: ToolContext, rel: str) -> bool:
@@ -331,86 +324,3 @@ def _same_old_new(found: Located, old: str) -> str:
         "this text. Call read_file on it, then set old to the lines to change, copied "
         "exactly, and new to what they should become."
     )
-
-
-def _entry_line(entry: os.DirEntry[str]) -> str:
-    if entry.is_symlink():
-        try:
-            return f"{entry.name} -> {os.readlink(entry.path)}"
-        except OSError:
-            return f"{entry.name} -> ?"
-    if entry.is_dir():
-        return f"{entry.name}/"
-    try:
-        return f"{entry.name}  ({human_size(entry.stat().st_size)})"
-    except OSError:
-        return entry.name
-
-
-@tool(kind="read")
-def list_dir(ctx: ToolContext, path: str = ".") -> str:
-    """List a directory: sub-directories end with '/', files show their size.
-
-    Args:
-        path: Directory relative to the project root; "." is the project root.
-    """
-    found = locate(ctx.root, path, must_exist=True)
-    if not found.path.is_dir():
-        raise ToolError(f"{found.rel} is a file, not a directory; use read_file to read it")
-    try:
-        with os.scandir(found.path) as it:
-            entries = [e for e in it if e.name != ".git"]
-    except OSError as exc:
-        raise ToolError(f"cannot list {found.rel}: {exc.strerror or exc}") from None
-    entries.sort(key=lambda e: (not e.is_dir(follow_symlinks=False), e.name))
-    count = plural(len(entries), "entry", "entries")
-    lines = [f"{found.rel}/ ({count})" if entries else f"{found.rel}/ is empty"]
-    lines += [_entry_line(e) for e in entries[:LIST_MAX_ENTRIES]]
-    if len(entries) > LIST_MAX_ENTRIES:
-        more = len(entries) - LIST_MAX_ENTRIES
-        lines.append(f"[... {more} more entries not shown; use glob_files to find files]")
-    return _with_note(found, "\n".join(lines))
-
-
-def _glob_pattern(root: Path, pattern: str) -> str:
-    cleaned = pattern.strip()
-    base = root.resolve().as_posix()
-    if cleaned.startswith(base + "/"):
-        cleaned = cleaned[len(base) + 1 :]
-    cleaned = cleaned.removeprefix("./")
-    if not cleaned or cleaned.startswith("!"):
-        raise ToolError("give a file name pattern such as '**/*.py' or 'src/*.rs'")
-    if ".." in Path(cleaned).parts or "\0" in cleaned:
-        raise ToolError("glob_files only searches inside the project; remove '..' from the pattern")
-    return cleaned
-
-
-@tool(kind="read")
-def glob_files(ctx: ToolContext, pattern: str) -> str:
-    """Find project files by name pattern; files ignored by .gitignore and .git are skipped.
-
-    Patterns work like .gitignore lines: a name or `*.ext` matches at any depth, `dir/*.ext`
-    only directly inside dir, `dir/**/name` anywhere below dir.
-
-    Args:
-        pattern: A file name or a pattern with * and **.
-    """
-    import pathspec
-
-    cleaned = _glob_pattern(ctx.root, pattern)
-    try:
-        spec = pathspec.GitIgnoreSpec.from_lines([cleaned])
-    except (ValueError, re.error) as exc:  # [z-a], a lone backslash
-        raise ToolError(f"{cleaned!r} is not a valid pattern ({exc}); try '**/*.py'") from None
-    matches = sorted(rel for rel in walk_files(ctx.root) if spec.match_file(rel))
-    if not matches:
-        return (
-            f"no files match {cleaned!r} (patterns are relative to the project root; "
-            "ignored files are skipped)"
-        )
-    lines = matches[:GLOB_MAX_RESULTS]
-    if len(matches) > GLOB_MAX_RESULTS:
-        more = len(matches) - GLOB_MAX_RESULTS
-        lines.append(f"[... {more} more matches not shown; use a narrower pattern]")
-    return "\n".join(lines)
-
