@@ -833,9 +833,9 @@ def test_a_continuation_indent_with_a_leading_blank_line_only_in_new_keeps_the_b
     old = "def sub(a, b):\n        return a - b\n    "
     new = "\ndef sub(a, b):\n        return b - a\n    "
     said = edit_file(ctx, "src/calc.py", old, new)
-    assert "Warning" not in said  # new's own leading blank line stays
-    assert (root / "src" / "calc.py").read_text() == CODE.replace(
-        "\n\ndef sub", "\n\n\ndef sub").replace("a - b", "b - a")
+    assert "Warning" not in said
+    # new's leading blank line lands after the file's blank lines: the spacing stays as it was
+    assert (root / "src" / "calc.py").read_text() == CODE.replace("a - b", "b - a")
 
 
 def test_an_edit_repeated_after_it_was_made_says_the_change_is_made(
@@ -888,3 +888,34 @@ def test_invented_flag_arguments_are_dropped_but_unknown_text_is_refused(
     with pytest.raises(ToolError, match="has no argument 'start_line'"):
         registry.dispatch(ToolCall("edit_file", {"path": "src/calc.py", "old": "b - a",
                                                  "new": "a - b", "start_line": "6"}), ctx)
+
+
+def test_new_without_the_json_indent_of_old_is_not_re_indented_into_broken_python(
+    root: Path, ctx: ToolContext
+) -> None:
+    # 1.5B on cli-flag: old carries the JSON block's indent after its first line, new (after a
+    # leading newline) is indented as the file is. Shifting new by old's shift left `return`
+    # at column 0, and the leading newline added a blank line on every repeat.
+    greet = (
+        '"""Greet."""\n\nimport argparse\n\n\ndef greeting(name: str) -> str:\n'
+        '    return f"Hello, {name}!"\n\n\ndef main() -> None:\n    print(greeting("x"))\n'
+    )
+    (root / "greet.py").write_text(greet)
+    old = 'def greeting(name: str) -> str:\n        return f"Hello, {name}!"\n    '
+    new = '\ndef greeting(name: str) -> str:\n    return f"{name.upper()}!"\n    '
+    out = edit_file(ctx, "greet.py", old, new)
+    text = (root / "greet.py").read_text()
+    assert text == greet.replace('f"Hello, {name}!"', 'f"{name.upper()}!"')
+    assert "not valid Python" not in out
+    # the same call again now finds nothing to change: the old text is gone
+    with pytest.raises(ToolError):
+        edit_file(ctx, "greet.py", old, new)
+
+
+def test_re_indenting_still_applies_when_new_shares_old_json_indent(
+    root: Path, ctx: ToolContext
+) -> None:
+    old = "def add(a, b):\n        return a + b\n    "
+    new = "def add(a, b):\n        return a + b + 0\n    "
+    assert "re-indented" in edit_file(ctx, "src/calc.py", old, new)
+    assert "def add(a, b):\n    return a + b + 0\n" in (root / "src" / "calc.py").read_text()

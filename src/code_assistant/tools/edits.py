@@ -160,12 +160,43 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     replacement = [_reindent(line, remove, add) for line in new_lines]
     if kept:  # new's first lines follow `"new": "` like old's: they keep their indentation
         replacement[:kept] = [line if line.strip() else "" for line in new_lines[:kept]]
+    if start > 0 and not lines[start - 1].strip():
+        # new's leading blank lines (old has none left) after a blank line of the file: the
+        # file keeps its spacing, and a repeat of the edit does not add blank lines again
+        while len(replacement) > 1 and not replacement[0].strip():
+            replacement.pop(0)
+            new_lines = new_lines[1:]
+    replacement, reindented = _fitting(lines, start, end, replacement, new_lines)
     note = f"note: old matched lines {start + 1}-{end} only after ignoring {how}"
-    if remove or add:
+    if (remove or add) and reindented:
         note += "; new was re-indented to match the file"
     result = lines[:start] + replacement + lines[end:]
     last = start + max(1, len(replacement))
     return Edit("\n".join(result), start + 1, last, note)
+
+
+def _fitting(
+    lines: list[str], start: int, end: int, replacement: list[str], new_lines: list[str]
+) -> tuple[list[str], bool]:
+    """The re-indented replacement, unless that breaks Python the file held and new as the
+    model wrote it does not (old and new in one call need not share the JSON's indentation:
+    a 1.5B model wrote old with it and new without). (lines, whether re-indented)."""
+    as_written = [line if line.strip() else "" for line in new_lines]
+    if as_written == replacement or _compiles(lines, start, end, replacement):
+        return replacement, as_written != replacement
+    if _compiles(lines, 0, 0, []) and _compiles(lines, start, end, as_written):
+        return as_written, False
+    return replacement, True
+
+
+def _compiles(lines: list[str], start: int, end: int, replacement: list[str]) -> bool:
+    """Whether lines, with lines[start:end] replaced, compile as Python."""
+    text = "\n".join(lines[:start] + replacement + lines[end:])
+    try:
+        compile(text, "<edit>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _find_lines(
