@@ -275,8 +275,18 @@ def test_overwrite_is_allowed_after_read_file_or_an_own_write(
 def test_an_edit_with_old_equal_to_new_says_whether_the_change_is_made(
     root: Path, ctx: ToolContext
 ) -> None:
-    with pytest.raises(ToolError, match="already holds this text: the change is made"):
+    # Untouched in this task: the lines are there as they were, so nothing is "made".
+    with pytest.raises(ToolError, match=r"holds this text \(lines 2-2\) as it was when the task"
+                       ) as unchanged:
         edit_file(ctx, "src/calc.py", "return a + b", "return a + b")
+    assert "the change is made" not in str(unchanged.value)
+    # 1.5B on diagnose-crash: old == new copied with read_file's unpadded line numbers.
+    numbered = "5 | def sub(a, b):\n6 |     return a - b\n"
+    with pytest.raises(ToolError, match=r"holds this text \(lines 5-6\)"):
+        edit_file(ctx, "src/calc.py", numbered, numbered)
+    edit_file(ctx, "src/calc.py", "return a + b", "return b + a")
+    with pytest.raises(ToolError, match=r"already holds this text \(lines 2-2\): the change is"):
+        edit_file(ctx, "src/calc.py", "return b + a", "return b + a")
     with pytest.raises(ToolError) as missing:
         edit_file(ctx, "src/calc.py", "def mul(a, b):", "def mul(a, b):")
     assert "does not hold this text. Call read_file on it, then set old to the lines" in str(

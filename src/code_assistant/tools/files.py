@@ -245,7 +245,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     if not old and not new.strip():
         raise ToolError("old and new are both empty; give the text to change or to add")
     if old == new:
-        raise ToolError(_same_old_new(found, old))
+        raise ToolError(_same_old_new(ctx, found, old))
     size = found.path.stat().st_size
     if size > EDIT_MAX_BYTES:
         raise ToolError(
@@ -306,21 +306,34 @@ def _already_made(rel: str, text: str, old: str, new: str) -> str:
     )
 
 
-def _same_old_new(found: Located, old: str) -> str:
-    """Why an edit with old == new changes nothing, and what to do: only when the file really
-    holds the text is the change made (a 1.5B model otherwise takes "made" and stops)."""
+def _same_old_new(ctx: ToolContext, found: Located, old: str) -> str:
+    """Why an edit with old == new changes nothing, and what to do. The text counts as held
+    when it matches as edit_file would match it (read_file's line numbers, indentation); it
+    is "made" only when this task changed the file (a 1.5B model takes "made" and stops)."""
     try:
-        holds = old.strip() and old.strip() in found.path.read_text(errors="replace")
+        text = found.path.read_text(errors="replace")
     except OSError:
-        holds = False
-    if holds:
+        text = ""
+    where = ""
+    try:
+        at = apply_edit(text, old, old)
+        where = f" (lines {at.first_line}-{at.last_line})"
+    except ToolError:
+        pass
+    if not where and not (old.strip() and old.strip() in text):
         return (
-            f"old and new are the same and {found.rel} already holds this text: the change "
-            "is made. Go on with the next step, or answer with a short summary if the task "
-            "is done."
+            f"old and new are the same, so nothing was changed, and {found.rel} does not hold "
+            "this text. Call read_file on it, then set old to the lines to change, copied "
+            "exactly, and new to what they should become."
+        )
+    if any(change.path == found.rel for change in ctx.changes):
+        return (
+            f"old and new are the same and {found.rel} already holds this text{where}: the "
+            "change is made. Go on with the next step, or answer with a short summary if the "
+            "task is done."
         )
     return (
-        f"old and new are the same, so nothing was changed, and {found.rel} does not hold "
-        "this text. Call read_file on it, then set old to the lines to change, copied "
-        "exactly, and new to what they should become."
+        f"old and new are the same, so nothing was changed: {found.rel} holds this text"
+        f"{where} as it was when the task began. Keep old as it is and write in new what "
+        "these lines must become to do the task; new must differ from old."
     )
