@@ -479,3 +479,46 @@ def test_a_named_function_still_missing_after_the_rounds_ends_unverified(
 ])
 def test_the_text_a_task_says_a_script_prints(task: str, text: str) -> None:
     assert printed_text(task) == text
+
+
+def test_an_add_task_keeps_the_functions_it_does_not_name(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on js-add-function: old held the new product (not in the file), the closest
+    # region shown was sum, and the model then replaced sum with product.
+    start = ("'use strict';\n\nfunction sum(numbers) {\n"
+             "  return numbers.reduce((t, n) => t + n, 0);\n}\n\nmodule.exports = { sum };\n")
+    (tmp_path / "mathlib.js").write_text(start)
+    product = "function product(numbers) {\n  return numbers.reduce((t, n) => t * n, 1);\n}"
+    exports = "\n\nmodule.exports = { sum, product };"
+    fake_server.enqueue(
+        call("edit_file", path="mathlib.js",
+             old="function sum(numbers) {\n  return numbers.reduce((t, n) => t + n, 0);\n}",
+             new=product),
+        call("edit_file", path="mathlib.js", old=product, new=product + exports),
+        {"text": "Added product."},
+    )
+    task = "Add a function product(numbers) to mathlib.js and export it with the others."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    outputs = [m["content"] for m in fake_server.chat_requests[-1]["body"]["messages"]
+               if m["role"] == "tool"]
+    assert outputs[0].startswith("error: not changed: this edit would delete sum from mathlib.js")
+    assert 'old set to "" (empty)' in outputs[0]
+    assert outputs[1].startswith("note: old is not in mathlib.js and new begins with it, so new "
+                                 "was added as new code")
+    text = (tmp_path / "mathlib.js").read_text()
+    assert text == start + "\n" + product + exports + "\n"
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_edit_may_drop_a_function_the_task_names(tmp_path: Path) -> None:
+    from code_assistant.agent.verify import Verifier
+
+    (tmp_path / "m.py").write_text("def old_helper():\n    pass\n\n\ndef keep():\n    pass\n")
+    edit = {"path": "m.py", "old": "def old_helper():\n    pass\n", "new": ""}
+    assert Verifier(tmp_path, "Remove old_helper from m.py").refusal("edit_file", edit) == ""
+    assert "would delete old_helper" in Verifier(tmp_path, "Add a function f to m.py").refusal(
+        "edit_file", edit)
+    renamed = {"path": "m.py", "old": "def old_helper():", "new": "def new_helper():"}
+    task = "Rename old_helper to new_helper"
+    assert Verifier(tmp_path, task).refusal("edit_file", renamed) == ""

@@ -208,3 +208,30 @@ def reverses_rename(old: str, new: str, edit_old: str, edit_new: str) -> bool:
 
 def _uses(name: str, text: str) -> bool:
     return re.search(rf"\b{re.escape(name)}\b", text) is not None
+
+
+def dropped_definitions(root: Path, task: str, rel: str, old: str, new: str) -> str:
+    """Why an edit is refused when it would delete functions or classes the file defines and
+    the task does not name ("" otherwise): old defines them, new does not."""
+    from code_assistant.tools.writeguards import removed_definitions
+
+    try:
+        text = (root / rel.strip().removeprefix("./")).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+    gone = [
+        name for name in removed_definitions(old, new)
+        if not re.search(rf"\b{re.escape(name)}\b", task)
+        and re.search(rf"^\s*(?:async\s+def|def|class|function|(?:pub\s+)?fn|func)\s+{name}\b",
+                      text, re.M)
+    ]
+    if not gone:
+        return ""
+    names = ", ".join(gone)
+    return (
+        f"not changed: this edit would delete {names} from {rel} (old defines "
+        f"{'it' if len(gone) == 1 else 'them'}, new does not), and the task does not ask for "
+        f"that. Keep {names}: new must hold every line of old you keep, with your change. "
+        'To add code without changing any, call edit_file with old set to "" (empty): new '
+        "is then added to the file."
+    )

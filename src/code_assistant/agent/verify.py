@@ -198,8 +198,9 @@ class Verifier:
 
     def refusal(self, name: str, arguments: dict[str, object]) -> str:
         """Why a call is refused before it runs ("" when it may run): a task that says the
-        tests show a bug in the code does not get its tests edited, and a rename is not
-        undone (a 1.5B model renames, looks, renames back, in a loop)."""
+        tests show a bug in the code does not get its tests edited, a rename is not
+        undone (a 1.5B model renames, looks, renames back, in a loop), and an edit does not
+        delete a function the task does not name (1.5B: `sum` replaced by the new `product`)."""
         if name not in ("edit_file", "write_file"):
             return ""
         pair = taskrules.rename_pair(self.task)
@@ -211,6 +212,13 @@ class Verifier:
                 f"to {pair[1]}: that part is done. "
                 + taskrules.rename_progress(self.root, *pair)
             )
+        if pair is None and name == "edit_file":
+            dropped = taskrules.dropped_definitions(
+                self.root, self.task, str(arguments.get("path", "")),
+                str(arguments.get("old", "")), str(arguments.get("new", "")),
+            )
+            if dropped:
+                return dropped
         if not taskrules.protects_tests(self.task):
             return ""
         from code_assistant.agent.context import imported_modules

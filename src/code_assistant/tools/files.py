@@ -261,7 +261,13 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
     try:
         edit = apply_edit(text, old, new) if old else _append(ctx, found.rel, text, new)
     except ToolError as exc:
-        raise ToolError(_already_made(found.rel, text, old, new) or f"{found.rel}: {exc}") from None
+        made = _already_made(found.rel, text, old, new)
+        if made or not _adds_to(old, new):
+            raise ToolError(made or f"{found.rel}: {exc}") from None
+        # old is the code the model means to add (a 1.5B model's usual mix-up): it is added
+        edit = _append(ctx, found.rel, text, new)
+        edit.note = (f"note: old is not in {found.rel} and new begins with it, so new was "
+                     f"added as new code; {edit.note.removeprefix('note: ')}")
     after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
     after = _encode(after_text, encoding, found.rel)
     counts = _commit(ctx, "edit_file", found, before, text, edit.text, after)
@@ -290,6 +296,12 @@ def _append(ctx: ToolContext, rel: str, text: str, new: str) -> Edit:
                     "defines, so it replaced the whole file")
     refuse_duplicate_definitions(rel, text, new)
     return append_code(text, new, rel)
+
+
+def _adds_to(old: str, new: str) -> bool:
+    """new is old plus more: the model put the code it adds in old as well as in new."""
+    head, whole = old.strip(), new.strip()
+    return bool(head) and len(whole) > len(head) and whole.startswith(head)
 
 
 def _already_made(rel: str, text: str, old: str, new: str) -> str:
