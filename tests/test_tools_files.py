@@ -929,3 +929,25 @@ def test_re_indenting_still_applies_when_new_shares_old_json_indent(
     new = "def add(a, b):\n        return a + b + 0\n    "
     assert "re-indented" in edit_file(ctx, "src/calc.py", old, new)
     assert "def add(a, b):\n    return a + b + 0\n" in (root / "src" / "calc.py").read_text()
+
+
+def test_new_ending_with_the_closing_line_that_follows_old_does_not_double_it(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on js-fix-test: old stopped before the function's `}`, new ended with it.
+    js = ("function titleCase(text) {\n  return text\n    .split(' ')\n"
+          "    .map((w) => w.slice(2))\n    .join(' ');\n}\n\nmodule.exports = { titleCase };\n")
+    (root / "t.js").write_text(js)
+    old = "  return text\n    .split(' ')\n    .map((w) => w.slice(2))\n    .join(' ');"
+    out = edit_file(ctx, "t.js", old, old.replace("slice(2)", "slice(1)") + "\n}")
+    assert "new's last line `}` is already the line after old" in out
+    assert (root / "t.js").read_text() == js.replace("slice(2)", "slice(1)")
+    # the same shape matched only after ignoring indentation
+    loose = "return text\n  .split(' ')\n  .map((w) => w.slice(1))\n  .join(' ');"
+    out = edit_file(ctx, "t.js", loose, loose.replace("slice(1)", "slice(0)") + "\n}")
+    assert "new's last line `}` is already the line after old" in out
+    assert (root / "t.js").read_text() == js.replace("slice(2)", "slice(0)")
+    # a closing line that is new code is kept: the brackets say so
+    (root / "u.js").write_text("if (a) {\n  f();\n}\n")
+    edit_file(ctx, "u.js", "  f();", "  f();\n  if (b) {\n    g();\n  }")
+    assert (root / "u.js").read_text() == "if (a) {\n  f();\n  if (b) {\n    g();\n  }\n}\n"

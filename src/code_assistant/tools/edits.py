@@ -35,9 +35,10 @@ def apply_edit(text: str, old: str, new: str) -> Edit:
     count = text.count(old)
     if count == 1:
         at = text.index(old)
+        new, note = _without_repeated_edges(*_neighbours(text, at, at + len(old)), old, new)
         first = text.count("\n", 0, at) + 1
         last = first + new.count("\n") - (1 if new.endswith("\n") else 0)
-        return Edit(text[:at] + new + text[at + len(old) :], first, max(first, last))
+        return Edit(text[:at] + new + text[at + len(old) :], first, max(first, last), note)
     if count > 1:
         raise ToolError(_ambiguous(_exact_lines(text, old), "exactly"))
     edit = _whitespace_tolerant(text, old, new)
@@ -80,6 +81,50 @@ def append_code(text: str, new: str, rel: str) -> Edit:
     last = first + body.count("\n") - 1
     return Edit(joined, first, max(first, last), "note: old was empty, so new was added "
                 + ("before the `if __name__` block" if tail else "at the end of the file"))
+
+
+_PAIRS = (("{", "}"), ("(", ")"), ("[", "]"))
+
+
+def _balance(text: str) -> tuple[int, ...]:
+    return tuple(text.count(open_) - text.count(close) for open_, close in _PAIRS)
+
+
+def _neighbours(text: str, start: int, end: int) -> tuple[str | None, str | None]:
+    """The whole lines just before and after text[start:end], when it spans whole lines."""
+    before = after = None
+    if start > 0 and (text[start - 1] == "\n" or text[start] == "\n"):
+        head = text[: start - 1] if text[start - 1] == "\n" else text[:start]
+        before = head.rsplit("\n", 1)[-1]
+    if end < len(text) and (text[end] == "\n" or text[end - 1] == "\n"):
+        tail = text[end + 1 :] if text[end] == "\n" else text[end:]
+        after = tail.split("\n", 1)[0]
+    return before, after
+
+
+def _without_repeated_edges(
+    before: str | None, after: str | None, old: str, new: str
+) -> tuple[str, str]:
+    """(new, note): new minus a last (or first) line that repeats the file's line right after
+    (before) old, when only without it does new keep old's bracket balance (a 1.5B model's
+    new ended with the function's closing `}`, which followed old in the file: two `}`)."""
+    target = _balance(old)
+    if _balance(new) == target:
+        return new, ""
+    body = new.rstrip("\n")
+    suffix = new[len(body) :]
+    lines = body.split("\n")
+    if len(lines) > 1 and after and after.strip() and lines[-1].strip() == after.strip():
+        trimmed = "\n".join(lines[:-1])
+        if _balance(trimmed) == target:
+            return trimmed + suffix, (f"note: new's last line `{after.strip()}` is already the "
+                                      "line after old, so the file keeps one")
+    if len(lines) > 1 and before and before.strip() and lines[0].strip() == before.strip():
+        trimmed = "\n".join(lines[1:])
+        if _balance(trimmed) == target:
+            return trimmed + suffix, (f"note: new's first line `{before.strip()}` is already "
+                                      "the line before old, so the file keeps one")
+    return new, ""
 
 
 def _exact_lines(text: str, old: str) -> list[int]:
@@ -167,9 +212,16 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
             replacement.pop(0)
             new_lines = new_lines[1:]
     replacement, reindented = _fitting(lines, start, end, replacement, new_lines)
+    before = lines[start - 1] if start else None
+    after = lines[end] if end < len(lines) else None
+    fitted, edge_note = _without_repeated_edges(
+        before, after, "\n".join(lines[start:end]), "\n".join(replacement))
+    replacement = fitted.split("\n") if replacement else replacement
     note = f"note: old matched lines {start + 1}-{end} only after ignoring {how}"
     if (remove or add) and reindented:
         note += "; new was re-indented to match the file"
+    if edge_note:
+        note += "; " + edge_note.removeprefix("note: ")
     result = lines[:start] + replacement + lines[end:]
     last = start + max(1, len(replacement))
     return Edit("\n".join(result), start + 1, last, note)
