@@ -856,6 +856,11 @@ def test_an_edit_repeated_after_it_was_made_says_the_change_is_made(
         edit_file(ctx, "src/calc.py", "return a - b", "return b - a")
     with pytest.raises(ToolError, match="old was not found"):  # new not there: the usual
         edit_file(ctx, "src/calc.py", "return a * b", "return a / b")
+    # Real 1.5B on off-by-one: the same edit again, old and new in its JSON block's indent.
+    edit_file(ctx, "src/calc.py", "\n        return a + b\n    ", "\n        return a + 1\n    ")
+    with pytest.raises(ToolError, match=r"already holds new at line 2, so this change is made"):
+        edit_file(ctx, "src/calc.py", "\n        return a + b\n    ",
+                  "\n        return a + 1\n    ")
 
 
 def test_an_append_holding_the_whole_file_again_replaces_it_once_the_file_was_seen(

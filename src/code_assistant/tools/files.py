@@ -306,11 +306,18 @@ def _adds_to(old: str, new: str) -> bool:
 
 def _already_made(rel: str, text: str, old: str, new: str) -> str:
     """The not-found answer when the file already holds new and not old: the model is
-    repeating an edit it made (a 1.5B model did, for every file of a rename)."""
+    repeating an edit it made (a 1.5B model did, for every file of a rename, and on
+    off-by-one with new in its JSON block's indentation)."""
     wanted = new.strip()
-    if not old.strip() or not wanted or old.strip() in text or text.count(wanted) != 1:
+    if not old.strip() or not wanted or old.strip() in text or text.count(wanted) > 1:
         return ""
-    line = text.count("\n", 0, text.index(wanted)) + 1
+    if wanted in text:
+        line = text.count("\n", 0, text.index(wanted)) + 1
+    else:  # held as edit_file matches: the model's JSON indentation, line numbers
+        try:
+            line = apply_edit(text, new, new).first_line
+        except ToolError:
+            return ""
     return (
         f"not changed: {rel} already holds new at line {line}, so this change is made. Do not "
         "repeat it: go on with the next change, or answer with a short summary if the task "
