@@ -329,6 +329,10 @@ def test_a_function_the_task_names_must_be_defined_at_the_top_level(
     feedback = user_messages(fake_server)[-1]
     assert feedback.startswith("The task is not done: textutil.py defines slugify inside class")
     assert "`def slugify(...)` at the top level of the module" in feedback
+    # the file without the class, to copy: the 1.5B otherwise wrote its class again
+    assert feedback.endswith("Without the class, textutil.py reads as below; write exactly "
+                             "this with write_file:\n```python\ndef slugify(text):\n"
+                             "    return text\n```\n Then answer with a short summary.")
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["final_text"]) == (
         "done", "slugify is now a module function.")

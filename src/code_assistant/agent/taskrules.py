@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -87,14 +88,16 @@ def missing_definitions(root: Path, task: str, changed: Sequence[str]) -> str:
     problems = [p for p in (_problem(n, texts) for n in wanted) if p]
     if not problems:
         return ""
+    told = any("write_file:" in p for p in problems)  # a problem with the code to write
     return (
         "The task is not done: " + " ".join(problems)
-        + " Fix it with edit_file, then answer with a short summary."
+        + (" Then answer with a short summary." if told
+           else " Fix it with edit_file, then answer with a short summary.")
     )
 
 
 def _problem(named: Named, texts: dict[str, str]) -> str:
-    inside_class = ""
+    inside: tuple[str, str] | None = None  # (file, class) holding the function as a method
     for rel, text in texts.items():
         if not rel.endswith(".py"):
             if re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text):
@@ -104,14 +107,57 @@ def _problem(named: Named, texts: dict[str, str]) -> str:
         if where == "top" or (where and named.kind == "method"):
             return ""
         if where:
-            inside_class = f"{rel} defines {named.name} inside class {where}"
-    if inside_class and named.kind == "function":
-        return (
-            f"{inside_class}, but the task asks for a function {named.name}: define "
-            f"`def {named.name}(...)` at the top level of the module, not inside a class."
+            inside = (rel, where)
+    if inside and named.kind == "function":
+        rel, cls = inside
+        note = (
+            f"{rel} defines {named.name} inside class {cls}, but the task asks for a function "
+            f"{named.name}: define `def {named.name}(...)` at the top level of the module, not "
+            "inside a class."
         )
+        fixed = unwrapped_class(texts[rel], cls)
+        if fixed:  # a small model repeats its own code: give it the code to copy instead
+            note += (f" Without the class, {rel} reads as below; write exactly this with "
+                     f"write_file:\n```python\n{fixed}```\n")
+        return note
     names = ", ".join(texts)
     return f"the task asks for {named.kind} {named.name}, and {names} does not define it."
+
+
+UNWRAP_MAX_LINES = 60
+
+
+def unwrapped_class(text: str, name: str) -> str:
+    """The module with its top-level class `name` replaced by that class's functions at the
+    top level (a 1.5B model wrapped the function a task asked for in a class named after the
+    module); "" unless that is a plain move: only functions that never use `self`, and the
+    result compiles."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return ""
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name), None)
+    if node is None:
+        return ""
+    body = [n for n in node.body if not (isinstance(n, ast.Expr) and isinstance(
+        n.value, ast.Constant) and isinstance(n.value.value, str))]
+    functions = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    uses_self = any(isinstance(n, ast.Name) and n.id == "self" for f in functions
+                    for stmt in f.body for n in ast.walk(stmt))
+    if not functions or len(functions) != len(body) or uses_self or node.decorator_list:
+        return ""
+    lines = text.split("\n")
+    first = min([functions[0].lineno, *(d.lineno for d in functions[0].decorator_list)])
+    moved = textwrap.dedent("\n".join(lines[first - 1 : node.end_lineno]))
+    moved = re.sub(r"^@staticmethod\n", "", moved, flags=re.M)
+    moved = re.sub(r"^((?:async\s+)?def\s+\w+\()self\b\s*,?\s*", r"\1", moved, flags=re.M)
+    kept = lines[: node.lineno - 1] + moved.split("\n") + lines[node.end_lineno or 0 :]
+    result = "\n".join(line if line.strip() else "" for line in kept).strip("\n") + "\n"
+    try:
+        compile(result, "<unwrapped>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return ""
+    return result if result.count("\n") <= UNWRAP_MAX_LINES else ""
 
 
 def _python_place(text: str, name: str) -> str:
