@@ -900,9 +900,13 @@ def test_invented_flag_arguments_are_dropped_but_unknown_text_is_refused(
     call = ToolCall("edit_file", {"path": "src/calc.py", "old": "a - b", "new": "b - a",
                                   "ignore_whitespace": True, "timeout": None})
     assert registry.dispatch(call, ctx).startswith("edited src/calc.py")
+    # 1.5B on parse-config: edit_file(..., start_line=1, end_line=8), resent until stuck.
+    numbers = ToolCall("edit_file", {"path": "src/calc.py", "old": "b - a", "new": "a - b",
+                                     "start_line": 1, "end_line": 8.0})
+    assert registry.dispatch(numbers, ctx).startswith("edited src/calc.py")
     with pytest.raises(ToolError, match="has no argument 'start_line'"):
-        registry.dispatch(ToolCall("edit_file", {"path": "src/calc.py", "old": "b - a",
-                                                 "new": "a - b", "start_line": "6"}), ctx)
+        registry.dispatch(ToolCall("edit_file", {"path": "src/calc.py", "old": "a - b",
+                                                 "new": "b - a", "start_line": "6"}), ctx)
 
 
 def test_new_without_the_json_indent_of_old_is_not_re_indented_into_broken_python(

@@ -354,5 +354,6 @@ def _same_old_new(ctx: ToolContext, found: Located, old: str) -> str:
     return (
         f"old and new are the same, so nothing was changed: {found.rel} holds this text"
         f"{where} as it was when the task began. Keep old as it is and write in new what "
-        "these lines must become to do the task; new must differ from old."
+        "these lines must become to do the task; new must differ from old. To add code "
+        'without changing any, set old to "" (empty): new is then added to the file.'
     )

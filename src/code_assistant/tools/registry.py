@@ -290,10 +290,11 @@ class ToolRegistry:
         # ({"path": ..., "content": ..., "required": ["path", "content"]}): drop them.
         arguments = {k: v for k, v in arguments.items() if k in props or k not in _SCHEMA_WORDS}
         arguments = {k: _strip_copied_doc(v, item) for k, v in arguments.items()}
-        # Flags a small model invents (ignore_whitespace=true, timeout=null) carry no text the
-        # call needs: dropped, where refusing them made a 1.5B model resend the call until stuck.
+        # Flags and numbers a small model invents (ignore_whitespace=true, timeout=null,
+        # edit_file's start_line=1) carry no text the call needs: dropped, where refusing them
+        # made a 1.5B model resend the call until stuck.
         arguments = {k: v for k, v in arguments.items()
-                     if k in props or not (v is None or isinstance(v, bool))}
+                     if k in props or not (v is None or isinstance(v, (bool, int, float)))}
         unknown = sorted(set(arguments) - set(props))
         if unknown:
             raise ToolError(
