@@ -960,3 +960,26 @@ def test_new_ending_with_the_closing_line_that_follows_old_does_not_double_it(
     (root / "u.js").write_text("if (a) {\n  f();\n}\n")
     edit_file(ctx, "u.js", "  f();", "  f();\n  if (b) {\n    g();\n  }")
     assert (root / "u.js").read_text() == "if (a) {\n  f();\n  if (b) {\n    g();\n  }\n}\n"
+
+
+def test_a_whole_file_old_whose_docstring_lost_its_quotes_still_matches(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on output-format: the whole file as old and new inside `"""..."""` JSON
+    # values, the module docstring's own quotes gone, blank lines halved and indented.
+    script = ('"""Print the table."""\n\nSCORES = {"ines": 42}\n\n\ndef main() -> None:\n'
+              '    for name in SCORES:\n        print(name)\n\n\nif __name__ == "__main__":\n'
+              '    main()\n')
+    (root / "scores.py").write_text(script)
+    old = ('Print the table.\n    \nSCORES = {"ines": 42}\n    \ndef main() -> None:\n'
+           '    for name in SCORES:\n        print(name)\n    \nif __name__ == "__main__":\n'
+           '    main()\n')
+    out = edit_file(ctx, "scores.py", old, old.replace("print(name)", 'print(f"{name},")'))
+    assert out.startswith("note: old's first line is the file's docstring without its quotes; "
+                          "old matched lines 1-12 only after ignoring blank lines")
+    text = (root / "scores.py").read_text()
+    assert text.startswith('"""Print the table."""\n') and 'print(f"{name},")' in text
+    compile(text, "scores.py", "exec")
+    # a first line that is not the docstring's text is not matched this way
+    with pytest.raises(ToolError, match="old was not found"):
+        edit_file(ctx, "scores.py", "Print a table.\nSCORES = {}\n", "x = 1\n")

@@ -48,13 +48,19 @@ def apply_edit(text: str, old: str, new: str) -> Edit:
     if bare_old is not None:
         edit = apply_edit(text, bare_old, _without_line_numbers(new) or new)
         prefix = "note: removed read_file line-number prefixes from old"
-        edit.note = f"{prefix}; {edit.note}" if edit.note else prefix
+        edit.note = f"{prefix}; {edit.note.removeprefix('note: ')}" if edit.note else prefix
+        return edit
+    quoted = _with_docstring_quotes(text, old, new)
+    if quoted is not None:  # a docstring's quotes lost in the model's own triple-quoted JSON
+        edit = apply_edit(text, *quoted)
+        prefix = "note: old's first line is the file's docstring without its quotes"
+        edit.note = f"{prefix}; {edit.note.removeprefix('note: ')}" if edit.note else prefix
         return edit
     unmarked = _without_markers(old)
     if unmarked is not None:  # old copied from a traceback, its ^^^^ lines included
         edit = apply_edit(text, unmarked, _without_markers(new) or new)
         prefix = "note: removed the error-marker lines (^^^) from old"
-        edit.note = f"{prefix}; {edit.note}" if edit.note else prefix
+        edit.note = f"{prefix}; {edit.note.removeprefix('note: ')}" if edit.note else prefix
         return edit
     raise ToolError(closest_region(text, old))
 
@@ -326,6 +332,25 @@ def _without_line_numbers(text: str) -> str | None:
     )
     bare += "\n" if text.endswith("\n") else ""
     return bare if bare != text else None
+
+
+def _with_docstring_quotes(text: str, old: str, new: str) -> tuple[str, str] | None:
+    """(old, new) with the file's docstring quotes back on old's first line (and on new's,
+    when it is the same line), or None. A 1.5B model writing a whole file as a `\"\"\"...\"\"\"`
+    JSON value wrote the module docstring `\"\"\"Print the table.\"\"\"` as `Print the table.`."""
+    lines = _split_lines(old)
+    head = next((line for line in lines if line.strip()), "")
+    if not head or '"' in head or "'" in head:
+        return None
+    for quote in ('"""', "'''"):
+        wanted = f"{quote}{head.strip()}{quote}"
+        hits = [line for line in text.split("\n") if line.strip() == wanted]
+        if len(hits) == 1:
+            fixed_old = old.replace(head, hits[0], 1)
+            new_head = next((line for line in _split_lines(new) if line.strip()), "")
+            fixed_new = new.replace(head, hits[0], 1) if new_head == head else new
+            return fixed_old, fixed_new
+    return None
 
 
 _MARKER_LINE = re.compile(r"^\s*[\^~]+[\s\^~]*$")

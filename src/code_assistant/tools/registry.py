@@ -290,11 +290,13 @@ class ToolRegistry:
         # ({"path": ..., "content": ..., "required": ["path", "content"]}): drop them.
         arguments = {k: v for k, v in arguments.items() if k in props or k not in _SCHEMA_WORDS}
         arguments = {k: _strip_copied_doc(v, item) for k, v in arguments.items()}
-        # Flags and numbers a small model invents (ignore_whitespace=true, timeout=null,
-        # edit_file's start_line=1) carry no text the call needs: dropped, where refusing them
-        # made a 1.5B model resend the call until stuck.
+        # Flags a small model invents (ignore_whitespace=true, timeout=null), and numbers for
+        # a tool that takes none (edit_file's start_line=1), carry nothing the call needs:
+        # dropped, where refusing them made a 1.5B model resend the call until stuck.
+        noise: tuple[type, ...] = (bool,) if any(
+            p.get("type") in ("integer", "number") for p in props.values()) else (bool, int, float)
         arguments = {k: v for k, v in arguments.items()
-                     if k in props or not (v is None or isinstance(v, (bool, int, float)))}
+                     if k in props or not (v is None or isinstance(v, noise))}
         unknown = sorted(set(arguments) - set(props))
         if unknown:
             raise ToolError(
