@@ -387,13 +387,14 @@ def test_a_rename_is_tracked_until_the_old_name_is_gone_and_never_undone(
         "ca searched the project for you. calc_total still appears in 3 place(s):\n"
         "main.py:\n    1 | from orders import calc_total\n    3 | print(calc_total([1]))\n"
         "orders.py:\n    1 | def calc_total(xs):\n"
-        "Change each to order_total with edit_file: old is the line as shown (without the "
-        "number and the bar), new is the same line with order_total.")
+        "Change them with one call per file, which changes every place in that file:\n"
+        'edit_file(path="main.py", old="calc_total", new="order_total", replace_all=true)\n'
+        'edit_file(path="orders.py", old="calc_total", new="order_total", replace_all=true)')
     assert outputs[0].endswith(
         "calc_total still appears in 2 place(s):\nmain.py:\n    1 | from orders import "
-        "calc_total\n    3 | print(calc_total([1]))\nChange each to order_total with edit_file: "
-        "old is the line as shown (without the number and the bar), new is the same line with "
-        "order_total.")
+        "calc_total\n    3 | print(calc_total([1]))\nChange them with one call per file, which "
+        'changes every place in that file:\nedit_file(path="main.py", old="calc_total", '
+        'new="order_total", replace_all=true)')
     assert outputs[1].startswith("error: not changed: this edit puts calc_total back")
     feedback = user_messages(fake_server)[-1]
     assert feedback.startswith("The task is not done: calc_total still appears in 2 place(s)")
@@ -526,3 +527,26 @@ def test_an_edit_may_drop_a_function_the_task_names(tmp_path: Path) -> None:
     renamed = {"path": "m.py", "old": "def old_helper():", "new": "def new_helper():"}
     task = "Rename old_helper to new_helper"
     assert Verifier(tmp_path, task).refusal("edit_file", renamed) == ""
+
+
+def test_a_rename_by_the_calls_ca_suggests_changes_every_place(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on rename-across-files: three of five places changed, then the same three
+    # edits re-sent until stuck. A call per file that it can copy changes all of them.
+    rename_project(tmp_path)
+    (tmp_path / "orders.py").write_text("def calc_total(xs):\n    return sum(xs)\n\n\n"
+                                        "def twice(xs):\n    return 2 * calc_total(xs)\n")
+    suggested = [call("edit_file", path=rel, old="calc_total", new="order_total", replace_all=True)
+                 for rel in ("main.py", "orders.py")]
+    fake_server.enqueue(*suggested, {"text": "Renamed."})
+    task = "Rename the function calc_total to order_total everywhere in the project."
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = [m["content"] for m in fake_server.chat_requests[-1]["body"]["messages"]
+               if m["role"] == "tool"]
+    assert outputs[0].startswith("note: replaced all 2 places\nedited main.py (+2 -2)")
+    assert outputs[1].endswith("the rename to order_total is done.")
+    assert "calc_total" not in (tmp_path / "orders.py").read_text() + (
+        tmp_path / "main.py").read_text()
+    assert events_of(result.stdout)[-1]["stop_reason"] == "done"

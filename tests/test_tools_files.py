@@ -983,3 +983,18 @@ def test_a_whole_file_old_whose_docstring_lost_its_quotes_still_matches(
     # a first line that is not the docstring's text is not matched this way
     with pytest.raises(ToolError, match="old was not found"):
         edit_file(ctx, "scores.py", "Print a table.\nSCORES = {}\n", "x = 1\n")
+
+
+def test_replace_all_changes_every_place_and_only_when_asked(
+    root: Path, ctx: ToolContext
+) -> None:
+    (root / "m.py").write_text("x = f(1)\ny = f(2)\n")
+    with pytest.raises(ToolError, match="old matches exactly 2 places"):
+        edit_file(ctx, "m.py", "f(", "g(")
+    out = edit_file(ctx, "m.py", "f(", "g(", replace_all=True)
+    assert out.startswith("note: replaced all 2 places\nedited m.py (+2 -2); lines 1-2 now read:")
+    assert (root / "m.py").read_text() == "x = g(1)\ny = g(2)\n"
+    edit_file(ctx, "m.py", "g(1)", "h(1)", replace_all=True)  # one place: an ordinary edit
+    assert (root / "m.py").read_text() == "x = h(1)\ny = g(2)\n"
+    with pytest.raises(ToolError, match="old was not found"):
+        edit_file(ctx, "m.py", "zz(", "q(", replace_all=True)

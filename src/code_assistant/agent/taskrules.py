@@ -240,11 +240,25 @@ def rename_progress(root: Path, old: str, new: str) -> str:
             current = rel
         shown.append(f"{number:>5} | {line[:160]}")
     more = f"\n[... {len(left) - MAX_REFERENCES} more]" if len(left) > MAX_REFERENCES else ""
-    return (
-        f"{old} still appears in {len(left)} place(s):\n" + "\n".join(shown) + more + "\n"
-        f"Change each to {new} with edit_file: old is the line as shown (without the number "
-        f"and the bar), new is the same line with {new}."
+    files = list(dict.fromkeys(rel for rel, _, _ in left))
+    whole = [rel for rel in files if _only_whole_words(root / rel, old)]
+    calls = "".join(
+        f'\nedit_file(path="{rel}", old="{old}", new="{new}", replace_all=true)' for rel in whole
     )
+    how = (f"Change them with one call per file, which changes every place in that file:{calls}"
+           if whole == files else
+           f"Change each to {new} with edit_file: old is the line as shown (without the number "
+           f"and the bar), new is the same line with {new}.")
+    return f"{old} still appears in {len(left)} place(s):\n" + "\n".join(shown) + more + "\n" + how
+
+
+def _only_whole_words(path: Path, name: str) -> bool:
+    """Whether every occurrence of name in the file is the whole word (replace_all is safe)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return text.count(name) == len(re.findall(rf"\b{re.escape(name)}\b", text))
 
 
 def reverses_rename(old: str, new: str, edit_old: str, edit_new: str) -> bool:

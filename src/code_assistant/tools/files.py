@@ -230,7 +230,9 @@ def _unread_overwrite(rel: str, text: str) -> str:
 
 
 @tool(kind="write")
-def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
+def edit_file(
+    ctx: ToolContext, path: str, old: str, new: str, replace_all: bool = False
+) -> str:
     """Replace one piece of text in a file, or add new code at its end.
 
     Copy old from read_file output without the line-number prefixes, with enough
@@ -240,6 +242,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
         path: File path relative to the project root.
         old: The exact current text to replace (whole lines work best), or empty to add.
         new: The text to put in its place, or to add at the end of the file.
+        replace_all: true to replace every place old appears in the file (a rename).
     """
     found = _existing_file(ctx, path)
     if not old and not new.strip():
@@ -259,7 +262,10 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str) -> str:
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
     refuse_echo(found.rel, new)
     try:
-        edit = apply_edit(text, old, new) if old else _append(ctx, found.rel, text, new)
+        if replace_all and old and text.count(old) > 1:
+            edit = _replace_every(text, old, new)
+        else:
+            edit = apply_edit(text, old, new) if old else _append(ctx, found.rel, text, new)
     except ToolError as exc:
         made = _already_made(found.rel, text, old, new)
         if made or not _adds_to(old, new):
@@ -296,6 +302,15 @@ def _append(ctx: ToolContext, rel: str, text: str, new: str) -> Edit:
                     "defines, so it replaced the whole file")
     refuse_duplicate_definitions(rel, text, new)
     return append_code(text, new, rel)
+
+
+def _replace_every(text: str, old: str, new: str) -> Edit:
+    count = text.count(old)
+    first = text.count("\n", 0, text.index(old)) + 1
+    replaced = text.replace(old, new)
+    last_at = replaced.rindex(new) if new else replaced.rfind("\n", 0, text.rindex(old))
+    last = replaced.count("\n", 0, max(0, last_at)) + 1 + new.count("\n")
+    return Edit(replaced, first, max(first, last), f"note: replaced all {count} places")
 
 
 def _adds_to(old: str, new: str) -> bool:
