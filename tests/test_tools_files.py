@@ -856,6 +856,11 @@ def test_an_edit_repeated_after_it_was_made_says_the_change_is_made(
         edit_file(ctx, "src/calc.py", "return a - b", "return b - a")
     with pytest.raises(ToolError, match="old was not found"):  # new not there: the usual
         edit_file(ctx, "src/calc.py", "return a * b", "return a / b")
+    # Real 1.5B on rust-fix-test: old = a line of the file plus pasted test output, new = that
+    # line alone. That is no repeat of a made change: the usual not-found answer.
+    with pytest.raises(ToolError, match="old was not found"):
+        edit_file(ctx, "src/calc.py", "return b - a\nright: 32.0\nstack backtrace:",
+                  "return b - a\n")
     # Real 1.5B on off-by-one: the same edit again, old and new in its JSON block's indent.
     edit_file(ctx, "src/calc.py", "\n        return a + b\n    ", "\n        return a + 1\n    ")
     with pytest.raises(ToolError, match=r"already holds new at line 2, so this change is made"):

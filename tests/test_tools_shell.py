@@ -302,3 +302,12 @@ def test_keep_head_tail_bounds(text: str, max_lines: int, head: int | None) -> N
                 assert kept[-1] == last
             else:
                 assert kept[-1].startswith(last[:MAX_LINE_CHARS] + " [... ")
+
+
+def test_commands_run_without_pager_colour_or_rust_backtraces(
+    ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUST_BACKTRACE", "1")  # as on this machine: cargo test then shows
+    monkeypatch.setenv("PAGER", "less")  # std's frames where the assertion should be
+    out = run_shell(ctx, 'echo "$RUST_BACKTRACE $PAGER $NO_COLOR"')
+    assert split(out)[1] == ["0 cat 1"]

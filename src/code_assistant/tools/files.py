@@ -326,6 +326,8 @@ def _already_made(rel: str, text: str, old: str, new: str) -> str:
     wanted = new.strip()
     if not old.strip() or not wanted or old.strip() in text or text.count(wanted) > 1:
         return ""
+    if wanted in old:  # new is a piece of old (old = a test line plus pasted output): not a repeat
+        return ""
     if wanted in text:
         line = text.count("\n", 0, text.index(wanted)) + 1
     else:  # held as edit_file matches: the model's JSON indentation, line numbers

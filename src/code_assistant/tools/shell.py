@@ -23,7 +23,11 @@ DEFAULT_TIMEOUT = 120
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 LINGER = 0.1  # quiet seconds after the shell exits before background writers are cut off
 DRAIN_MAX = 1.0  # most seconds spent reading background output after the shell exited
-_QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "NO_COLOR": "1"}
+# Output meant for a model: no pager, no prompt, no colour codes, and no Rust backtraces (with
+# RUST_BACKTRACE=1 in the user's shell, a failing `cargo test` showed the 1.5B a backtrace of
+# std's frames where the assertion should be).
+_QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "NO_COLOR": "1",
+              "RUST_BACKTRACE": "0"}
 
 
 @dataclass
