@@ -190,8 +190,11 @@ def test_named_files_are_attached_and_count_as_read(
     first = fake_server.chat_requests[0]["body"]["messages"][1]["content"]
     assert "## test_pricing.py\n    1 | from pricing import total" in first
     assert "## pricing.py\n    1 | def total(xs):\n    2 |     return sum(xs) + 1" in first
+    # the code to fix first: the real 1.5B edited whichever file came first, here the test
+    assert first.index("## pricing.py") < first.index("## test_pricing.py")
     assert f"# Task\n{task}\n\nca ran `" in first  # the tests "fail": their run comes first
     assert "assert 4 == 3" in first and "The failing assertion calls total([1, 2])" in first
+    assert "change total in pricing.py so the assertion holds" in first
     results = [e for e in events_of(result.stdout)
                if e["event"] == "tool_result" and not e["id"].startswith("check")]
     assert results[0]["ok"] is True  # the attached file counts as read: overwrite allowed

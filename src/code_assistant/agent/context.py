@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from code_assistant.agent.taskrules import is_test_path, protects_tests
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext
 
@@ -87,6 +88,8 @@ def attach_named_files(ctx: ToolContext, task: str) -> str:
     wanted = list(named)
     for rel in named:
         wanted += [m for m in imported_modules(ctx.root, rel) if m not in wanted]
+    if protects_tests(task):  # the code to fix comes first: a 1.5B model edits the first file
+        wanted.sort(key=is_test_path)
     blocks: list[str] = []
     total = 0
     for rel in wanted[:MAX_FILES]:

@@ -89,7 +89,8 @@ def _assertion_note(project: _Project, lines: list[str]) -> str:
         return (
             f"The failing assertion calls {call}, which returned {value}.{should} {name} is "
             f"in {found.path}, lines {found.first}-{found.last}:\n{_shown(found)}\n"
-            f"The bug is most likely in these lines: change {name} so the assertion holds."
+            f"The bug is most likely in these lines: change {name} in {found.path} so the "
+            "assertion holds."
         )
     return ""
 
