@@ -74,3 +74,17 @@ def test_a_name_error_for_a_project_module_or_name_says_which_import_is_missing(
         focus_note(tmp_path, run(tmp_path, *pytest_run)))
     test.write_text("def test_words():\n    assert nowhere('a b')\n")
     assert "NameError" not in focus_note(tmp_path, run(tmp_path, *pytest_run))
+
+
+def test_test_functions_with_parameters_pytest_cannot_fill_are_named(tmp_path: Path) -> None:
+    # Real 1.5B on write-tests: `def test_words(text):`, run again and again.
+    (tmp_path / "wordcount.py").write_text("def words(text):\n    return text.split()\n")
+    (tmp_path / "test_wordcount.py").write_text(
+        "from wordcount import words\n\n\ndef test_words(text):\n    assert words(text) == []\n"
+        "\n\ndef test_top(text, n):\n    assert n\n\n\ndef test_ok(tmp_path):\n    assert 1\n"
+    )
+    note = focus_note(tmp_path, run(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider"))
+    assert note == (
+        "pytest passes a test function nothing but fixtures, and there is no fixture named "
+        "text: `def test_words(text):` must become `def test_words():`; `def test_top(text, n):` "
+        "must become `def test_top():`, with the values each test needs written inside it.")

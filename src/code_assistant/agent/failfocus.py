@@ -24,6 +24,8 @@ MAX_FILES = 400  # Python files parsed at most: in a large project the note is o
 # pytest's assertion rewriting: "E    +  where -1800.0 = apply_discount(200.0, 10)"
 _WHERE = re.compile(r"^E\s+\+\s+where (?P<value>.+?) = (?P<call>(?P<name>[A-Za-z_][\w.]*)\(.*\))$")
 _NAME_ERROR = re.compile(r"NameError: name '(?P<name>[A-Za-z_]\w*)' is not defined")
+_NO_FIXTURE = re.compile(r"^E\s+fixture '(\w+)' not found")
+_TEST_DEF = re.compile(r"^(?:async\s+)?def (?P<name>test\w*)\((?P<params>[^)]+)\):")
 _USED_AT = re.compile(r"^(?P<path>[\w./-]+\.py):\d+: NameError")  # pytest's short location
 # a traceback frame: '  File "/p/report.py", line 11, in load_hours'
 _FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>[\w<>]+)')
@@ -41,8 +43,33 @@ def focus_note(root: Path, output: str) -> str:
     """A note naming the function to fix and showing it ("" when the output names none)."""
     project = _Project(root)
     lines = output.splitlines()
-    return (_import_hint(project, output) or _assertion_note(project, lines)
-            or _traceback_note(project, lines))
+    return (_fixture_note(lines) or _import_hint(project, output)
+            or _assertion_note(project, lines) or _traceback_note(project, lines))
+
+
+def _fixture_note(lines: list[str]) -> str:
+    """Test functions with parameters pytest cannot fill (a 1.5B model wrote
+    `def test_words(text):` and ran it again and again)."""
+    tests: dict[str, str] = {}  # test name -> its parameters
+    fixtures: list[str] = []
+    for index, line in enumerate(lines):
+        missing = _NO_FIXTURE.match(line.strip())
+        if missing is None:
+            continue
+        for above in reversed(lines[max(0, index - 8) : index]):
+            test = _TEST_DEF.match(above.strip())
+            if test is not None:
+                tests.setdefault(test.group("name"), test.group("params"))
+                fixtures += [missing.group(1)] if missing.group(1) not in fixtures else []
+                break
+    if not tests:
+        return ""
+    changes = "; ".join(f"`def {name}({params}):` must become `def {name}():`"
+                        for name, params in list(tests.items())[:5])
+    return (
+        f"pytest passes a test function nothing but fixtures, and there is no fixture named "
+        f"{' or '.join(fixtures)}: {changes}, with the values each test needs written inside it."
+    )
 
 
 class _Project:
