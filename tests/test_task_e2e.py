@@ -152,18 +152,49 @@ def test_a_call_repeated_without_progress_stops_the_task_with_exit_1(
 ) -> None:
     (tmp_path / "notes.txt").write_text("alpha\n")
     bad = call("edit_file", path="notes.txt", old="beta", new="gamma")
+    single = {**ca_env, "CA_TASK_RESTARTS": "0"}
     fake_server.enqueue(bad, bad, bad)
-    result = run_ca(["--yes", "--json", "do", "change beta to gamma in notes.txt"], ca_env,
+    result = run_ca(["--yes", "--json", "do", "change beta to gamma in notes.txt"], single,
                     tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     final = json.loads(result.stdout.splitlines()[-1])
     assert (final["event"], final["stop_reason"]) == ("result", "stuck")
     assert final["stuck_call"] == "edit_file notes.txt" and final["stuck_warnings"] == 1
     assert len(fake_server.chat_requests) == 3
-    fake_server.enqueue(bad, bad, bad)
+    # With the default fresh start, it stops only when the second attempt is stuck too.
+    fake_server.enqueue(bad, bad, bad, bad, bad, bad)
     console = run_ca(["--yes", "change beta to gamma in notes.txt"], ca_env, tmp_path)
     assert console.returncode == 1
+    assert len(fake_server.chat_requests) == 9 and fake_server.remaining == 0
     assert "stopped: the model repeated the same call (edit_file notes.txt) 3 times" in (
         console.stdout)
     assert console.stdout.rstrip().endswith(
         "stopped: the model repeated the same call without progress (see above)")
+
+
+def test_a_stuck_task_starts_over_once_with_fresh_context_and_can_finish(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B: most failed tasks ended stuck at 50-100 s, the first attempt's own wrong
+    # replies being what it copied. A fresh start sees the task and the files as they are.
+    (tmp_path / "notes.txt").write_text("alpha\n")
+    bad = call("edit_file", path="notes.txt", old="beta", new="gamma")
+    good = call("edit_file", path="notes.txt", old="alpha", new="omega")
+    fake_server.enqueue(bad, bad, bad, bad, good, {"text": "Changed alpha to omega."})
+    task = "change alpha to omega in notes.txt"
+    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "omega\n"
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"event": "retry", "strategy": "fresh_start", "after": "stuck"} in events
+    final = events[-1]
+    assert (final["stop_reason"], final["model_calls"]) == ("done", 6)
+    fresh = fake_server.chat_requests[3]["body"]["messages"]
+    assert [m["role"] for m in fresh] == ["system", "user"]  # none of the first attempt
+    assert fresh[1]["content"].endswith(
+        "[ca: a first attempt at this task repeated the same call (edit_file notes.txt) "
+        "without progress and was stopped. The files above show what they hold now, its "
+        "changes included. Start again from the task: work out what is still wrong, and take "
+        "a different approach from the one that failed.]")
+    refused = fake_server.chat_requests[4]["body"]["messages"][-1]["content"]
+    assert refused.startswith("error: not run: this exact call already got an earlier attempt")

@@ -31,6 +31,11 @@ def shell_commands(events: list[dict[str, Any]]) -> list[str]:
             if e["event"] == "tool_call" and e["name"] == "run_shell"]
 
 
+def one_attempt(env: dict[str, str]) -> dict[str, str]:
+    """The env for a test of how one attempt ends: no fresh start (freshstart.py)."""
+    return {**env, "CA_TASK_RESTARTS": "0"}
+
+
 def user_messages(server: FakeModelServer) -> list[str]:
     messages = server.chat_requests[-1]["body"]["messages"]
     return [m["content"] for m in messages if m["role"] == "user"]
@@ -74,7 +79,7 @@ def test_a_check_that_keeps_failing_ends_unverified_with_exit_1(
         call("edit_file", path="calc.py", old="return a - b", new="return a * b"),
         {"text": "Done."}, {"text": "Done, really."}, {"text": "It is done."}, "never asked",
     )
-    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], ca_env, tmp_path)
+    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], one_attempt(ca_env), tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["verified"]) == ("unverified", False)
@@ -88,7 +93,7 @@ def test_the_console_says_the_check_failed(
 ) -> None:
     project(tmp_path)
     fake_server.enqueue(*[{"text": "All done."}] * 3)
-    result = run_ca(["--yes", "make the tests pass"], ca_env, tmp_path)
+    result = run_ca(["--yes", "make the tests pass"], one_attempt(ca_env), tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "failed" in result.stdout.splitlines()[-2]
     assert result.stdout.rstrip().endswith(
@@ -161,7 +166,8 @@ def test_the_function_a_crash_ends_in_is_shown_before_the_first_step_and_after_d
 ) -> None:
     (tmp_path / "app.py").write_text("def ratio(a, b):\n    return a / b\n\n\nprint(ratio(1, 0))\n")
     fake_server.enqueue(*({"text": "It divides by zero."},) * 3)
-    result = run_ca(["--yes", "--json", "do", "python app.py crashes; fix it"], ca_env, tmp_path)
+    result = run_ca(["--yes", "--json", "do", "python app.py crashes; fix it"],
+                    one_attempt(ca_env), tmp_path)
     shown = "The error happens in app.py line 2, in ratio, lines 1-2:\n    1 | def ratio(a, b):"
     first, after_done = user_messages(fake_server)[0], user_messages(fake_server)[1]
     assert shown in first and first.endswith(
@@ -470,7 +476,7 @@ def test_a_named_function_still_missing_after_the_rounds_ends_unverified(
         {"text": "Done."}, {"text": "Done, really."}, {"text": "It is done."},
     )
     task = "Create a module textutil.py with a function slugify(text)."
-    result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
+    result = run_ca(["--yes", "--json", "do", task], one_attempt(ca_env), tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["verified"], final["model_calls"]) == (

@@ -109,6 +109,10 @@ class Config(BaseSettings):
         description="Shell patterns that are always refused",
     )
     max_steps: int = Field(30, gt=0, description="Model calls per task before the agent stops")
+    task_restarts: int = Field(
+        1, ge=0, le=3,
+        description="Fresh starts of a one-shot task that got stuck or whose check still fails",
+    )
     shell_timeout: int = Field(120, gt=0, description="Default run_shell timeout in seconds")
     tool_output_lines: int = Field(
         120, gt=10, description="Lines of tool output kept (head + tail; errors are at the end)"

@@ -7,8 +7,9 @@ from typing import Any
 
 from rich.markup import escape
 
+from code_assistant.agent import freshstart, stuck
 from code_assistant.agent.context import attach_named_files
-from code_assistant.agent.events import Transcript
+from code_assistant.agent.events import Event, Transcript
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.verify import Verifier
@@ -49,6 +50,20 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
     verifier = Verifier(loaded.root, task, config.test_command)
     transcript = run_persona(loaded, backend, IMPLEMENTER, ctx, task, renderer,
                              prompt=attach_named_files(ctx, task), verifier=verifier)
+    restarts = 0
+    while freshstart.should_restart(transcript, config.max_steps, restarts,
+                                    config.task_restarts):
+        restarts += 1
+        renderer(Event("retry", {"strategy": "fresh_start", "after": transcript.stop_reason}))
+        verifier.tried |= {stuck.signature(c) for c in freshstart.stuck_calls(transcript)}
+        verifier.used = 0  # the fresh start has its own rounds of checks
+        note = freshstart.restart_note(transcript)
+        again = run_persona(
+            loaded, backend, IMPLEMENTER, ctx, task, renderer, verifier=verifier,
+            prompt=f"{attach_named_files(ctx, task)}\n\n{note}",
+            max_steps=config.max_steps - transcript.model_calls,
+        )
+        transcript = freshstart.combined(transcript, again)
     transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
     if ctx.changes:  # `ca undo --task` puts these back
         from code_assistant.commands.task_undo import save_task_changes

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from code_assistant.agent import taskrules
+from code_assistant.agent import stuck, taskrules
+from code_assistant.backends.base import ToolCall
 from code_assistant.tools.shell import rendered_failed
 
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
@@ -183,6 +184,8 @@ class Verifier:
     rounds: int = ROUNDS
     used: int = 0
     passing: list[tuple[str, int]] = field(default_factory=list)  # (command, changes then)
+    # Calls that got an earlier attempt at the task stuck (freshstart.py): not run again.
+    tried: set[str] = field(default_factory=set)
 
     def note_run(self, command: str, changes: int) -> None:
         """Remember a model's successful run_shell: it may already be the check."""
@@ -201,6 +204,11 @@ class Verifier:
         tests show a bug in the code does not get its tests edited, a rename is not
         undone (a 1.5B model renames, looks, renames back, in a loop), and an edit does not
         delete a function the task does not name (1.5B: `sum` replaced by the new `product`)."""
+        if stuck.signature(ToolCall(name, dict(arguments))) in self.tried:
+            return (
+                "not run: this exact call already got an earlier attempt at this task stuck. "
+                "Do something different: read the file again, or change other lines."
+            )
         if name not in ("edit_file", "write_file"):
             return ""
         pair = taskrules.rename_pair(self.task)
