@@ -246,11 +246,11 @@ class Agent:
         if check is None or "run_shell" not in self.tools:
             return
         call = ToolCall("run_shell", {"command": check.command}, id="check_first")
-        output, ok = self._execute(transcript, call, by_model=False)
+        result, ok = self._execute(transcript, call, by_model=False)
         transcript.checks += 1
         if ok:  # refused by the user or the policy: the task starts as written
-            focus = focus_note(self.ctx.root, output.text) if output.failed else ""
-            note = first_run_note(check, output.text, output.failed, focus)
+            focus = focus_note(self.ctx.root, result.text) if result.failed else ""
+            note = first_run_note(check, result.text, result.failed, focus)
             messages[-1] = replace(messages[-1], content=f"{messages[-1].content}\n\n{note}")
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
@@ -280,7 +280,7 @@ class Agent:
         result, ok = self._execute(transcript, call, by_model=False)
         transcript.checks += 1
         output, code = result.text, result.exit_code
-        failed = result.failed or not check.shows(output)  # e.g. --help must list the option
+        failed = result.failed or not check.shows(output)  # e.g. --help must list the new option
         if ok and not failed:
             transcript.verified = True
             return False

@@ -36,7 +36,7 @@ class ToolOutput:
 
     text: str
     failed: bool = False  # it ran and failed (a command's non-zero exit, a timeout)
-    exit_code: int | None = None  # a command's exit status; None: no command, or timed out
+    exit_code: int | None = None  # a command's (negative: its signal); None: none, or timed out
 
     @classmethod
     def of(cls, value: str | ToolOutput) -> ToolOutput:
