@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from code_assistant.agent.events import TokenEvent
 from code_assistant.agent.loop import Agent
 from code_assistant.backends import get_backend
 from code_assistant.backends.anthropic import AnthropicBackend, to_wire
@@ -79,7 +80,7 @@ def test_agent_loop_writes_a_file_through_tool_use_blocks(
     tools = ToolRegistry(t for t in builtin_tools() if t.name in ("write_file", "read_file"))
     agent = Agent(make(), MODEL, tools, ToolContext(root=tmp_path), stream=True)
     tokens: list[str] = []
-    agent.on_event = lambda e: tokens.append(e.data["text"]) if e.kind == "token" else None
+    agent.on_event = lambda e: tokens.append(e.text) if isinstance(e, TokenEvent) else None
     transcript = agent.run([Message("system", "You write code."), Message("user", "hello")])
 
     assert transcript.stop_reason == "done"

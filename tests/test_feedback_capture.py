@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from code_assistant.agent.events import Event
+from code_assistant.agent.events import (
+    DoneEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    Transcript,
+)
 from code_assistant.agent.loop import Agent
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.backends.base import ChatOptions, Message
@@ -18,7 +24,6 @@ from code_assistant.config import LoadedConfig, load_config
 from code_assistant.feedback.capture import (
     MAX_PAIRS,
     FeedbackRecorder,
-    command_failed,
     is_check,
     tee,
 )
@@ -26,7 +31,6 @@ from code_assistant.feedback.pairs import Pair, project_id
 from code_assistant.feedback.store import FeedbackStore
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
-from code_assistant.tools.shell import ShellResult
 from tests.fakes.model_server import FakeModelServer
 
 MODEL = "qwen2.5-coder:14b"
@@ -139,9 +143,10 @@ def test_failing_command_fixed_keeps_the_fix_and_the_passing_run(
     [pair] = pairs
     assert pair.category == "failed_commands"
     assert pair.bad.calls[0].arguments == {"command": PYTHON_CHECK}
-    assert command_failed(pair.bad.results[0]) and "AssertionError" in pair.bad.results[0]
+    assert ", exit 1, " in pair.bad.results[0].split("\n", 1)[0]
+    assert "AssertionError" in pair.bad.results[0]
     assert [c.name for c in pair.good.calls] == ["read_file", "edit_file", "run_shell"]
-    assert len(pair.good.results) == 3 and not command_failed(pair.good.results[-1])
+    assert len(pair.good.results) == 3 and ", exit 0, " in pair.good.results[-1].split("\n")[0]
 
 
 FLAKY = (
@@ -236,21 +241,21 @@ def test_a_session_stores_at_most_max_pairs(
 
 def test_new_task_forgets_a_pending_failure(loaded: LoadedConfig) -> None:
     recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "first")
-    recorder(Event("tool_call", {"id": "c1", "name": "read_file", "arguments": {"path": "x"}}))
-    recorder(Event("tool_result", {"id": "c1", "name": "read_file", "ok": False, "output": "e"}))
+    recorder(ToolCallEvent("c1", "read_file", {"path": "x"}))
+    recorder(ToolResultEvent("c1", "read_file", False, True, "e", 0.0))
     recorder.new_task("second")
-    recorder(Event("tool_call", {"id": "c2", "name": "read_file", "arguments": {"path": "y"}}))
-    recorder(Event("tool_result", {"id": "c2", "name": "read_file", "ok": True, "output": "y"}))
+    recorder(ToolCallEvent("c2", "read_file", {"path": "y"}))
+    recorder(ToolResultEvent("c2", "read_file", True, False, "y", 0.0))
     assert recorder.pairs == [] and recorder.task == "second"
 
 
 def test_flush_writes_once_and_clears(loaded: LoadedConfig, tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "fb")
     recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "t", store=store)
-    recorder(Event("tool_call", {"id": "a", "name": "read_file", "arguments": {"path": "x"}}))
-    recorder(Event("tool_result", {"id": "a", "name": "read_file", "ok": False, "output": "e"}))
-    recorder(Event("tool_call", {"id": "b", "name": "read_file", "arguments": {"path": "y"}}))
-    recorder(Event("tool_result", {"id": "b", "name": "read_file", "ok": True, "output": "y"}))
+    recorder(ToolCallEvent("a", "read_file", {"path": "x"}))
+    recorder(ToolResultEvent("a", "read_file", False, True, "e", 0.0))
+    recorder(ToolCallEvent("b", "read_file", {"path": "y"}))
+    recorder(ToolResultEvent("b", "read_file", True, False, "y", 0.0))
     assert len(recorder.flush()) == 1
     assert recorder.flush() == []
     assert len(store.read()) == 1
@@ -264,10 +269,10 @@ def test_flush_to_an_unwritable_place_warns_and_does_not_raise(
     recorder = FeedbackRecorder(
         loaded, IMPLEMENTER, MODEL, "t", store=FeedbackStore(blocker / "feedback")
     )
-    recorder(Event("tool_call", {"id": "a", "name": "read_file", "arguments": {"path": "x"}}))
-    recorder(Event("tool_result", {"id": "a", "name": "read_file", "ok": False, "output": "e"}))
-    recorder(Event("tool_call", {"id": "b", "name": "read_file", "arguments": {"path": "y"}}))
-    recorder(Event("tool_result", {"id": "b", "name": "read_file", "ok": True, "output": "y"}))
+    recorder(ToolCallEvent("a", "read_file", {"path": "x"}))
+    recorder(ToolResultEvent("a", "read_file", False, True, "e", 0.0))
+    recorder(ToolCallEvent("b", "read_file", {"path": "y"}))
+    recorder(ToolResultEvent("b", "read_file", True, False, "y", 0.0))
     with caplog.at_level(logging.WARNING):
         assert recorder.flush() == []
     assert "could not save feedback pairs" in caplog.text
@@ -277,23 +282,31 @@ def test_flush_to_an_unwritable_place_warns_and_does_not_raise(
 def test_tee_passes_every_event_to_every_handler_in_order() -> None:
     seen: list[tuple[str, str]] = []
     handle = tee(lambda e: seen.append(("a", e.kind)), None, lambda e: seen.append(("b", e.kind)))
-    handle(Event("token", {"text": "x"}))
-    handle(Event("done", {}))
+    handle(TokenEvent("x"))
+    handle(DoneEvent.of(Transcript(messages=[])))
     assert seen == [("a", "token"), ("b", "token"), ("a", "done"), ("b", "done")]
 
 
-@pytest.mark.parametrize(
-    ("result", "failed"),
-    [
-        (ShellResult("pytest", Path("/p, exit 0, 1s)"), 0, 0.1, "exit 1 in the body"), False),
-        (ShellResult("pytest", Path("/p"), 1, 0.1, "ok"), True),
-        (ShellResult("pytest", Path("/p"), -9, 0.1, ""), True),
-        (ShellResult("sleep 9", Path("/p"), -15, 5.0, "", timed_out=True, timeout=5), True),
-    ],
-)
-def test_command_failed_reads_the_rendered_header(result: ShellResult, failed: bool) -> None:
-    assert command_failed(result.render()) is failed
-    assert not command_failed("wrote a.py\n$ x  (cwd: /p, exit 1, 0.1s)")
+def replay(recorder: FeedbackRecorder, first_run: ToolResultEvent) -> list[Pair]:
+    """A run_shell result, an edit, then the same command passing: a pair only when the
+    first run failed."""
+    recorder(ToolCallEvent("a", "run_shell", {"command": "pytest"}))
+    recorder(first_run)
+    recorder(ToolCallEvent("b", "edit_file", {"path": "x.py", "old": "-", "new": "+"}))
+    recorder(ToolResultEvent("b", "edit_file", True, False, "edited x.py", 0.0))
+    recorder(ToolCallEvent("c", "run_shell", {"command": "pytest"}))
+    passed = "$ pytest  (cwd: /p, exit 0, 0.1s)\n1 passed"
+    recorder(ToolResultEvent("c", "run_shell", True, False, passed, 0.0))
+    return recorder.pairs
+
+
+def test_a_failed_command_is_the_events_failed_flag_not_its_text(loaded: LoadedConfig) -> None:
+    failing = "$ pytest  (cwd: /p, exit 1, 0.1s)\n1 failed"
+    [pair] = replay(FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "t"),
+                    ToolResultEvent("a", "run_shell", True, True, "1 failed", 0.0))
+    assert pair.category == "failed_commands"
+    looks_failed = ToolResultEvent("a", "run_shell", True, False, failing, 0.0)
+    assert replay(FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "t"), looks_failed) == []
 
 
 def flushed(

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from code_assistant.agent.events import Event
+from code_assistant.agent.events import Event, TokenEvent
 from code_assistant.agent.grammar import (
     constrain_every_call,
     envelope_prompt,
@@ -274,7 +274,7 @@ def test_always_constrains_every_call(
         assert not body.get("tools")
         assert "# Reply format" in body["messages"][0]["content"]
     assert messages[0].content == "You write code."  # the instructions are per call only
-    tokens = [e.data["text"] for e in events if e.kind == "token"]
+    tokens = [e.text for e in events if isinstance(e, TokenEvent)]
     assert tokens == ["Wrote hello.py."]  # the JSON itself is never streamed to the user
 
 

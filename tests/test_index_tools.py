@@ -46,7 +46,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def call(ctx: ToolContext, tool_name: str, **arguments: object) -> str:
-    return ToolRegistry(code_tools()).dispatch(ToolCall(tool_name, dict(arguments)), ctx)
+    return ToolRegistry(code_tools()).dispatch(ToolCall(tool_name, dict(arguments)), ctx).text
 
 
 def test_schemas() -> None:
@@ -222,7 +222,7 @@ def test_search_code_finds_by_meaning_through_the_agents_backend(tmp_path: Path)
             ctx = build_context(loaded)
             agent = make_agent(loaded, backend, IMPLEMENTER, ctx, on_event=None)
             asked = ToolCall("search_code", {"query": query, "top_k": 1})
-            out = agent.tools.dispatch(asked, agent.ctx)
+            out = agent.tools.dispatch(asked, agent.ctx).text
         finally:
             backend.close()
         embedded = [r for r in server.requests if r["path"] == "/api/embed"]

@@ -64,7 +64,9 @@ def asker(answer: str, asked: list[tuple[str, str]]) -> Approver:
 
 
 def run(registry: ToolRegistry, name: str, ctx: ToolContext, **arguments: object) -> str:
-    return registry.dispatch(ToolCall(name=name, arguments=dict(arguments)), ctx)
+    output = registry.dispatch(ToolCall(name=name, arguments=dict(arguments)), ctx)
+    assert not output.failed  # an MCP tool's text is wrapped: only a ToolError is a failure
+    return output.text
 
 
 # -- names, schemas, definitions ----------------------------------------------------------

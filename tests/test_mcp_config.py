@@ -94,7 +94,7 @@ def test_every_tool_using_agent_gets_the_mcp_tools(
         reports: list[str] = []
         assert mcp_tools(loaded, report=reports.append)  # already reported: not again
         assert reports == []
-        pid = int(implementer.dispatch(ToolCall("demo__pid", {}), ToolContext(root=tmp_path)))
+        pid = int(implementer.dispatch(ToolCall("demo__pid", {}), ToolContext(root=tmp_path)).text)
     finally:
         manager_for(loaded).close()
     with pytest.raises(ProcessLookupError):  # closing stopped (and reaped) the server

@@ -144,15 +144,15 @@ def test_pipeline_transcripts_and_json_progress_hold_no_secret(
 def test_json_tokens_go_out_a_line_at_a_time_so_a_split_key_is_still_masked() -> None:
     import io
 
-    from code_assistant.agent.events import Event
+    from code_assistant.agent.events import DoneEvent, TokenEvent, Transcript
     from code_assistant.render import JsonRenderer
 
     stream = io.StringIO()
     renderer = JsonRenderer(stream, secrets=[])
     pieces = [OPENAI[:5], OPENAI[5:12], OPENAI[12:] + " and more\nnext ", "li"]
     for piece in ["the key is ", *pieces]:
-        renderer(Event("token", {"text": piece}))
-    renderer(Event("done", {"stop_reason": "done"}))
+        renderer(TokenEvent(piece))
+    renderer(DoneEvent.of(Transcript(messages=[])))
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [e["event"] for e in events] == ["token", "token", "done"]
     assert events[0]["text"] == "the key is *** and more\n"

@@ -70,7 +70,7 @@ def test_whole_numbers_in_any_spelling_still_work(
     for start in (2, 2.0, "2", " 2 ", "2.0"):
         out = registry.dispatch(
             ToolCall(name="read_file", arguments={"path": "x.txt", "start_line": start}), ctx
-        )
+        ).text
         assert out.splitlines()[0].endswith("| b"), start
 
 
@@ -80,7 +80,7 @@ def test_a_file_name_that_is_not_utf8_is_listed_safely(
     registry, ctx = project
     with open(os.fsencode(ctx.root) + b"/bad\xff.txt", "wb") as handle:
         handle.write(b"x")
-    out = registry.dispatch(ToolCall(name="list_dir", arguments={"path": "."}), ctx)
+    out = registry.dispatch(ToolCall(name="list_dir", arguments={"path": "."}), ctx).text
     assert "bad\ufffd.txt" in out
     out.encode("utf-8")  # what goes to the model (and the sessions DB) encodes
 

@@ -653,7 +653,7 @@ def test_builtin_tools_dispatch_through_registry(root: Path, ctx: ToolContext) -
     ]
     assert [t.kind for t in registry] == ["read", "write", "write", "read", "read", "exec"]
     out = registry.dispatch(ToolCall("read_file", {"path": "src/calc.py", "start_line": "6"}), ctx)
-    assert out == "    6 |     return a - b"
+    assert out.text == "    6 |     return a - b" and not out.failed
     registry.dispatch(ToolCall("write_file", {"path": "n.txt", "content": "hi\n"}), ctx)
     assert (root / "n.txt").read_text() == "hi\n"
 
@@ -904,11 +904,11 @@ def test_invented_flag_arguments_are_dropped_but_unknown_text_is_refused(
     registry = ToolRegistry(builtin_tools())
     call = ToolCall("edit_file", {"path": "src/calc.py", "old": "a - b", "new": "b - a",
                                   "ignore_whitespace": True, "timeout": None})
-    assert registry.dispatch(call, ctx).startswith("edited src/calc.py")
+    assert registry.dispatch(call, ctx).text.startswith("edited src/calc.py")
     # 1.5B on parse-config: edit_file(..., start_line=1, end_line=8), resent until stuck.
     numbers = ToolCall("edit_file", {"path": "src/calc.py", "old": "b - a", "new": "a - b",
                                      "start_line": 1, "end_line": 8.0})
-    assert registry.dispatch(numbers, ctx).startswith("edited src/calc.py")
+    assert registry.dispatch(numbers, ctx).text.startswith("edited src/calc.py")
     with pytest.raises(ToolError, match="has no argument 'start_line'"):
         registry.dispatch(ToolCall("edit_file", {"path": "src/calc.py", "old": "a - b",
                                                  "new": "b - a", "start_line": "6"}), ctx)

@@ -16,8 +16,8 @@ from code_assistant.config import Config
 from code_assistant.errors import ToolError
 from code_assistant.tools.approval import Approver
 from code_assistant.tools.output import MAX_LINE_CHARS, HeadTail, default_head, keep_head_tail
-from code_assistant.tools.registry import ToolContext
-from code_assistant.tools.shell import run_shell
+from code_assistant.tools.registry import ToolContext, ToolOutput
+from code_assistant.tools.shell import ShellResult, run_shell
 
 HEADER = re.compile(
     r"^\$ (?P<cmd>.*)  \(cwd: (?P<cwd>.+?), (?P<status>(?:exit|killed|timed out) .+)\)$"
@@ -29,8 +29,8 @@ def ctx(tmp_path: Path) -> ToolContext:
     return ToolContext(root=tmp_path)
 
 
-def split(result: str) -> tuple[re.Match[str], list[str]]:
-    first, *rest = result.split("\n")
+def split(result: ToolOutput) -> tuple[re.Match[str], list[str]]:
+    first, *rest = result.text.split("\n")
     match = HEADER.match(first)
     assert match, first
     return match, rest
@@ -92,13 +92,32 @@ def test_non_zero_exit_is_a_result_not_an_error(ctx: ToolContext) -> None:
     result = run_shell(ctx, "for i in $(seq 1 500); do echo line $i; done; echo boom >&2; exit 3")
     match, lines = split(result)
     assert match["status"].startswith("exit 3, ")
+    assert (result.failed, result.exit_code) == (True, 3)
     assert lines[-2:] == ["line 500", "boom"]
     assert "[... 381 lines dropped ...]" in lines
 
 
 def test_killed_by_signal_is_named(ctx: ToolContext) -> None:
-    match, _ = split(run_shell(ctx, "kill -SEGV $$"))
+    result = run_shell(ctx, "kill -SEGV $$")
+    match, _ = split(result)
     assert match["status"].startswith("killed by SIGSEGV")
+    assert (result.failed, result.exit_code) == (True, -11)
+
+
+@pytest.mark.parametrize(
+    ("result", "failed"),
+    [
+        (ShellResult("pytest", Path("/p, exit 1, 1s)"), 0, 0.1, "exit 1 in the body"), False),
+        (ShellResult("pytest", Path("/p, exit 0, 1s)"), 0, 0.1, "exit 1 in the body"), False),
+        (ShellResult("pytest", Path("/p"), 1, 0.1, "ok"), True),
+        (ShellResult("pytest", Path("/p"), -9, 0.1, ""), True),
+        (ShellResult("sleep 9", Path("/p"), -15, 5.0, "", timed_out=True, timeout=5), True),
+    ],
+)
+def test_failure_comes_from_the_exit_code_not_the_text(result: ShellResult, failed: bool) -> None:
+    output = result.tool_output()
+    assert output.failed is failed and output.text == result.render()
+    assert output.exit_code == (None if result.timed_out else result.exit_code)
 
 
 def test_invalid_utf8_output_is_replaced(ctx: ToolContext) -> None:
@@ -159,6 +178,7 @@ def test_timeout_kills_the_whole_group(ctx: ToolContext) -> None:
     match, lines = split(result)
     assert elapsed < 3
     assert match["status"] == "timed out after 1 s; the command was killed"
+    assert result.failed and result.exit_code is None  # the status is ca's kill's
     grandchild = int(lines[0])
     assert wait_dead(grandchild, 0.5)
 
@@ -178,6 +198,7 @@ def test_background_jobs_do_not_outlive_the_command(ctx: ToolContext) -> None:
     assert time.monotonic() - started < 2.5
     match, lines = split(result)
     assert match["status"].startswith("exit 0")
+    assert (result.failed, result.exit_code) == (False, 0)
     assert lines[1] == "done"
     assert wait_dead(int(lines[0]), 0.5)
 

@@ -271,9 +271,9 @@ def test_fetch_url_tool_uses_the_session_cache_in_ctx_extras(web: WebServer, tmp
     registry = ToolRegistry(web_tools(cfg()))
     ctx = ToolContext(root=tmp_path, config=cfg())
     call = ToolCall(id="1", name="fetch_url", arguments={"url": web.url("/doc.html")})
-    text = registry.dispatch(call, ctx)
+    text = registry.dispatch(call, ctx).text
     assert "# Quick start" in text
-    assert registry.dispatch(call, ctx) == text
+    assert registry.dispatch(call, ctx).text == text
     assert web.stats.paths() == ["/doc.html"]
     assert list(ctx.extras["web_cache"]) == [web.url("/doc.html")]
     assert registry.get("fetch_url").kind == "network"

@@ -225,7 +225,7 @@ def test_web_search_tool_output_leads_to_fetch_url(tmp_path: Path) -> None:
     client = FakeDDGS(DDG_ROWS)
     ctx = ToolContext(root=tmp_path, config=config, extras={"web_search_client": client})
     text = registry.dispatch(ToolCall("web_search", {"query": "python json",
-                                                      "max_results": "2"}), ctx)
+                                                      "max_results": "2"}), ctx).text
     assert text.startswith("1. json — JSON encoder and decoder\n"
                            "   https://docs.python.org/3/library/json.html\n"
                            "   Source code: Lib/json/__init__.py.")

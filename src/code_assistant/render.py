@@ -9,7 +9,14 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any, TextIO
 
-from code_assistant.agent.events import Event
+from code_assistant.agent.events import (
+    Event,
+    RetryEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    WarningEvent,
+)
 from code_assistant.redact import Redactor, redact, secret_values
 from code_assistant.tools.registry import Change
 
@@ -59,45 +66,44 @@ class ConsoleRenderer:
         self.redactor = Redactor(secret_values())
 
     def __call__(self, event: Event) -> None:
-        data = event.data
-        if event.kind == "token":
-            text = data["text"]
-            self.console.file.write(text)
+        if isinstance(event, TokenEvent):
+            self.console.file.write(event.text)
             self.console.file.flush()
-            self._at_line_start = text.endswith("\n")
+            self._at_line_start = event.text.endswith("\n")
             return
         self._newline()
-        if event.kind == "tool_call":
-            shown = brief_args(data["arguments"], self.redactor)
-            self.console.print(f"[cyan]⏺ {data['name']}[/]({shown})")
-        elif event.kind == "tool_result":
-            self._tool_result(data)
-        elif event.kind == "retry":
-            self.console.print(f"[yellow]↻ recovering: {data['strategy']}[/]")
-        elif event.kind == "warning":
-            self.console.print(f"[yellow]warning: {data['message']}[/]")
+        match event:
+            case ToolCallEvent(name=name, arguments=arguments):
+                shown = brief_args(arguments, self.redactor)
+                self.console.print(f"[cyan]⏺ {name}[/]({shown})")
+            case ToolResultEvent():
+                self._tool_result(event)
+            case RetryEvent(strategy=strategy):
+                self.console.print(f"[yellow]↻ recovering: {strategy}[/]")
+            case WarningEvent(message=message):
+                self.console.print(f"[yellow]warning: {message}[/]")
 
     def _newline(self) -> None:
         if not self._at_line_start:
             self.console.file.write("\n")
             self._at_line_start = True
 
-    def _tool_result(self, data: dict[str, Any]) -> None:
-        lines = self.redactor.text(data["output"]).strip().split("\n")
+    def _tool_result(self, result: ToolResultEvent) -> None:
+        lines = self.redactor.text(result.output).strip().split("\n")
         first = _escape(lines[0][:160])
-        if not data["ok"]:
+        if not result.ok:
             self.console.print(f"  [red]✗[/] {_escape(user_facing(lines[0])[:160])}")
             return
-        if data.get("failed"):  # the command ran and failed: show the end, where errors are
+        if result.failed:  # the command ran and failed: show the end, where errors are
             self.console.print(f"  [yellow]✗[/] {first}")
             self._tail(lines[1:])
             return
         shown, self.diff_shown = self.diff_shown, False
-        if data["name"] in WRITE_TOOLS:
+        if result.name in WRITE_TOOLS:
             self._write_result(lines, shown)
             return
         self.console.print(f"  [green]✓[/] {first}")
-        if data["name"] == "run_shell":  # what the command printed, not only its exit code
+        if result.name == "run_shell":  # what the command printed, not only its exit code
             self._tail(lines[1:])
 
     def _tail(self, lines: list[str]) -> None:
@@ -158,11 +164,11 @@ class JsonRenderer:
         self._pending = ""  # streamed text not yet written: a key may be split across tokens
 
     def __call__(self, event: Event) -> None:
-        if event.kind != "token":
+        if not isinstance(event, TokenEvent):
             self.write(event.to_dict())
             return
         # Tokens go out a line at a time, so redaction sees a whole key and its label.
-        self._pending += str(event.data.get("text", ""))
+        self._pending += event.text
         cut = self._pending.rfind("\n") + 1
         if cut:
             text, self._pending = self._pending[:cut], self._pending[cut:]

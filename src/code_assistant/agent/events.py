@@ -3,25 +3,110 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from code_assistant.backends.base import Message, Usage
 
 EventKind = Literal[
     "token", "model_call", "tool_call", "tool_result", "retry", "warning", "done"
 ]
+StopReason = Literal["done", "max_steps", "no_action", "stuck", "unverified"]
 
 
-@dataclass
-class Event:
-    kind: EventKind
-    data: dict[str, Any] = field(default_factory=dict)
+@dataclass(frozen=True)
+class _EventBase:
+    kind: ClassVar[EventKind]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event": self.kind, **self.data}
+        """The event's `--json` line (docs/json.md): {"event": kind, field: value, ...}.
+        Shallow: values go out as they are (a call's arguments, the recoveries)."""
+        return {"event": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 
+@dataclass(frozen=True)
+class TokenEvent(_EventBase):
+    """Streamed text of the model's reply."""
+
+    kind: ClassVar[EventKind] = "token"
+    text: str
+
+
+@dataclass(frozen=True)
+class ModelCallEvent(_EventBase):
+    """A model call is about to start; `step` counts the run's calls from 1."""
+
+    kind: ClassVar[EventKind] = "model_call"
+    model: str
+    step: int
+
+
+@dataclass(frozen=True)
+class ToolCallEvent(_EventBase):
+    """A tool call is about to run (the model's, or ca's own check run)."""
+
+    kind: ClassVar[EventKind] = "tool_call"
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolResultEvent(_EventBase):
+    """What a tool call gave back: `ok` False for a ToolError (refused, bad arguments);
+    `failed` also for a call that ran and failed (a command's non-zero exit)."""
+
+    kind: ClassVar[EventKind] = "tool_result"
+    id: str
+    name: str
+    ok: bool
+    failed: bool
+    output: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RetryEvent(_EventBase):
+    """The loop is recovering from a small model's mistake with this strategy."""
+
+    kind: ClassVar[EventKind] = "retry"
+    strategy: str
+
+
+@dataclass(frozen=True)
+class WarningEvent(_EventBase):
+    kind: ClassVar[EventKind] = "warning"
+    message: str
+
+
+@dataclass(frozen=True)
+class DoneEvent(_EventBase):
+    """The run ended: the fields of Transcript.summary(), in its order."""
+
+    kind: ClassVar[EventKind] = "done"
+    stop_reason: StopReason
+    final_text: str
+    model_calls: int
+    tool_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    recoveries: dict[str, int]
+    seconds: float
+    stuck_call: str
+    stuck_warnings: int
+    check_command: str
+    checks: int
+    verified: bool | None
+
+    @classmethod
+    def of(cls, transcript: Transcript) -> DoneEvent:
+        return cls(**transcript.summary())
+
+
+Event: TypeAlias = (
+    TokenEvent | ModelCallEvent | ToolCallEvent | ToolResultEvent | RetryEvent | WarningEvent
+    | DoneEvent
+)
 OnEvent = Callable[[Event], None]
 
 
@@ -49,7 +134,7 @@ class Transcript:
 
     messages: list[Message]
     final_text: str = ""
-    stop_reason: Literal["done", "max_steps", "no_action", "stuck", "unverified"] = "done"
+    stop_reason: StopReason = "done"
     model_calls: int = 0
     tool_calls: int = 0
     usage: Usage = field(default_factory=Usage)

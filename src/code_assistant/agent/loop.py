@@ -7,7 +7,18 @@ import time
 from dataclasses import dataclass, field, replace
 
 from code_assistant.agent import stuck
-from code_assistant.agent.events import Event, OnEvent, Transcript
+from code_assistant.agent.events import (
+    DoneEvent,
+    Event,
+    ModelCallEvent,
+    OnEvent,
+    RetryEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    Transcript,
+    WarningEvent,
+)
 from code_assistant.agent.failfocus import focus_note
 from code_assistant.agent.grammar import (
     constrain_every_call,
@@ -20,14 +31,12 @@ from code_assistant.agent.verify import (
     NOT_FOUND,
     PYTEST_NO_TESTS,
     Verifier,
-    exit_code,
     failure_message,
     first_run_note,
 )
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
 from code_assistant.errors import ToolError
-from code_assistant.tools.registry import ToolContext, ToolRegistry
-from code_assistant.tools.shell import rendered_failed
+from code_assistant.tools.registry import ToolContext, ToolOutput, ToolRegistry
 
 CODE_BLOCK = re.compile(r"```[\w+-]*\n.*?```", re.S)
 CORRECTIVE = (
@@ -59,9 +68,9 @@ class Agent:
         default_factory=stuck.StuckDetector, init=False, repr=False
     )
 
-    def emit(self, kind: str, **data: object) -> None:
+    def emit(self, event: Event) -> None:
         if self.on_event is not None:
-            self.on_event(Event(kind, dict(data)))  # type: ignore[arg-type]
+            self.on_event(event)
 
     def run(self, messages: list[Message]) -> Transcript:
         transcript = Transcript(messages=messages)
@@ -80,7 +89,7 @@ class Agent:
                 if not reprompted:
                     reprompted = True
                     transcript.recoveries.explain_reprompts += 1
-                    self.emit("retry", strategy="explain_reprompt")
+                    self.emit(RetryEvent("explain_reprompt"))
                     messages += [Message("assistant", result.text), Message("user", CORRECTIVE)]
                     continue
                 calls = []
@@ -107,7 +116,7 @@ class Agent:
         else:
             transcript.stop_reason = "max_steps"
         transcript.seconds = time.perf_counter() - started
-        self.emit("done", **transcript.summary())
+        self.emit(DoneEvent.of(transcript))
         return transcript
 
     def _chat(
@@ -119,17 +128,17 @@ class Agent:
             return self._enveloped_chat(transcript, messages)
         options = options or self.options
         tools = self.tools.specs if options.format is None else []
-        self.emit("model_call", model=self.model, step=transcript.model_calls + 1)
+        self.emit(ModelCallEvent(self.model, step=transcript.model_calls + 1))
         # Constrained replies are JSON: their text is emitted once parsed, not token by token.
         stream = self.stream and options.format is None
-        on_token = (lambda token: self.emit("token", text=token)) if stream else None
+        on_token = (lambda token: self.emit(TokenEvent(token))) if stream else None
         result = self.backend.chat(
             self.model, messages, tools=tools, options=options, on_token=on_token
         )
         transcript.model_calls += 1
         transcript.usage = transcript.usage + result.usage
         for warning in result.warnings:
-            self.emit("warning", message=warning)
+            self.emit(WarningEvent(warning))
         return result
 
     def _showed_code_instead(self, result: ChatResult, acted: bool) -> bool:
@@ -143,7 +152,7 @@ class Agent:
     def _constrained_call(self, transcript: Transcript, messages: list[Message]) -> list[ToolCall]:
         """Last resort: ask again with the output constrained to the tool-call envelope."""
         transcript.recoveries.constrained_retries += 1
-        self.emit("retry", strategy="constrained_output")
+        self.emit(RetryEvent("constrained_output"))
         specs = self.tools.specs
         options = replace(self.options, format=envelope_schema(specs, allow_text=False))
         prompted = with_envelope_prompt(messages, specs, allow_text=False)
@@ -178,7 +187,7 @@ class Agent:
         if reply is None:  # cut short (max_tokens): the loop's text recovery still applies
             return result
         if reply.text:
-            self.emit("token", text=reply.text)
+            self.emit(TokenEvent(reply.text))
         return replace(result, text=reply.text, tool_calls=reply.calls)
 
     def _run_calls(
@@ -193,7 +202,7 @@ class Agent:
                 transcript.stop_reason = "stuck"
                 transcript.stuck_call = stuck.describe(call)
                 transcript.final_text = stuck.stop_note(call)
-                self.emit("warning", message=transcript.final_text)
+                self.emit(WarningEvent(transcript.final_text))
                 output = f"not run: {transcript.final_text}"
             else:
                 messages.append(self._run_tool(transcript, call))
@@ -215,7 +224,7 @@ class Agent:
         transcript.stop_reason = "done"  # for now: the check decides
         if self._check_failed(transcript, messages):
             transcript.final_text, transcript.stuck_call = "", ""
-            self.emit("retry", strategy="check_after_stuck")
+            self.emit(RetryEvent("check_after_stuck"))
             return True
         if transcript.stop_reason == "unverified":  # out of rounds: it failed to the end
             return False
@@ -237,11 +246,11 @@ class Agent:
         if check is None or "run_shell" not in self.tools:
             return
         call = ToolCall("run_shell", {"command": check.command}, id="check_first")
-        output, ok, failed = self._execute(transcript, call, by_model=False)
+        result, ok = self._execute(transcript, call, by_model=False)
         transcript.checks += 1
         if ok:  # refused by the user or the policy: the task starts as written
-            focus = focus_note(self.ctx.root, output) if failed else ""
-            note = first_run_note(check, output, failed, focus)
+            focus = focus_note(self.ctx.root, result.text) if result.failed else ""
+            note = first_run_note(check, result.text, result.failed, focus)
             messages[-1] = replace(messages[-1], content=f"{messages[-1].content}\n\n{note}")
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
@@ -257,7 +266,7 @@ class Agent:
                 transcript.stop_reason = "unverified"
                 return False
             verifier.used += 1
-            self.emit("retry", strategy="missing_definition")
+            self.emit(RetryEvent("missing_definition"))
             messages.append(Message("user", missing))
             return True
         check = verifier.check_for(changed)
@@ -268,10 +277,10 @@ class Agent:
             transcript.verified = True
             return False
         call = ToolCall("run_shell", {"command": check.command}, id=f"check_{verifier.used}")
-        output, ok, failed = self._execute(transcript, call, by_model=False)
+        result, ok = self._execute(transcript, call, by_model=False)
         transcript.checks += 1
-        code = exit_code(output)
-        failed = failed or not check.shows(output)  # e.g. --help must list the new option
+        output, code = result.text, result.exit_code
+        failed = result.failed or not check.shows(output)  # e.g. --help must list the new option
         if ok and not failed:
             transcript.verified = True
             return False
@@ -284,12 +293,14 @@ class Agent:
         verifier.used += 1
         left = verifier.rounds - verifier.used
         focus = focus_note(self.ctx.root, output)
-        messages.append(Message("user", failure_message(check, output, left, focus)))
+        message = failure_message(check, output, left, focus, ran_failed=result.failed)
+        messages.append(Message("user", message))
         return True
 
     def _run_tool(self, transcript: Transcript, call: ToolCall) -> Message:
         changes = len(self.ctx.changes)
-        output, _, failed = self._execute(transcript, call)
+        result, _ = self._execute(transcript, call)
+        output, failed = result.text, result.failed
         if self.verifier is not None and call.name == "run_shell" and not failed:
             self.verifier.note_run(str(call.arguments.get("command", "")), changes)
         if self.verifier is not None and len(self.ctx.changes) > changes:
@@ -302,17 +313,18 @@ class Agent:
         )
         if note:
             transcript.stuck_warnings += 1
-            self.emit("retry", strategy="stuck_warning")
+            self.emit(RetryEvent("stuck_warning"))
             output = f"{output}\n\n{note}"
         return Message("tool", output, tool_call_id=call.id, name=call.name)
 
     def _execute(
         self, transcript: Transcript, call: ToolCall, by_model: bool = True
-    ) -> tuple[str, bool, bool]:
-        """Dispatch one call with its events: (output, ran without a ToolError, failed).
-        ca's own check runs are not the model's calls: they count apart (Transcript.checks)."""
+    ) -> tuple[ToolOutput, bool]:
+        """Dispatch one call with its events: (its output, ran without a ToolError); a
+        ToolError's output is failed too. ca's own check runs are not the model's calls:
+        they count apart (Transcript.checks)."""
         transcript.tool_calls += by_model
-        self.emit("tool_call", id=call.id, name=call.name, arguments=call.arguments)
+        self.emit(ToolCallEvent(call.id, call.name, call.arguments))
         started = time.perf_counter()
         ok = True
         refusal = self.verifier.refusal(call.name, call.arguments) if self.verifier else ""
@@ -323,17 +335,9 @@ class Agent:
         except ToolError as exc:
             ok = False
             transcript.recoveries.tool_errors += by_model
-            output = f"error: {exc}"
-        failed = not ok or (call.name == "run_shell" and rendered_failed(output))
-        if ok and failed:
+            output = ToolOutput(f"error: {exc}", failed=True)
+        if ok and output.failed:  # it ran and failed, e.g. a command's non-zero exit
             transcript.recoveries.failed_commands += by_model
-        self.emit(
-            "tool_result",
-            id=call.id,
-            name=call.name,
-            ok=ok,
-            failed=failed,  # a tool error, or a command that ran and failed
-            output=output,
-            seconds=round(time.perf_counter() - started, 3),
-        )
-        return output, ok, failed
+        seconds = round(time.perf_counter() - started, 3)
+        self.emit(ToolResultEvent(call.id, call.name, ok, output.failed, output.text, seconds))
+        return output, ok

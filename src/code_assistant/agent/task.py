@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from code_assistant.agent import freshstart, stuck
 from code_assistant.agent.context import attach_named_files
-from code_assistant.agent.events import Event, Transcript
+from code_assistant.agent.events import RetryEvent, Transcript
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.verify import Verifier
@@ -54,7 +54,7 @@ def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
     while freshstart.should_restart(transcript, config.max_steps, restarts,
                                     config.task_restarts):
         restarts += 1
-        renderer(Event("retry", {"strategy": "fresh_start", "after": transcript.stop_reason}))
+        renderer(RetryEvent("fresh_start"))
         verifier.tried |= {stuck.signature(c) for c in freshstart.stuck_calls(transcript)}
         verifier.used = 0  # the fresh start has its own rounds of checks
         note = freshstart.restart_note(transcript)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from code_assistant.agent import stuck, taskrules
 from code_assistant.backends.base import ToolCall
-from code_assistant.tools.shell import rendered_failed
 
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
 TAIL_LINES = 40
@@ -38,7 +37,6 @@ _SAYS_IT_FAILS = re.compile(
     r"\b(?:fails?|failing|crash(?:es|ed|ing)?|errors?|traceback|exception|broken)\b", re.I)
 _PARSERS = re.compile(r"^\s*(?:import|from)\s+(?:argparse|optparse|click|typer)\b", re.M)
 _OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
-_EXIT = re.compile(r", exit (-?\d+), [\d.]+s\)$")
 # "prints exactly: hello world", "that prints 'Done'": the text the task says a script prints.
 _PRINTS = re.compile(
     r"\bprints?\b(?:\s+(?:out\s+)?exactly)?\s*"
@@ -168,12 +166,6 @@ def _compile_check(root: Path, changed: Sequence[str]) -> Check | None:
     return Check(f"{_python()} -m py_compile {quoted}", "py_compile", required=False)
 
 
-def exit_code(rendered: str) -> int | None:
-    """The exit code in a rendered run_shell header; None when it timed out or was killed."""
-    match = _EXIT.search(rendered.split("\n", 1)[0])
-    return int(match.group(1)) if match else None
-
-
 @dataclass
 class Verifier:
     """Task-mode verification state for one agent run."""
@@ -292,8 +284,11 @@ def first_run_note(check: Check, output: str, failed: bool, focus: str = "") -> 
     )
 
 
-def failure_message(check: Check, output: str, rounds_left: int, focus: str = "") -> str:
-    """The user message that sends a failing check back to the model."""
+def failure_message(
+    check: Check, output: str, rounds_left: int, focus: str = "", *, ran_failed: bool = True
+) -> str:
+    """The user message that sends a failing check back to the model; `ran_failed` False:
+    the command passed but its output lacks what the check expects."""
     tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
     again = (
         "If the next check fails too, the task ends as failed."
@@ -302,7 +297,7 @@ def failure_message(check: Check, output: str, rounds_left: int, focus: str = ""
     )
     failed = (
         f"its output does not show {check.expect}. {check.hint}"
-        if check.expect and not rendered_failed(output) else "it failed"
+        if check.expect and not ran_failed else "it failed"
     )
     return (
         f"The task is not done: ca ran `{check.command}` to check your change and {failed}.\n"

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from code_assistant.agent.events import Event, OnEvent
+from code_assistant.agent.events import (
+    DoneEvent,
+    Event,
+    ModelCallEvent,
+    OnEvent,
+    RetryEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from code_assistant.feedback.pairs import (
     RESULT_CHARS,
     TASK_CHARS,
@@ -22,7 +30,6 @@ from code_assistant.feedback.pairs import (
     project_id,
 )
 from code_assistant.feedback.store import FeedbackStore, open_store
-from code_assistant.tools.shell import rendered_failed
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +62,6 @@ def tee(*handlers: OnEvent | None) -> OnEvent:
             handler(event)
 
     return handle
-
-
-def command_failed(output: str) -> bool:
-    """The loop's own test for a failed run_shell (shared with tools/shell.py)."""
-    return rendered_failed(output)
 
 
 def _command_of(call: Call) -> str:
@@ -148,11 +150,21 @@ class FeedbackRecorder:
         self._checked_at = -1
 
     def __call__(self, event: Event) -> None:
-        handler: Callable[[dict[str, Any]], None] | None = getattr(
-            self, f"_on_{event.kind}", None
-        )
-        if handler is not None and self.enabled:
-            handler(event.data)
+        if not self.enabled:
+            return
+        match event:
+            case DoneEvent():
+                self._on_done(event)
+            case ModelCallEvent():
+                self._text = ""
+            case TokenEvent(text=text):
+                self._text += text
+            case RetryEvent(strategy=strategy):
+                self._on_retry(strategy)
+            case ToolCallEvent():
+                self._on_tool_call(event)
+            case ToolResultEvent():
+                self._on_tool_result(event)
 
     def new_task(self, task: str) -> None:
         """A new user turn (REPL): pairs from now on carry this task; pending state is reset."""
@@ -184,47 +196,39 @@ class FeedbackRecorder:
         checked = self._checked_at
         return checked >= self._born.get(pair.id, 0) and checked > self._changed_at
 
-    def _on_done(self, data: dict[str, Any]) -> None:
-        check = str(data.get("check_command") or "")
-        if data.get("verified") is True and data.get("stop_reason") == "done" and is_check(check):
+    def _on_done(self, done: DoneEvent) -> None:
+        if done.verified is True and done.stop_reason == "done" and is_check(done.check_command):
             self._checked_at = self._seq  # the loop's own check passed before "done"
 
-    def _on_model_call(self, data: dict[str, Any]) -> None:
-        self._text = ""
-
-    def _on_token(self, data: dict[str, Any]) -> None:
-        self._text += str(data.get("text", ""))
-
-    def _on_retry(self, data: dict[str, Any]) -> None:
-        category = RETRY_CATEGORIES.get(str(data.get("strategy")))
+    def _on_retry(self, strategy: str) -> None:
+        category = RETRY_CATEGORIES.get(strategy)
         if category is None:
             return
         # The first bad reply is the mistake; later strategies only change the category.
         bad = self._retry[1] if self._retry else self._text
         self._retry = (category, bad)
 
-    def _on_tool_call(self, data: dict[str, Any]) -> None:
-        call_id = str(data.get("id", ""))
-        self._calls[call_id] = _Attempt(
-            Call.of(str(data.get("name", "")), data.get("arguments", {})),
+    def _on_tool_call(self, call: ToolCallEvent) -> None:
+        self._calls[call.id] = _Attempt(
+            Call.of(call.name, call.arguments),
             clip(self._text, TEXT_CHARS),
-            call_id.startswith(TEXT_CALL_PREFIX),
+            call.id.startswith(TEXT_CALL_PREFIX),
         )
 
-    def _on_tool_result(self, data: dict[str, Any]) -> None:
-        name = str(data.get("name", ""))
-        attempt = self._calls.pop(str(data.get("id", "")), None)
+    def _on_tool_result(self, result: ToolResultEvent) -> None:
+        name = result.name
+        attempt = self._calls.pop(result.id, None)
         if attempt is None:
             attempt = _Attempt(Call(name=name), "", False)
-        output = clip(self._portable(str(data.get("output", ""))), RESULT_CHARS)
+        output = clip(self._portable(result.output), RESULT_CHARS)
         step = Step(text=attempt.text, calls=[attempt.call], results=[output])
         self._seq += 1
-        if not data.get("ok"):
+        if not result.ok:
             self._failed.setdefault(name, (step, attempt.from_text))
             return
-        if name == "run_shell" and command_failed(output):
-            # The latest failure is the one the fix answers.
-            self._command = _FailedCommand(_command_of(attempt.call), step, attempt.from_text)
+        if result.failed:  # it ran and failed: only a command's failure has a fix to pair
+            if name == "run_shell":  # the latest failure is the one the fix answers
+                self._command = _FailedCommand(_command_of(attempt.call), step, attempt.from_text)
             return
         if name in CHANGE_TOOLS:
             self._changed_at = self._seq

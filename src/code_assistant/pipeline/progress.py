@@ -8,7 +8,15 @@ import time
 from types import TracebackType
 from typing import Any, TextIO
 
-from code_assistant.agent.events import Event
+from code_assistant.agent.events import (
+    Event,
+    ModelCallEvent,
+    RetryEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    WarningEvent,
+)
 from code_assistant.render import brief_args
 
 JSON_OUTPUT_CHARS = 4000  # tool output in --json events; the transcript keeps all of it
@@ -34,12 +42,12 @@ class JsonProgress:
         self.stream.flush()
 
     def agent(self, phase: str, event: Event) -> None:
-        if event.kind == "token":
+        if isinstance(event, TokenEvent):
             return
-        data = dict(event.data)
-        if isinstance(data.get("output"), str) and len(data["output"]) > JSON_OUTPUT_CHARS:
-            data["output"] = data["output"][-JSON_OUTPUT_CHARS:]
-        self.write({"event": event.kind, "phase": phase, **data})
+        data = event.to_dict()
+        if isinstance(event, ToolResultEvent) and len(event.output) > JSON_OUTPUT_CHARS:
+            data["output"] = event.output[-JSON_OUTPUT_CHARS:]
+        self.write({"event": data.pop("event"), "phase": phase, **data})
 
     def pipeline(self, kind: str, **data: Any) -> None:
         self.write({"event": kind, **data})
@@ -91,20 +99,20 @@ class ConsoleProgress:
         self.console.print(text)
 
     def agent(self, phase: str, event: Event) -> None:
-        data = event.data
-        if event.kind == "model_call":
-            self.line.model_calls += 1
-            self.line.model = str(data.get("model", self.line.model))
-        elif event.kind == "tool_call":
-            self.line.tool_calls += 1
-            self.print(f"  [cyan]⏺ {data['name']}[/]({brief_args(data['arguments'])})")
-        elif event.kind == "tool_result" and not data.get("ok", True):
-            first = str(data.get("output", "")).strip().split("\n", 1)[0][:160]
-            self.print(f"    [red]✗ {_escape(first)}[/]")
-        elif event.kind == "retry":
-            self.print(f"    [yellow]↻ recovering: {data.get('strategy')}[/]")
-        elif event.kind == "warning":
-            self.print(f"    [yellow]warning: {_escape(str(data.get('message')))}[/]")
+        match event:
+            case ModelCallEvent(model=model):
+                self.line.model_calls += 1
+                self.line.model = model
+            case ToolCallEvent(name=name, arguments=arguments):
+                self.line.tool_calls += 1
+                self.print(f"  [cyan]⏺ {name}[/]({brief_args(arguments)})")
+            case ToolResultEvent(ok=False, output=output):
+                first = output.strip().split("\n", 1)[0][:160]
+                self.print(f"    [red]✗ {_escape(first)}[/]")
+            case RetryEvent(strategy=strategy):
+                self.print(f"    [yellow]↻ recovering: {strategy}[/]")
+            case WarningEvent(message=message):
+                self.print(f"    [yellow]warning: {_escape(message)}[/]")
 
     def pipeline(self, kind: str, **data: Any) -> None:
         handler = getattr(self, f"_on_{kind}", None)

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from code_assistant.agent.events import Event, Transcript
+from code_assistant.agent.events import Event, ToolCallEvent, Transcript
 from code_assistant.agent.personas import IMPLEMENTER, REVIEWER, TESTER, Persona, task_prompt
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.structured import structured_chat
@@ -39,7 +39,7 @@ class Step:
         return self.ctx.root
 
     def on_event(self, event: Event) -> None:
-        if event.kind == "tool_call":
+        if isinstance(event, ToolCallEvent):
             self.tool_calls += 1
         self.rt.progress.agent(self.name, event)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from code_assistant.agent.events import Event
+from code_assistant.agent.events import Event, TokenEvent
 from code_assistant.render import ConsoleRenderer
 
 
@@ -101,8 +101,8 @@ class ReplRenderer(ConsoleRenderer):
         self.markdown = MarkdownStream(console)
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "token":
-            self.markdown.feed(event.data["text"])
+        if isinstance(event, TokenEvent):
+            self.markdown.feed(event.text)
             return
         self.markdown.stop()
         super().__call__(event)

@@ -14,6 +14,7 @@ from typing import Any
 from rich.markup import escape
 
 from code_assistant.agent.architect import classify_intent
+from code_assistant.agent.events import DoneEvent, Event, ModelCallEvent, ToolCallEvent
 from code_assistant.agent.personas import CONVERSATIONAL, IMPLEMENTER, PLANNER, Persona
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.structured import StructuredOutputError
@@ -263,9 +264,9 @@ class Repl:
         offset = len(self.ctx.changes)
         with self.turn(text) as turn:
 
-            def on_event(event: Any) -> None:
+            def on_event(event: Event) -> None:
                 self.renderer(event)
-                if event.kind in ("model_call", "tool_call", "done"):
+                if isinstance(event, (ModelCallEvent, ToolCallEvent, DoneEvent)):
                     self.conversation.sync(turn, messages, start)
 
             try:

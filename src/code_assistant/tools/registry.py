@@ -1,4 +1,5 @@
-"""A Tool from a typed function and its docstring: JSON schema, argument checks, dispatch."""
+"""A Tool from a typed function and its docstring: JSON schema, argument checks, dispatch
+to a ToolOutput."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -26,6 +27,21 @@ class Change:
     path: str
     before: bytes | None
     after: bytes | None
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """What a call gave back: the text for the model, and whether the call ran and failed,
+    so the loop decides failure without knowing the tool or reading its text."""
+
+    text: str
+    failed: bool = False  # it ran and failed (a command's non-zero exit, a timeout)
+    exit_code: int | None = None  # a command's (negative: its signal); None: none, or timed out
+
+    @classmethod
+    def of(cls, value: str | ToolOutput) -> ToolOutput:
+        """A tool's return value as a ToolOutput: plain text is a call that worked."""
+        return value if isinstance(value, ToolOutput) else cls(value)
 
 
 @dataclass
@@ -70,14 +86,14 @@ class Tool:
     name: str
     description: str
     parameters: dict[str, Any]
-    fn: Callable[..., str]
+    fn: Callable[..., str | ToolOutput]
     kind: ToolKind = "read"
 
     @property
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
 
-    def __call__(self, ctx: ToolContext, *args: Any, **kwargs: Any) -> str:
+    def __call__(self, ctx: ToolContext, *args: Any, **kwargs: Any) -> str | ToolOutput:
         return self.fn(ctx, *args, **kwargs)
 
 
@@ -140,14 +156,14 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 
 def tool(
-    fn: Callable[..., str] | None = None,
+    fn: Callable[..., str | ToolOutput] | None = None,
     *,
     name: str | None = None,
     kind: ToolKind = "read",
 ) -> Any:
     """A Tool from `fn(ctx, ...)`; the first parameter (the ToolContext) is not in the schema."""
 
-    def build(func: Callable[..., str]) -> Tool:
+    def build(func: Callable[..., str | ToolOutput]) -> Tool:
         hints = typing.get_type_hints(func)
         params = list(inspect.signature(func).parameters.values())[1:]
         description, arg_docs = _parse_docstring(func.__doc__ or "")
@@ -311,7 +327,7 @@ class ToolRegistry:
             )
         return {key: _coerce(value, props[key], key) for key, value in arguments.items()}
 
-    def dispatch(self, call: ToolCall, ctx: ToolContext) -> str:
+    def dispatch(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
         """Run one call; every failure the model can fix comes back as ToolError."""
         item = self._tools.get(call.name)
         if item is None and call.name in self.refused:
@@ -331,4 +347,5 @@ class ToolRegistry:
             ) from None
         # A name read from disk that is not UTF-8 leaves lone surrogates: they cannot be
         # sent to the model (or stored), so they become U+FFFD here, once.
-        return clean_text(output)
+        result = ToolOutput.of(output)
+        return replace(result, text=clean_text(result.text))

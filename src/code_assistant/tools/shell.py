@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-import re
 import selectors
 import shutil
 import signal
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from code_assistant.errors import ToolError
 from code_assistant.tools.output import DEFAULT_MAX_LINES, HeadTail
-from code_assistant.tools.registry import ToolContext, tool
+from code_assistant.tools.registry import ToolContext, ToolOutput, tool
 
 DEFAULT_TIMEOUT = 120
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
@@ -55,14 +54,16 @@ class ShellResult:
             status = f"exit {self.exit_code}, {self.seconds:.1f}s"
         return f"$ {shown}  (cwd: {self.cwd}, {status})\n{self.output or '(no output)'}"
 
+    @property
+    def failed(self) -> bool:
+        """Non-zero exit, killed by a signal, or timed out."""
+        return self.timed_out or self.exit_code != 0
 
-_SUCCESS = re.compile(r", exit 0, \d+(?:\.\d+)?s\)$")
-
-
-def rendered_failed(text: str) -> bool:
-    """Whether a rendered run_shell result reports failure: non-zero exit, timeout or kill."""
-    first = text.split("\n", 1)[0]
-    return first.startswith("$ ") and "(cwd: " in first and not _SUCCESS.search(first)
+    def tool_output(self) -> ToolOutput:
+        """The rendered text with its outcome; after a timeout the exit status is ca's kill,
+        not the command's, so there is none."""
+        code = None if self.timed_out else self.exit_code
+        return ToolOutput(self.render(), failed=self.failed, exit_code=code)
 
 
 def _signal_name(number: int) -> str:
@@ -228,7 +229,7 @@ def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> Shel
 
 
 @tool(kind="exec")
-def run_shell(ctx: ToolContext, command: str, timeout: int | None = None) -> str:
+def run_shell(ctx: ToolContext, command: str, timeout: int | None = None) -> ToolOutput:
     """Run a shell command (bash) in the project root; returns the exit code and output.
 
     stdout and stderr come back together; long output keeps the first and the last lines.
@@ -249,4 +250,4 @@ def run_shell(ctx: ToolContext, command: str, timeout: int | None = None) -> str
         raise ToolError("timeout must be a positive number of seconds")
     max_lines = getattr(config, "tool_output_lines", None) or DEFAULT_MAX_LINES
     ctx.approve("run_shell", command, "")
-    return run_command(command, ctx.root.resolve(), limit, max_lines).render()
+    return run_command(command, ctx.root.resolve(), limit, max_lines).tool_output()
