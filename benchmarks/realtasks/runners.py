@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from code_assistant import jsonlines
 from code_assistant.bench.runners import agent_metrics, pipeline_metrics
 
 from .suite import Task
@@ -98,18 +99,6 @@ def command(kind: str, ctx: Context) -> tuple[list[str], dict[str, str]]:
     raise ValueError(f"unknown runner {kind!r}; use one of {', '.join(RUNNERS)}")
 
 
-def _events(stdout: str) -> list[dict[str, Any]]:
-    events = []
-    for line in stdout.splitlines():
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict) and "event" in value:
-            events.append(value)
-    return events
-
-
 def max_same(calls: list[str]) -> int:
     """How often the most repeated call of a run was made (1: no call repeated)."""
     return max(Counter(calls).values(), default=0)
@@ -118,7 +107,7 @@ def max_same(calls: list[str]) -> int:
 def _ca_metrics(stdout: str) -> dict[str, Any]:
     found = agent_metrics(stdout) or {}
     calls = [json.dumps([e.get("name"), e.get("arguments")], sort_keys=True)
-             for e in _events(stdout) if e["event"] == "tool_call"]
+             for e in jsonlines.parse(stdout) if e["event"] == "tool_call"]
     recoveries = found.get("recoveries") or {}
     return {"agent_model_calls": found.get("model_calls"), "tool_calls": found.get("tool_calls"),
             "recoveries": sum(recoveries.values()), "recovery_kinds": recoveries,

@@ -30,6 +30,19 @@ def error(message: str, exit_code: int, kind: str) -> None:
     emit({"event": "error", "error": kind, "message": message, "exit_code": exit_code})
 
 
+def parse(stdout: str) -> list[dict[str, Any]]:
+    """The events in a `--json` output (lines that are not an event object are skipped)."""
+    events = []
+    for line in stdout.splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "event" in value:
+            events.append(value)
+    return events
+
+
 def wanted(args: Sequence[str]) -> bool:
     """--json anywhere before a `--` (global or per command: both mean the same)."""
     for token in args:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from code_assistant import jsonlines
 from code_assistant.agent.events import Recoveries
 from code_assistant.errors import UsageError
 
@@ -92,21 +93,9 @@ def command(runner: Runner, requirement_path: Path, requirement: str) -> list[st
             "do", "--json", "--", agent_task(requirement)]
 
 
-def _events(stdout: str) -> list[dict[str, Any]]:
-    events = []
-    for line in stdout.splitlines():
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(value, dict) and "event" in value:
-            events.append(value)
-    return events
-
-
 def error_kind(stdout: str) -> str:
     """The kind of the `error` event a `ca --json` run ended with ("" when none)."""
-    errors = [e for e in _events(stdout) if e["event"] == "error"]
+    errors = [e for e in jsonlines.parse(stdout) if e["event"] == "error"]
     return str(errors[-1].get("error", "")) if errors else ""
 
 
@@ -117,7 +106,7 @@ def _recoveries(data: dict[str, Any] | None) -> dict[str, int]:
 
 def agent_metrics(stdout: str) -> dict[str, Any] | None:
     """From `ca do --json`: its result (or done) event; else what the events show so far."""
-    events = _events(stdout)
+    events = jsonlines.parse(stdout)
     final = next((e for e in reversed(events) if e["event"] in ("result", "done")), None)
     if final is not None:
         return {
