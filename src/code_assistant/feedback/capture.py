@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from code_assistant.agent.events import Event, OnEvent
+from code_assistant.app import App
 from code_assistant.feedback.pairs import (
     RESULT_CHARS,
     TASK_CHARS,
@@ -23,6 +24,10 @@ from code_assistant.feedback.pairs import (
 )
 from code_assistant.feedback.store import FeedbackStore, open_store
 from code_assistant.tools.shell import rendered_failed
+
+if TYPE_CHECKING:
+    from code_assistant.agent.personas import Persona
+
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +120,8 @@ class FeedbackRecorder:
 
     def __init__(
         self,
-        loaded: Any,
-        persona: Any,
+        loaded: App,
+        persona: Persona | str,
         model: str,
         task: str,
         *,
