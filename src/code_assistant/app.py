@@ -10,15 +10,23 @@ if TYPE_CHECKING:
     from code_assistant.config_model import Config
     from code_assistant.mcp_client.manager import McpManager
 
-__all__ = ["App"]
+__all__ = ["App", "Services"]
+
+
+@dataclass
+class Services:
+    """What every agent of one invocation shares, each made on first use (see App)."""
+
+    mcp: McpManager | None = None
 
 
 @dataclass
 class App:
     """What `config.load_config` builds and every mode is given.
 
-    The services are built on first use and then shared by every agent of the invocation;
-    nothing here imports them before that, so `ca --version` stays fast.
+    `services` is one object shared by the copies of an App (a pipeline step runs its agent
+    on a copy rooted in its workspace): they all use the same MCP connections. Nothing here
+    imports a service before it is used, so `ca --version` stays fast.
     """
 
     config: Config
@@ -28,16 +36,16 @@ class App:
     warnings: list[str] = field(default_factory=list)
     # Project-file values ignored because the project is not trusted (see trust.py).
     untrusted: dict[str, Any] = field(default_factory=dict)
-    _mcp: McpManager | None = field(default=None, init=False, repr=False)
+    services: Services = field(default_factory=Services, repr=False)
 
     @property
     def mcp(self) -> McpManager:
-        """The MCP manager of the configured servers (made here, not yet connecting)."""
-        if self._mcp is None:
+        """The MCP manager of the configured servers (made here, connecting once started)."""
+        if self.services.mcp is None:
             # The MCP SDK and its asyncio loop are imported only when a server is configured.
             from code_assistant.mcp_client.manager import McpManager
 
-            self._mcp = McpManager(
+            self.services.mcp = McpManager(
                 self.config.mcp.servers, root=self.root, log_dir=self.home / "logs"
             )
-        return self._mcp
+        return self.services.mcp
