@@ -25,7 +25,8 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from code_assistant.config import LoadedConfig, load_config
+from code_assistant.app import App
+from code_assistant.config import load_config
 from code_assistant.repl.io import ReplIO
 from code_assistant.repl.session import Repl
 from code_assistant.session.conversation import Conversation
@@ -70,7 +71,7 @@ class Harness:
     settings: dict[str, Any] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
 
-    def loaded(self) -> LoadedConfig:
+    def loaded(self) -> App:
         cli = {"ollama_host": self.server.url, "max_retries": 0, **self.settings}
         return load_config(self.project, cli, env={"CA_HOME": str(self.home)})
 

@@ -18,9 +18,10 @@ from code_assistant.agent.events import (
 )
 from code_assistant.agent.loop import Agent
 from code_assistant.agent.personas import IMPLEMENTER
+from code_assistant.app import App
 from code_assistant.backends.base import ChatOptions, Message
 from code_assistant.backends.ollama import OllamaBackend
-from code_assistant.config import LoadedConfig, load_config
+from code_assistant.config import load_config
 from code_assistant.feedback.capture import (
     MAX_PAIRS,
     FeedbackRecorder,
@@ -55,7 +56,7 @@ def main_py(project: Path) -> None:
 
 
 @pytest.fixture
-def loaded(project: Path, tmp_path: Path) -> LoadedConfig:
+def loaded(project: Path, tmp_path: Path) -> App:
     return load_config(project, env={"CA_HOME": str(tmp_path / "ca-home")})
 
 
@@ -67,7 +68,7 @@ def backend(fake_server: FakeModelServer) -> Iterator[OllamaBackend]:
 
 
 def run_session(
-    backend: OllamaBackend, loaded: LoadedConfig, task: str, recorder: FeedbackRecorder
+    backend: OllamaBackend, loaded: App, task: str, recorder: FeedbackRecorder
 ) -> None:
     agent = Agent(
         backend=backend,
@@ -84,7 +85,7 @@ def run_session(
 def record(
     fake_server: FakeModelServer,
     backend: OllamaBackend,
-    loaded: LoadedConfig,
+    loaded: App,
     *replies: object,
     task: str = "do it",
 ) -> list[Pair]:
@@ -95,7 +96,7 @@ def record(
 
 
 def test_failed_call_then_correct_call_of_the_same_tool(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     pairs = record(
         fake_server, backend, loaded,
@@ -116,7 +117,7 @@ def test_failed_call_then_correct_call_of_the_same_tool(
 
 
 def test_a_failure_with_no_later_success_teaches_nothing(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     pairs = record(
         fake_server, backend, loaded,
@@ -128,7 +129,7 @@ def test_a_failure_with_no_later_success_teaches_nothing(
 
 
 def test_failing_command_fixed_keeps_the_fix_and_the_passing_run(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, project: Path
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App, project: Path
 ) -> None:
     (project / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     loaded.config.approval = "auto"
@@ -157,7 +158,7 @@ FLAKY = (
 
 
 def test_a_command_that_passes_on_a_plain_rerun_is_flaky_not_fixed(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, project: Path
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App, project: Path
 ) -> None:
     loaded.config.approval = "auto"
     pairs = record(
@@ -171,7 +172,7 @@ def test_a_command_that_passes_on_a_plain_rerun_is_flaky_not_fixed(
 
 
 def test_code_shown_instead_of_a_call_then_the_call(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     shown = "Here it is:\n```python\nprint('hello')\n```"
     [pair] = record(
@@ -187,7 +188,7 @@ def test_code_shown_instead_of_a_call_then_the_call(
 
 
 def test_constrained_retry_keeps_the_first_bad_reply(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     envelope = {"name": "write_file", "arguments": {"path": "x.py", "content": "x = 1\n"}}
     [pair] = record(
@@ -203,7 +204,7 @@ def test_constrained_retry_keeps_the_first_bad_reply(
 
 
 def test_calls_written_as_text_give_one_pair_per_session(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     first = '<tool_call>{"name": "list_dir", "arguments": {"path": "."}}</tool_call>'
     second = '<tool_call>{"name": "read_file", "arguments": {"path": "src/main.py"}}</tool_call>'
@@ -216,7 +217,7 @@ def test_calls_written_as_text_give_one_pair_per_session(
 
 
 def test_disabled_feedback_records_nothing(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     loaded.config.feedback_enabled = False
     pairs = record(
@@ -229,7 +230,7 @@ def test_disabled_feedback_records_nothing(
 
 
 def test_a_session_stores_at_most_max_pairs(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App
 ) -> None:
     replies: list[object] = []
     for n in range(MAX_PAIRS + 5):
@@ -239,7 +240,7 @@ def test_a_session_stores_at_most_max_pairs(
     assert len({p.fingerprint() for p in pairs}) == MAX_PAIRS
 
 
-def test_new_task_forgets_a_pending_failure(loaded: LoadedConfig) -> None:
+def test_new_task_forgets_a_pending_failure(loaded: App) -> None:
     recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "first")
     recorder(ToolCallEvent("c1", "read_file", {"path": "x"}))
     recorder(ToolResultEvent("c1", "read_file", False, True, "e", 0.0))
@@ -249,7 +250,7 @@ def test_new_task_forgets_a_pending_failure(loaded: LoadedConfig) -> None:
     assert recorder.pairs == [] and recorder.task == "second"
 
 
-def test_flush_writes_once_and_clears(loaded: LoadedConfig, tmp_path: Path) -> None:
+def test_flush_writes_once_and_clears(loaded: App, tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "fb")
     recorder = FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "t", store=store)
     recorder(ToolCallEvent("a", "read_file", {"path": "x"}))
@@ -262,7 +263,7 @@ def test_flush_writes_once_and_clears(loaded: LoadedConfig, tmp_path: Path) -> N
 
 
 def test_flush_to_an_unwritable_place_warns_and_does_not_raise(
-    loaded: LoadedConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    loaded: App, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -300,7 +301,7 @@ def replay(recorder: FeedbackRecorder, first_run: ToolResultEvent) -> list[Pair]
     return recorder.pairs
 
 
-def test_a_failed_command_is_the_events_failed_flag_not_its_text(loaded: LoadedConfig) -> None:
+def test_a_failed_command_is_the_events_failed_flag_not_its_text(loaded: App) -> None:
     failing = "$ pytest  (cwd: /p, exit 1, 0.1s)\n1 failed"
     [pair] = replay(FeedbackRecorder(loaded, IMPLEMENTER, MODEL, "t"),
                     ToolResultEvent("a", "run_shell", True, True, "1 failed", 0.0))
@@ -310,7 +311,7 @@ def test_a_failed_command_is_the_events_failed_flag_not_its_text(loaded: LoadedC
 
 
 def flushed(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig,
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App,
     store: FeedbackStore, *replies: object,
 ) -> list[Pair]:
     """Pairs of one real session as the store keeps them (flush marks them verified)."""
@@ -322,7 +323,7 @@ def flushed(
 
 
 def test_a_passing_check_after_the_last_change_verifies_the_session(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, tmp_path: Path
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App, tmp_path: Path
 ) -> None:
     loaded.config.approval = "auto"
     [pair] = flushed(
@@ -339,7 +340,7 @@ def test_a_passing_check_after_the_last_change_verifies_the_session(
 
 
 def test_no_check_or_a_change_after_it_leaves_pairs_unverified(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig, tmp_path: Path
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App, tmp_path: Path
 ) -> None:
     loaded.config.approval = "auto"
     [unchecked] = flushed(
@@ -362,7 +363,7 @@ def test_no_check_or_a_change_after_it_leaves_pairs_unverified(
 
 
 def test_a_fixed_failing_command_is_verified_and_a_text_call_is_recovered(
-    fake_server: FakeModelServer, backend: OllamaBackend, loaded: LoadedConfig,
+    fake_server: FakeModelServer, backend: OllamaBackend, loaded: App,
     project: Path, tmp_path: Path,
 ) -> None:
     (project / "calc.py").write_text("def add(a, b):\n    return a - b\n")

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from code_assistant.agent.personas import IMPLEMENTER
+from code_assistant.app import App
 from code_assistant.backends.base import estimate_tokens
-from code_assistant.config import LoadedConfig, load_config
+from code_assistant.config import load_config
 from code_assistant.feedback.fewshot import (
     HEADER,
     MAX_EXAMPLES,
@@ -46,7 +47,7 @@ def lesson(task: str, path: str = "a.py", **fields: object) -> Pair:
 
 
 @pytest.fixture
-def loaded(tmp_path: Path) -> LoadedConfig:
+def loaded(tmp_path: Path) -> App:
     project = tmp_path / "proj"
     project.mkdir()
     return load_config(project, env={"CA_HOME": str(tmp_path / "ca-home")})
@@ -164,13 +165,13 @@ def test_the_block_never_exceeds_its_budget(budget: int, count: int) -> None:
         assert count == 0 or budget < estimate_tokens(HEADER) + smallest
 
 
-def verified(loaded: LoadedConfig, task: str, **fields: object) -> Pair:
+def verified(loaded: App, task: str, **fields: object) -> Pair:
     """A lesson as a verified session of `loaded`'s project stores it."""
     data: dict[str, object] = {"project_id": project_id(loaded.root), "verified": True}
     return lesson(task, **{**data, **fields})
 
 
-def test_examples_block_reads_the_store_and_obeys_the_config(loaded: LoadedConfig) -> None:
+def test_examples_block_reads_the_store_and_obeys_the_config(loaded: App) -> None:
     assert examples_block(loaded, IMPLEMENTER, "anything") == ""
     open_store(loaded).append([verified(loaded, "create a.py with x = 1")])
     block = examples_block(loaded, IMPLEMENTER, "create b.py")
@@ -197,7 +198,7 @@ def test_examples_block_reads_the_store_and_obeys_the_config(loaded: LoadedConfi
     ids=["unverified", "recovered", "other-project", "no-project"],
 )
 def test_only_verified_lessons_of_this_project_are_shown(
-    loaded: LoadedConfig, fields: dict[str, object]
+    loaded: App, fields: dict[str, object]
 ) -> None:
     open_store(loaded).append([verified(loaded, "create a.py with x = 1", **fields)])
     assert examples_block(loaded, IMPLEMENTER, "create a.py") == ""
@@ -213,7 +214,7 @@ def test_the_project_id_is_the_resolved_root_and_hides_the_path(tmp_path: Path) 
     assert len(project_id(tmp_path)) == 16 and "p" not in project_id(tmp_path).strip("0123456789")
 
 
-def test_system_prompt_ends_with_the_lessons(loaded: LoadedConfig) -> None:
+def test_system_prompt_ends_with_the_lessons(loaded: App) -> None:
     before = system_prompt(IMPLEMENTER, loaded, symbol_map=False, task="create b.py")
     assert HEADER not in before
     open_store(loaded).append([verified(loaded, "create a.py with x = 1")])

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from code_assistant.agent.loop import CORRECTIVE
+from code_assistant.app import App
 from code_assistant.backends.base import Message, ToolCall
-from code_assistant.config import LoadedConfig, load_config
+from code_assistant.config import load_config
 from code_assistant.errors import UsageError
 from code_assistant.feedback.pairs import CATEGORIES, Call, Pair, Step, project_id
 from code_assistant.feedback.store import (
@@ -45,7 +46,7 @@ def make_pair(n: int = 0, **fields: object) -> Pair:
 
 
 @pytest.fixture
-def loaded(tmp_path: Path) -> LoadedConfig:
+def loaded(tmp_path: Path) -> App:
     project = tmp_path / "proj"
     project.mkdir()
     env = {"CA_HOME": str(tmp_path / "ca-home"), "CA_OPENAI_API_KEY": "hunter2-not-a-pattern"}
@@ -142,7 +143,7 @@ def test_unreadable_lines_are_skipped_counted_and_kept_by_rm(tmp_path: Path) -> 
     assert [p.id for p in store.read()] == ["keep01"]
 
 
-def test_secrets_are_redacted_before_they_reach_the_disk(loaded: LoadedConfig) -> None:
+def test_secrets_are_redacted_before_they_reach_the_disk(loaded: App) -> None:
     store = open_store(loaded)
     pair = make_pair(
         good=Step(
@@ -212,7 +213,7 @@ def test_stats_count_every_category(tmp_path: Path) -> None:
     assert counts["by_persona"] == {"implementer": 3, "tester": 1}
 
 
-def test_user_feedback_good_and_bad(loaded: LoadedConfig) -> None:
+def test_user_feedback_good_and_bad(loaded: App) -> None:
     good = add_user_feedback(
         loaded, "good", persona="implementer", model="m", task="add a flag",
         output="Added --verbose.", calls=[("edit_file", {"path": "cli.py"})], results=["ok"],
@@ -240,13 +241,13 @@ def test_user_feedback_good_and_bad(loaded: LoadedConfig) -> None:
     ],
 )
 def test_user_feedback_refuses_bad_input(
-    loaded: LoadedConfig, verdict: str, note: str, output: str, message: str
+    loaded: App, verdict: str, note: str, output: str, message: str
 ) -> None:
     with pytest.raises(UsageError, match=message):
         add_user_feedback(loaded, verdict, note, persona="p", model="m", task="t", output=output)
 
 
-def test_feedback_on_last_turn_takes_the_last_real_user_message(loaded: LoadedConfig) -> None:
+def test_feedback_on_last_turn_takes_the_last_real_user_message(loaded: App) -> None:
     messages = [
         Message("system", "sys"),
         Message("user", "old question"),

@@ -63,7 +63,7 @@ def test_search_code_returns_located_chunks(project: Path) -> None:
     assert out.startswith("1 result(s) for 'save the session', best first:")
     assert out.endswith("edit_file needs its exact current text.")
     assert "pkg/store.py:1-6 (SessionStore, class)\n```python\nclass SessionStore:" in out
-    assert isinstance(ctx.extras["index"], ProjectIndex)
+    assert isinstance(ctx.index, ProjectIndex)
     assert (project / ".ca" / "index.db").exists()
     assert "no code matches" in call(ctx, "search_code", query="zebra giraffe")
     with pytest.raises(ToolError, match="empty"):

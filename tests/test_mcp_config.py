@@ -3,6 +3,7 @@ hook that adds MCP tools to every tool-using agent's registry."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -70,6 +71,22 @@ def test_a_project_config_cannot_define_servers(tmp_path: Path) -> None:
     loaded = load_config(tmp_path, env={"CA_HOME": str(tmp_path / "home")})
     assert loaded.config.mcp.servers == {}
     assert any("ignored 'mcp'" in warning for warning in loaded.warnings)
+
+
+def test_the_app_makes_one_mcp_manager_on_first_use(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_machine_config(home, {"demo": {"command": sys.executable, "args": [str(DEMO)]}})
+    app = load_config(tmp_path, env={"CA_HOME": str(home)})
+    manager = app.mcp
+    assert app.mcp is manager and list(manager.connections) == ["demo"]
+    try:
+        assert manager_for(app) is manager  # started now, and still the one manager
+        manager.wait()
+        assert [status.state for status in manager.status()] == ["ready"]
+    finally:
+        manager.close()
+    assert dataclasses.replace(app, root=tmp_path / "copy").mcp is manager  # a step's copy
+    assert load_config(tmp_path, env={"CA_HOME": str(home)}).mcp is not manager  # per App
 
 
 def test_every_tool_using_agent_gets_the_mcp_tools(

@@ -216,7 +216,7 @@ def test_ask_architect_outside_the_pipeline_tells_the_model_to_decide(tmp_path: 
     ctx = ToolContext(root=tmp_path)
     with pytest.raises(ToolError, match="decide yourself"):
         ask_architect(ctx, question="Which?")
-    ctx.extras["ask_architect"] = lambda q: f"answer to {q}"
+    ctx.ask_architect = lambda q: f"answer to {q}"
     assert ask_architect(ctx, question="  Which?  ") == "answer to Which?"
     with pytest.raises(ToolError, match="empty"):
         ask_architect(ctx, question="   ")

@@ -266,7 +266,7 @@ def test_results_are_cached_per_session(web: WebServer) -> None:
     assert "changed" in fetch_markdown(web.url("/once.html"), cfg(), {})
 
 
-def test_fetch_url_tool_uses_the_session_cache_in_ctx_extras(web: WebServer, tmp_path) -> None:
+def test_fetch_url_tool_uses_the_session_cache_in_ctx(web: WebServer, tmp_path) -> None:
     web.page("/doc.html", SHORT_PAGE)
     registry = ToolRegistry(web_tools(cfg()))
     ctx = ToolContext(root=tmp_path, config=cfg())
@@ -275,7 +275,7 @@ def test_fetch_url_tool_uses_the_session_cache_in_ctx_extras(web: WebServer, tmp
     assert "# Quick start" in text
     assert registry.dispatch(call, ctx).text == text
     assert web.stats.paths() == ["/doc.html"]
-    assert list(ctx.extras["web_cache"]) == [web.url("/doc.html")]
+    assert list(ctx.web_cache) == [web.url("/doc.html")]
     assert registry.get("fetch_url").kind == "network"
 
 

@@ -240,4 +240,4 @@ def test_fetch_url_tool_refuses_loopback_by_default(web: WebServer, tmp_path) ->
     with pytest.raises(ToolError, match="only http and https"):
         registry.dispatch(ToolCall("fetch_url", {"url": "file:///etc/passwd"}), ctx)
     assert web.stats.paths() == []
-    assert ctx.extras["web_cache"] == {}
+    assert ctx.web_cache == {}

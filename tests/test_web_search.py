@@ -223,7 +223,7 @@ def test_web_search_tool_output_leads_to_fetch_url(tmp_path: Path) -> None:
     config = ddg_config()
     registry = ToolRegistry(web_tools(config))
     client = FakeDDGS(DDG_ROWS)
-    ctx = ToolContext(root=tmp_path, config=config, extras={"web_search_client": client})
+    ctx = ToolContext(root=tmp_path, config=config, web_search_client=client)
     text = registry.dispatch(ToolCall("web_search", {"query": "python json",
                                                       "max_results": "2"}), ctx).text
     assert text.startswith("1. json — JSON encoder and decoder\n"

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover
 
 from code_assistant import __version__
 from code_assistant.agent.personas import MODEL_KEYS
+from code_assistant.app import App
 from code_assistant.commands import COMMAND_MODULES
 from code_assistant.errors import CAError, UsageError
 
@@ -158,7 +159,7 @@ class GlobalOptions:
     json: bool = False
     cwd: str | None = None
 
-    def load(self, *, project: bool = False) -> Any:
+    def load(self, *, project: bool = False) -> App:
         """The layered config. `project`: a command that works on the project (REPL, task,
         pipeline, index), whose first run in a repository writes a commented ca.config."""
         from pathlib import Path
@@ -182,7 +183,7 @@ class GlobalOptions:
             _CREATED.append((written, written.read_bytes()))
         return loaded
 
-    def _ask_trust(self, loaded: Any) -> Any:
+    def _ask_trust(self, loaded: App) -> App:
         """The one-time trust prompt on a terminal; elsewhere the gated values stay ignored.
 
         Like Codex, neither --yes nor a non-interactive run implies trust: --yes approves

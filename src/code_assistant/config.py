@@ -7,13 +7,13 @@ import difflib
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import EnvSettingsSource
 
+from code_assistant.app import App
 from code_assistant.config_model import (
     MACHINE_ONLY,
     SECRET_SUFFIXES,
@@ -36,7 +36,6 @@ __all__ = [
     "SECRET_SUFFIXES",
     "STATE_DIR",
     "Config",
-    "LoadedConfig",
     "McpConfig",
     "McpServer",
     "ca_home",
@@ -99,19 +98,6 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-@dataclass
-class LoadedConfig:
-    config: Config
-    sources: dict[str, str]  # key -> layer name (with file path for file layers)
-    warnings: list[str] = field(default_factory=list)
-    root: Path = field(default_factory=Path.cwd)
-    home: Path = field(default_factory=ca_home)
-    # Resources shared by every agent of one invocation (the MCP connections), made on demand.
-    services: dict[str, Any] = field(default_factory=dict)
-    # Project-file values ignored because the project is not trusted (see trust.py).
-    untrusted: dict[str, Any] = field(default_factory=dict)
-
-
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     source = EnvSettingsSource(Config, env_prefix="CA_", case_sensitive=False)
     source.env_vars = {k.lower(): v for k, v in env.items()}
@@ -149,7 +135,7 @@ def load_config(
     root: Path | None = None,
     cli: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
-) -> LoadedConfig:
+) -> App:
     """Merge the five layers, validate, and record which layer each value came from."""
     env = os.environ if env is None else env
     root = root or find_project_root()
@@ -196,15 +182,15 @@ def load_config(
         raise ConfigError(
             f"invalid setting {key} = {error.get('input')!r} (from {where}): {error['msg']}"
         ) from None
-    return LoadedConfig(config, sources, warnings, root, home, untrusted=untrusted)
+    return App(config, sources, root, home, warnings, untrusted)
 
 
-def default_sessions_dir(loaded: LoadedConfig) -> Path:
+def default_sessions_dir(loaded: App) -> Path:
     value = loaded.config.sessions_dir
     return Path(value).expanduser() if value else loaded.home / "sessions"
 
 
-def default_feedback_dir(loaded: LoadedConfig) -> Path:
+def default_feedback_dir(loaded: App) -> Path:
     value = loaded.config.feedback_dir
     return Path(value).expanduser() if value else loaded.home / "feedback"
 
@@ -265,7 +251,7 @@ def write_config_file(path: Path, scope: Literal["project", "global"]) -> bool:
     return True
 
 
-def ensure_project_file(loaded: LoadedConfig) -> Path | None:
+def ensure_project_file(loaded: App) -> Path | None:
     """On the first run in a project (a git repository), write its commented ca.config.
 
     Returns the path when it was written. Outside a repository nothing is written: `ca` run
@@ -277,7 +263,7 @@ def ensure_project_file(loaded: LoadedConfig) -> Path | None:
     return path if write_config_file(path, "project") else None
 
 
-def effective_values(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:
+def effective_values(loaded: App) -> list[tuple[str, Any, str]]:
     """(key, value, layer) for every setting; secrets are shown redacted."""
     from code_assistant.redact import redact_data
 

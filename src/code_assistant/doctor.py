@@ -7,12 +7,18 @@ import difflib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
+from code_assistant.app import App
 from code_assistant.backends import get_backend
 from code_assistant.config import PROJECT_FILE
 from code_assistant.errors import BackendError
 from code_assistant.install_hint import pip_extra
+
+if TYPE_CHECKING:
+    from code_assistant.backends.openai_compat import OpenAICompatBackend
+    from code_assistant.config import Config
+
 
 PERSONA_KEYS = ("architect_model", "implementer_model", "reviewer_model", "tester_model",
                 "docs_model")
@@ -43,7 +49,7 @@ def _other_model(available: list[str], wanted: str, embed: str) -> str | None:
     return close[0] if close else None
 
 
-def run_checks(loaded: Any) -> list[Check]:
+def run_checks(loaded: App) -> list[Check]:
     config = loaded.config
     checks = [_config_files(loaded)]
     if config.backend == "llamacpp":
@@ -58,13 +64,13 @@ def run_checks(loaded: Any) -> list[Check]:
     return checks
 
 
-def _config_files(loaded: Any) -> Check:
+def _config_files(loaded: App) -> Check:
     found = [str(p) for p in (loaded.home / "config.toml", loaded.root / PROJECT_FILE)
              if p.exists()]
     return Check("config files", "ok", ", ".join(found) if found else "none (built-in defaults)")
 
 
-def _server_checks(config: Any) -> list[Check]:
+def _server_checks(config: Config) -> list[Check]:
     backend = get_backend(config)
     where = config.ollama_host if config.backend == "ollama" else config.openai_base_url
     try:
@@ -90,6 +96,10 @@ def _server_checks(config: Any) -> list[Check]:
         checks.append(Check("embedding_model", "warn",
                             f"{embed} missing: retrieval falls back to lexical search"))
     if config.backend == "openai" and available:
+        # get_backend imported it (and the openai SDK) for this backend only.
+        from code_assistant.backends.openai_compat import OpenAICompatBackend
+
+        assert isinstance(backend, OpenAICompatBackend)
         wanted = config.implementer_model
         model = wanted if wanted in available else available[0]
         checks.append(Check("server models", "ok", ", ".join(available)))
@@ -97,7 +107,7 @@ def _server_checks(config: Any) -> list[Check]:
     return checks
 
 
-def _openai_support(backend: Any, model: str) -> list[Check]:
+def _openai_support(backend: OpenAICompatBackend, model: str) -> list[Check]:
     """Two tiny requests (max_tokens 16/48) show what this server does for `model`."""
     from code_assistant.backends.base import ChatOptions, Message, ToolSpec
 
@@ -132,7 +142,7 @@ def _openai_support(backend: Any, model: str) -> list[Check]:
     return [structured, tools]
 
 
-def _llamacpp(loaded: Any) -> list[Check]:
+def _llamacpp(loaded: App) -> list[Check]:
     """Which GGUF the embedded backend will run and why, then a one-token probe of it in the
     worker process (a llama.cpp that crashes on this CPU fails here, not in the first task)."""
     from code_assistant.backends.llamacpp import LlamaCppBackend

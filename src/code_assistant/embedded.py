@@ -10,11 +10,16 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from code_assistant.app import App
 from code_assistant.errors import ModelNotFound
 from code_assistant.models.catalog import CATALOG, DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
+
 
 PROBE_SECONDS = 0.3
 # Set by apply_default, used once by the first llamacpp backend built (before_first_use):
@@ -40,7 +45,7 @@ def default_model_path(home: Path) -> Path:
     return models_dir(home) / CATALOG[DEFAULT_MODEL].filename
 
 
-def apply_default(loaded: Any) -> bool:
+def apply_default(loaded: App) -> bool:
     """Switch `loaded` to the embedded backend when nothing chose one and Ollama is away."""
     config = loaded.config
     if loaded.sources.get("backend", "default") != "default":
@@ -68,7 +73,7 @@ def apply_default(loaded: Any) -> bool:
     return True
 
 
-def before_first_use(config: Any) -> None:
+def before_first_use(config: Config) -> None:
     """The first embedded backend of the process: say so once, fetch the default if missing."""
     if _notice:
         print(_notice.pop(), file=sys.stderr)
@@ -76,7 +81,7 @@ def before_first_use(config: Any) -> None:
         ensure_default_model(_pending.pop(), ask=True)
 
 
-def ensure_default_model(loaded: Any, *, ask: bool) -> None:
+def ensure_default_model(loaded: App, *, ask: bool) -> None:
     """The default GGUF is missing: pull it (asked on a terminal, at once with --yes)."""
     path = Path(loaded.config.llamacpp_model_path)
     if loaded.config.backend != "llamacpp" or path.is_file():

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
+from code_assistant.app import App
 from code_assistant.backends import Message, get_backend
 from code_assistant.errors import UsageError
 from code_assistant.workspace import chat_options
 
 
-def quick_answer(loaded: Any, question: str, *, json_out: bool = False) -> int:
+def quick_answer(loaded: App, question: str, *, json_out: bool = False) -> int:
     """Stream the answer to stdout (or print one JSON object with --json). Returns exit code."""
     from code_assistant.agent.personas import QUICK
 

@@ -7,7 +7,11 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
+
 
 MASK = "***"
 
@@ -62,7 +66,9 @@ _SECRET_NAME = re.compile(r"(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIA
 _SECRET_SUFFIXES = ("_key", "_token", "_secret", "_password")
 
 
-def secret_values(config: Any = None, environ: Mapping[str, str] | None = None) -> list[str]:
+def secret_values(
+    config: Config | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """The secret values this process knows: the config's keys and MCP credentials, and
     environment variables whose name says secret (what `env | grep KEY` would print)."""
     environ = os.environ if environ is None else environ

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from code_assistant.agent.personas import Persona
-from code_assistant.backends.base import ChatOptions
+from code_assistant.app import App
+from code_assistant.backends.base import Backend, ChatOptions
 from code_assistant.tools.approval import Approver, AskFn
 from code_assistant.tools.registry import Tool, ToolContext, ToolRegistry
 
+if TYPE_CHECKING:
+    from code_assistant.agent.events import OnEvent
+    from code_assistant.agent.loop import Agent
+    from code_assistant.config import Config
 
-def build_registry(loaded: Any, names: Iterable[str] | None = None) -> ToolRegistry:
+
+def build_registry(loaded: App, names: Iterable[str] | None = None) -> ToolRegistry:
     """Built-in, code-index and web tools (restricted to `names` when given), then MCP tools."""
     from code_assistant.tools.builtin import builtin_tools
     from code_assistant.tools.code import code_tools
@@ -29,7 +35,7 @@ def build_registry(loaded: Any, names: Iterable[str] | None = None) -> ToolRegis
     return registry
 
 
-def build_context(loaded: Any, ask: AskFn | None = None) -> ToolContext:
+def build_context(loaded: App, ask: AskFn | None = None) -> ToolContext:
     config = loaded.config
     approver = Approver(
         policy=config.approval,
@@ -41,16 +47,16 @@ def build_context(loaded: Any, ask: AskFn | None = None) -> ToolContext:
 
 
 def make_agent(
-    loaded: Any,
-    backend: Any,
+    loaded: App,
+    backend: Backend,
     persona: Persona,
     ctx: ToolContext,
-    on_event: Any,
+    on_event: OnEvent | None,
     *,
     tools: ToolRegistry | None = None,
     max_steps: int | None = None,
     stream: bool = True,
-) -> Any:
+) -> Agent:
     """The persona's agent as every mode builds it: its model, tools and the config's limits.
 
     The tools embed search queries with the agent's backend unless `ctx` already has one.
@@ -73,7 +79,7 @@ def make_agent(
     )
 
 
-def chat_options(config: Any) -> ChatOptions:
+def chat_options(config: Config) -> ChatOptions:
     """One num_ctx per model for the whole run: a changing num_ctx makes Ollama reload."""
     return ChatOptions(
         num_ctx=config.num_ctx, temperature=config.temperature, keep_alive=config.keep_alive,
@@ -82,7 +88,7 @@ def chat_options(config: Any) -> ChatOptions:
 
 
 def system_prompt(
-    persona: Persona, loaded: Any, *, symbol_map: bool = True, task: str = ""
+    persona: Persona, loaded: App, *, symbol_map: bool = True, task: str = ""
 ) -> str:
     """The persona's prompt plus where it works, the project memory, the symbol map and
     lessons from earlier sessions most like `task`."""
@@ -106,7 +112,7 @@ def system_prompt(
     return "\n\n".join(part for part in parts if part)
 
 
-def _symbol_map(loaded: Any) -> str:
+def _symbol_map(loaded: App) -> str:
     from code_assistant.index.build import update_index
     from code_assistant.index.symbol_map import render_symbol_map
 

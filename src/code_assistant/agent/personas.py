@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
 
 
 @cache
@@ -34,7 +37,7 @@ class Persona:
     def prompt(self) -> str:
         return load_prompt(self.prompt_name)
 
-    def model(self, config: Any) -> str:
+    def model(self, config: Config) -> str:
         return str(getattr(config, self.model_key))
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from code_assistant.agent.events import OnEvent, Transcript
 from code_assistant.agent.personas import Persona
 from code_assistant.agent.verify import Verifier
+from code_assistant.app import App
 from code_assistant.backends.base import Backend, Message
 from code_assistant.feedback.capture import FeedbackRecorder, tee
 from code_assistant.tools.registry import ToolContext, ToolRegistry
@@ -14,7 +13,7 @@ from code_assistant.workspace import make_agent, system_prompt
 
 
 def run_persona(
-    loaded: Any,
+    loaded: App,
     backend: Backend,
     persona: Persona,
     ctx: ToolContext,

@@ -13,6 +13,7 @@ from code_assistant.agent.events import RetryEvent, Transcript
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.verify import Verifier
+from code_assistant.app import App
 from code_assistant.backends import get_backend
 from code_assistant.errors import UsageError
 from code_assistant.redact import Redactor, secret_values
@@ -28,7 +29,7 @@ STOP_NOTES = {
 }
 
 
-def run_task(loaded: Any, task: str, *, json_out: bool = False) -> int:
+def run_task(loaded: App, task: str, *, json_out: bool = False) -> int:
     """Run the implementer on `task`; print what changed. Exit 0 when it finished its task."""
     started = time.perf_counter()
     task = task.strip()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from code_assistant.app import App
 from code_assistant.bench.lanes import run_in_lanes
 from code_assistant.bench.proc import ProcResult, run_process
 from code_assistant.bench.runners import Runner, command, error_kind, read_metrics
@@ -98,7 +99,7 @@ def _env_value(value: Any) -> str:
     return str(value)
 
 
-def child_env(loaded: Any, base: dict[str, str]) -> dict[str, str]:
+def child_env(loaded: App, base: dict[str, str]) -> dict[str, str]:
     """The environment of each runner: the workspace has no ca.config, so the settings this
     project and command line chose travel as CA_* variables (machine-only keys never do)."""
     from code_assistant.config import is_machine_only
@@ -229,7 +230,7 @@ def _cost(metrics: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def run_suite(
-    loaded: Any,
+    loaded: App,
     suite: Path,
     options: BenchOptions,
     out: Path,

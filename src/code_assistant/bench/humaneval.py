@@ -15,14 +15,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from code_assistant.app import App
 from code_assistant.backends.base import Backend, ChatOptions, Message, Usage
 from code_assistant.bench.lanes import run_in_lanes
 from code_assistant.bench.passk import mean_pass_at_k
 from code_assistant.bench.proc import run_process
 from code_assistant.bench.runners import Runner
 from code_assistant.errors import BackendError, BackendUnavailable, ModelNotFound, UsageError
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
+
 
 SYSTEM = (
     "You are an expert Python programmer. Complete the function the user gives you. Reply "
@@ -172,7 +177,7 @@ def run_sample(
             "completion": completion}
 
 
-def humaneval_runner(runner: Runner, config: Any) -> Runner:
+def humaneval_runner(runner: Runner, config: Config) -> Runner:
     """`local` here means the implementer's model on the configured backend, without tools."""
     if runner.kind == "pipeline":
         return replace(runner, kind="agent", model=config.implementer_model)
@@ -180,7 +185,7 @@ def humaneval_runner(runner: Runner, config: Any) -> Runner:
 
 
 def run_humaneval(
-    loaded: Any, options: HumanEvalOptions,
+    loaded: App, options: HumanEvalOptions,
     on_result: Callable[[dict[str, Any], int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Every problem x runner x sample; one lane for local backends, `jobs` for remote ones."""

@@ -12,11 +12,15 @@ import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from code_assistant import jsonlines
 from code_assistant.agent.events import Recoveries
 from code_assistant.errors import UsageError
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
+
 
 RECOVERY_KEYS = tuple(f.name for f in fields(Recoveries))
 # Backends whose server takes concurrent requests well; the rest run one job at a time.
@@ -52,7 +56,7 @@ class Runner:
                 "model": self.model}
 
 
-def parse_runner(spec: str, config: Any) -> Runner:
+def parse_runner(spec: str, config: Config) -> Runner:
     """`local`, `claude`, `claude:MODEL`, `openai:MODEL` or `ollama:MODEL`."""
     spec = spec.strip()
     name, _, model = spec.partition(":")
@@ -71,7 +75,7 @@ def parse_runner(spec: str, config: Any) -> Runner:
     raise UsageError(f"unknown runner {spec!r}; use {RUNNER_HELP}")
 
 
-def parse_runners(specs: list[str], config: Any) -> list[Runner]:
+def parse_runners(specs: list[str], config: Config) -> list[Runner]:
     runners = [parse_runner(spec, config) for spec in specs or ["local"]]
     labels = [r.label for r in runners]
     duplicate = next((label for label in labels if labels.count(label) > 1), None)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+from code_assistant.app import App
+
+if TYPE_CHECKING:
+    from code_assistant.backends.base import Backend
+    from code_assistant.config import Config
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +44,7 @@ def _load(ctx: typer.Context, path: str | None) -> Any:
     return loaded
 
 
-def _embedding_backend(config: Any, notices: list[str]) -> Any:
+def _embedding_backend(config: Config, notices: list[str]) -> Backend | None:
     from code_assistant.backends import get_backend
     from code_assistant.errors import CAError
 
@@ -49,7 +55,7 @@ def _embedding_backend(config: Any, notices: list[str]) -> Any:
         return None
 
 
-def _close(backend: Any) -> None:
+def _close(backend: Backend | None) -> None:
     close = getattr(backend, "close", None)
     if close is not None:
         close()
@@ -74,7 +80,7 @@ def _progress_bar(enabled: bool) -> Any:
     )
 
 
-def _update(loaded: Any, *, embed: bool, show_progress: bool, static: bool = True) -> Any:
+def _update(loaded: App, *, embed: bool, show_progress: bool, static: bool = True) -> Any:
     from code_assistant.index.build import update_index
 
     notices: list[str] = []

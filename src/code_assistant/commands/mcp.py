@@ -6,6 +6,8 @@ from typing import Any
 
 import typer
 
+from code_assistant.app import App
+
 mcp_app = typer.Typer(
     help="MCP servers of the machine config ([mcp.servers.NAME]): list them, test one.",
     no_args_is_help=True,
@@ -73,7 +75,7 @@ def _parse_arguments(text: str) -> dict[str, Any]:
 
 
 def _show(
-    loaded: Any,
+    loaded: App,
     servers: Any,
     json_out: bool,
     verbose: bool,

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from code_assistant.agent.events import (
     DoneEvent,
@@ -18,6 +18,7 @@ from code_assistant.agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from code_assistant.app import App
 from code_assistant.feedback.pairs import (
     RESULT_CHARS,
     TASK_CHARS,
@@ -30,6 +31,10 @@ from code_assistant.feedback.pairs import (
     project_id,
 )
 from code_assistant.feedback.store import FeedbackStore, open_store
+
+if TYPE_CHECKING:
+    from code_assistant.agent.personas import Persona
+
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +122,8 @@ class FeedbackRecorder:
 
     def __init__(
         self,
-        loaded: Any,
-        persona: Any,
+        loaded: App,
+        persona: Persona | str,
         model: str,
         task: str,
         *,

@@ -7,11 +7,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
+from code_assistant.app import App
 from code_assistant.backends.base import estimate_tokens
 from code_assistant.feedback.pairs import Call, Pair, Step, project_id
 from code_assistant.index.terms import query_terms
+
+if TYPE_CHECKING:
+    from code_assistant.agent.personas import Persona
+
 
 MAX_EXAMPLES = 3
 VALUE_CHARS = 60
@@ -39,7 +44,7 @@ LABELS = {
 }
 
 
-def examples_block(loaded: Any, persona: Any, task: str = "") -> str:
+def examples_block(loaded: App, persona: Persona | str, task: str = "") -> str:
     """The lessons section for `persona`'s system prompt, within config.feedback_tokens."""
     from code_assistant.feedback.store import open_store
 
@@ -50,8 +55,10 @@ def examples_block(loaded: Any, persona: Any, task: str = "") -> str:
         pairs = open_store(loaded).read()
     except OSError:  # an unreadable store must not stop the session
         return ""
-    name = getattr(persona, "name", str(persona))
-    model = persona.model(config) if hasattr(persona, "model") else ""
+    if isinstance(persona, str):
+        name, model = persona, ""
+    else:
+        name, model = persona.name, persona.model(config)
     ranked = rank(teachable(pairs, project_id(loaded.root)), name, task, model=model)
     return render_block(ranked, config.feedback_tokens)
 

@@ -9,10 +9,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from code_assistant.app import App
 from code_assistant.errors import UsageError
 from code_assistant.feedback.pairs import (
     CATEGORIES,
@@ -27,6 +28,10 @@ from code_assistant.feedback.pairs import (
 )
 from code_assistant.fileio import atomic_write
 from code_assistant.redact import redact_data
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
+
 
 PAIRS_FILE = "pairs.jsonl"
 LOCK_FILE = "pairs.lock"
@@ -136,7 +141,7 @@ def _parse(line: str) -> Pair | None:
         return None
 
 
-def config_secrets(config: Any) -> list[str]:
+def config_secrets(config: Config) -> list[str]:
     """Every secret value the config knows: keys, tokens, MCP server env values and headers."""
     from code_assistant.config import SECRET_SUFFIXES
 
@@ -150,7 +155,7 @@ def config_secrets(config: Any) -> list[str]:
     return [s for s in secrets if len(s) >= 4]
 
 
-def open_store(loaded: Any) -> FeedbackStore:
+def open_store(loaded: App) -> FeedbackStore:
     """The machine's feedback store, redacting the secrets of this config."""
     from code_assistant.config import default_feedback_dir
 
@@ -173,7 +178,7 @@ def stats(pairs: Sequence[Pair]) -> dict[str, Any]:
 
 
 def add_user_feedback(
-    loaded: Any,
+    loaded: App,
     verdict: str,
     note: str = "",
     *,
@@ -213,7 +218,7 @@ def add_user_feedback(
 
 
 def feedback_on_last_turn(
-    loaded: Any,
+    loaded: App,
     verdict: str,
     note: str = "",
     *,

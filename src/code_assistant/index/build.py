@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The pool's workers import only extract.py (not this module, the store or the config).
 from code_assistant.index.extract import FileResult, process_batch
@@ -25,6 +25,11 @@ from code_assistant.index.walk import DEFAULT_MAX_BYTES, FileEntry, iter_project
 from code_assistant.index.writer import COMMIT_BYTES as COMMIT_BYTES  # re-exported
 from code_assistant.index.writer import COMMIT_FILES as COMMIT_FILES  # re-exported
 from code_assistant.index.writer import Writer
+
+if TYPE_CHECKING:
+    from code_assistant.backends.base import Embedder
+    from code_assistant.config import Config
+
 
 # phase ("scan", "parse", "embed"), done, total
 ProgressFn = Callable[[str, int, int], None]
@@ -135,7 +140,7 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def scan_sources(root: Path, config: Any) -> list[FileEntry]:
+def scan_sources(root: Path, config: Config) -> list[FileEntry]:
     """The files the index covers: walked with the config's excludes, known languages only."""
     from code_assistant.index.parse import EXTENSIONS
 
@@ -149,7 +154,7 @@ def scan_sources(root: Path, config: Any) -> list[FileEntry]:
 def _update(
     store: IndexStore,
     root: Path,
-    config: Any,
+    config: Config,
     stats: IndexStats,
     progress: ProgressFn | None,
     workers: int | None,
@@ -204,7 +209,7 @@ def _update(
 
 def _embed(
     store: IndexStore,
-    backend: Any,
+    backend: Embedder | None,
     model: str,
     static: bool,
     stats: IndexStats,
@@ -235,8 +240,8 @@ def _embed(
 
 def update_index(
     root: Path,
-    config: Any,
-    backend: Any = None,
+    config: Config,
+    backend: Embedder | None = None,
     progress: ProgressFn | None = None,
     *,
     workers: int | None = None,

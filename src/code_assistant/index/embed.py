@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from code_assistant.errors import BackendError
+
+if TYPE_CHECKING:
+    from code_assistant.backends.base import Embedder
+    from code_assistant.index.store import IndexStore
+
 
 EMBED_BATCH = 32
 EMBED_CHARS = 2000
@@ -40,8 +45,8 @@ def to_blob(vector: Sequence[float]) -> bytes:
 
 
 def embed_pending(
-    store: Any,
-    backend: Any,
+    store: IndexStore,
+    backend: Embedder,
     model: str,
     notices: list[str],
     progress: Callable[[str, int, int], None] | None = None,

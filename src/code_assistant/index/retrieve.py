@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from code_assistant.errors import BackendError, CAError
 from code_assistant.index.store import (
@@ -18,6 +18,11 @@ from code_assistant.index.store import (
     open_readonly,
 )
 from code_assistant.index.terms import STOPWORDS, fts_query, query_terms
+
+if TYPE_CHECKING:
+    from code_assistant.backends.base import Embedder
+    from code_assistant.config import Config
+
 
 RRF_K = 60
 # The weight of the vector ranking in RRF, by embedder (BM25 and name matches weigh 1).
@@ -75,7 +80,7 @@ class Hit:
 class QueryEmbedder:
     """Embeds queries with the model the index was embedded with."""
 
-    def __init__(self, backend: Any, model: str) -> None:
+    def __init__(self, backend: Embedder, model: str) -> None:
         self.backend = backend
         self.model = model
 
@@ -335,7 +340,9 @@ def format_hit(hit: Hit, max_chars: int | None = None) -> str:
     return f"{hit.path}:{hit.start_line}-{hit.end_line}{label}\n```{_fence(hit.path)}\n{text}\n```"
 
 
-def _context_hits(root: Path, query: str, config: Any, backend: Any) -> list[Hit]:
+def _context_hits(
+    root: Path, query: str, config: Config, backend: Embedder | None
+) -> list[Hit]:
     store = open_readonly(db_path_for(Path(root)))
     if store is None:
         return []
@@ -347,7 +354,9 @@ def _context_hits(root: Path, query: str, config: Any, backend: Any) -> list[Hit
         store.close()
 
 
-def context_block(root: Path, query: str, config: Any, backend: Any = None) -> str:
+def context_block(
+    root: Path, query: str, config: Config, backend: Embedder | None = None
+) -> str:
     """The top chunks for `query` fitted to `config.retrieval_tokens`, ready to put in a
     prompt; "" when there is no index, no budget or nothing matches."""
     from code_assistant.backends.base import estimate_tokens

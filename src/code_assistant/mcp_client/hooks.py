@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from code_assistant.mcp_client.manager import McpManager, ServerStatus
 from code_assistant.tools.registry import Tool, ToolRegistry
 
+if TYPE_CHECKING:
+    from code_assistant.app import App
+
 Report = Callable[[str], None]
 
 
-def manager_for(loaded: Any) -> McpManager:
-    """The run's manager (one per loaded config, shared by every agent), connecting already."""
-    manager = loaded.services.get("mcp")
-    if manager is None:
-        manager = McpManager(
-            loaded.config.mcp.servers, root=loaded.root, log_dir=loaded.home / "logs"
-        )
-        loaded.services["mcp"] = manager
-    return manager.start()
+def manager_for(loaded: App) -> McpManager:
+    """The run's manager (one per App, shared by every agent), connecting already."""
+    return loaded.mcp.start()
 
 
-def mcp_tools(loaded: Any, *, wait: bool = True, report: Report | None = None) -> list[Tool]:
+def mcp_tools(loaded: App, *, wait: bool = True, report: Report | None = None) -> list[Tool]:
     """Tools of the configured servers; failures are reported once each, in one line.
 
     wait=True blocks until every server is ready or failed (each bounded by its `timeout`);
@@ -39,7 +36,7 @@ def mcp_tools(loaded: Any, *, wait: bool = True, report: Report | None = None) -
 
 
 def add_mcp_tools(
-    registry: ToolRegistry, loaded: Any, *, wait: bool = True, report: Report | None = None
+    registry: ToolRegistry, loaded: App, *, wait: bool = True, report: Report | None = None
 ) -> None:
     """Add the MCP tools to a registry, and the denied ones to its refusals."""
     for item in mcp_tools(loaded, wait=wait, report=report):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from code_assistant.agent.personas import load_prompt
 from code_assistant.backends.base import Message
@@ -12,7 +11,6 @@ from code_assistant.pipeline.runtime import Runtime
 from code_assistant.pipeline.state import Question, RunState
 from code_assistant.tools.registry import ToolContext, tool
 
-ANSWERER = "ask_architect"  # key in ToolContext.extras of the answering function
 ANSWER_MODE = (
     "The implementer building your plan asks you a question. Answer it in plain text, in at most "
     "a few sentences, as a decision the implementer can act on. No JSON."
@@ -29,7 +27,7 @@ def ask_architect(ctx: ToolContext, question: str) -> str:
     Args:
         question: One clear question about the decision the plan leaves open.
     """
-    answer: Callable[[str], str] | None = ctx.extras.get(ANSWERER)
+    answer = ctx.ask_architect
     if answer is None:
         raise ToolError(
             "the architect is not available here; decide yourself and say so at the end"
@@ -42,7 +40,7 @@ def ask_architect(ctx: ToolContext, question: str) -> str:
 def architect_answer(rt: Runtime, state: RunState, phase: str, question: str) -> str:
     """The architect model's answer, logged in the run; the asker's model is loaded back after."""
     asker = state.loaded_model
-    model = rt.config.architect_model
+    model = rt.loaded.config.architect_model
     rt.use_model(state, model, phase)
     plan = state.plan.to_markdown() if state.plan else "(no plan)"
     messages = [
@@ -56,7 +54,7 @@ def architect_answer(rt: Runtime, state: RunState, phase: str, question: str) ->
     from code_assistant.workspace import chat_options
 
     started = time.perf_counter()
-    result = rt.backend.chat(model, messages, options=chat_options(rt.config))
+    result = rt.backend.chat(model, messages, options=chat_options(rt.loaded.config))
     answer = result.text.strip() or "(no answer: decide yourself)"
     seconds = round(time.perf_counter() - started, 3)
     state.questions.append(Question(phase=phase, question=question, answer=answer, seconds=seconds))

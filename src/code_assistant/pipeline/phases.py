@@ -50,12 +50,12 @@ PROJECT_LISTING = 200
 def architect(step: Step, state: RunState) -> RunState:
     """Classify and plan the requirement; a question is answered and the other phases skipped."""
     rt = step.rt
-    model = ARCHITECT.model(rt.config)
+    model = ARCHITECT.model(rt.loaded.config)
     rt.use_model(state, model, step.name)
     files = list(itertools.islice(walk_files(step.root), PROJECT_LISTING))
     calls: list[ChatResult] = []
     try:
-        options = chat_options(rt.config)
+        options = chat_options(rt.loaded.config)
         plan = make_plan(rt.backend, model, state.requirement, files, options, calls)
     finally:
         rt.store.append_transcript(
@@ -76,7 +76,7 @@ def architect(step: Step, state: RunState) -> RunState:
 
 
 def implement(step: Step, state: RunState) -> RunState:
-    if step.rt.config.implementer_samples > 1:
+    if step.rt.loaded.config.implementer_samples > 1:
         return best_of_n(step, state)
     implement_work(step, state)
     return state
@@ -108,7 +108,7 @@ def fix(step: Step, state: RunState) -> RunState:
 def _fix_failures(step: Step, state: RunState, last: TestRound) -> None:
     task = task_prompt(
         "fix_tests", requirement=requirement(state), round=last.round,
-        rounds=step.rt.config.test_rounds, command=last.command, exit_code=last.exit_code,
+        rounds=step.rt.loaded.config.test_rounds, command=last.command, exit_code=last.exit_code,
         failed=last.failed, errors=last.errors, passed=last.passed, tail=last.tail,
     )
     run_agent(step, state, FIXER, task)
@@ -120,12 +120,12 @@ def testing(step: Step, state: RunState) -> RunState:
     if not state.tests_written:
         write_tests(step, state)
         rt.store.save(state)
-    state.test_command = detect_test_command(step.root, rt.config.test_command)
+    state.test_command = detect_test_command(step.root, rt.loaded.config.test_command)
     if not state.test_command:
         state.phases[step.name].note = "no test runner found (set test_command)"
         return state
-    while len(state.test_rounds) < rt.config.test_rounds:
-        result = run_tests(step.root, state.test_command, rt.config.shell_timeout * 5)
+    while len(state.test_rounds) < rt.loaded.config.test_rounds:
+        result = run_tests(step.root, state.test_command, rt.loaded.config.shell_timeout * 5)
         counts = result.counts
         current = TestRound(
             round=len(state.test_rounds) + 1, command=result.command, exit_code=result.exit_code,
@@ -136,7 +136,7 @@ def testing(step: Step, state: RunState) -> RunState:
         state.test_rounds.append(current)
         rt.progress.pipeline("test_round", **current.model_dump(exclude={"tail"}), ok=current.ok)
         rt.store.save(state)
-        if current.ok or current.round >= rt.config.test_rounds:
+        if current.ok or current.round >= rt.loaded.config.test_rounds:
             break
         _fix_failures(step, state, current)
         current.fixed = True

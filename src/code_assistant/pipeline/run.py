@@ -6,16 +6,21 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from code_assistant.app import App
 from code_assistant.errors import BackendUnavailable, CAError, Cancelled, ModelNotFound, UsageError
 from code_assistant.pipeline.checkpoint import checkpoint
 from code_assistant.pipeline.checks import syntax_errors
 from code_assistant.pipeline.phases import PHASE_FUNCTIONS, PHASE_MODEL_KEYS, drop_unfixed_round
 from code_assistant.pipeline.report import write_report
-from code_assistant.pipeline.runtime import Meter, MeteredBackend, Runtime
+from code_assistant.pipeline.runtime import Meter, MeteredBackend, Progress, Runtime
 from code_assistant.pipeline.state import PhaseRecord, RunState, RunStatus, RunStore, new_run_id
 from code_assistant.pipeline.step import Step, open_step
+
+if TYPE_CHECKING:
+    from code_assistant.tools.approval import AskFn
+
 
 MAX_REQUIREMENT_BYTES = 200_000
 
@@ -53,7 +58,7 @@ def read_requirement(path_text: str, base: Path) -> tuple[Path, str]:
     return path, text
 
 
-def start_run(loaded: Any, requirement_path: str, *, base: Path, json_out: bool) -> int:
+def start_run(loaded: App, requirement_path: str, *, base: Path, json_out: bool) -> int:
     path, text = read_requirement(requirement_path, base)
     ask = _ask(loaded, json_out)
     store = RunStore(Path(loaded.root))
@@ -64,7 +69,7 @@ def start_run(loaded: Any, requirement_path: str, *, base: Path, json_out: bool)
     return execute(loaded, store, state, ask, json_out=json_out)
 
 
-def resume_run(loaded: Any, run_id: str | None, *, json_out: bool) -> int:
+def resume_run(loaded: App, run_id: str | None, *, json_out: bool) -> int:
     """Continue a run at its first unfinished phase (the latest unfinished run by default)."""
     store = RunStore(Path(loaded.root))
     state = store.load(run_id) if run_id else store.latest_unfinished()
@@ -82,7 +87,7 @@ def resume_run(loaded: Any, run_id: str | None, *, json_out: bool) -> int:
     return execute(loaded, store, state, ask, json_out=json_out, resumed=True)
 
 
-def _progress(loaded: Any, json_out: bool) -> Any:
+def _progress(loaded: App, json_out: bool) -> Progress:
     from code_assistant.pipeline.progress import ConsoleProgress, JsonProgress
 
     if json_out:
@@ -91,7 +96,7 @@ def _progress(loaded: Any, json_out: bool) -> Any:
     return ConsoleProgress(live=loaded.config.approval != "ask")
 
 
-def _ask(loaded: Any, json_out: bool) -> Any:
+def _ask(loaded: App, json_out: bool) -> AskFn | None:
     """The approval prompt, or None when the policy needs none; unattended runs need --yes."""
     if loaded.config.approval != "ask":
         return None
@@ -106,10 +111,10 @@ def _ask(loaded: Any, json_out: bool) -> Any:
 
 
 def execute(
-    loaded: Any,
+    loaded: App,
     store: RunStore,
     state: RunState,
-    ask: Any,
+    ask: AskFn | None,
     *,
     json_out: bool,
     resumed: bool = False,
@@ -131,8 +136,9 @@ def _execute(rt: Runtime, state: RunState, resumed: bool) -> int:
         progress.pipeline("run_start", run_id=state.id, resumed=resumed,
                           phase=state.next_phase(), run_dir=str(store.run_dir(state.id)))
         if "start" not in state.checkpoints:
-            state.checkpoints["start"] = checkpoint(rt.root, rt.config.checkpoint, state.id,
-                                                    "start")
+            state.checkpoints["start"] = checkpoint(
+                rt.loaded.root, rt.loaded.config.checkpoint, state.id, "start"
+            )
         try:
             drive(rt, state)
         except KeyboardInterrupt:
@@ -199,7 +205,7 @@ def run_phase(rt: Runtime, state: RunState, name: str) -> RunState:
     rt.store.save(state)
     rt.backend.meter = Meter()
     step = open_step(rt, name)
-    model = getattr(rt.config, PHASE_MODEL_KEYS[name])
+    model = getattr(rt.loaded.config, PHASE_MODEL_KEYS[name])
     rt.progress.pipeline("phase_start", phase=name, model=model, attempt=record.attempts)
     started = time.perf_counter()
     try:
@@ -220,7 +226,7 @@ def run_phase(rt: Runtime, state: RunState, name: str) -> RunState:
             "phase_end", phase=name, status=record.status, seconds=record.seconds,
             model_calls=record.model_calls, tool_calls=record.tool_calls, note=record.note,
         )
-    record.checkpoint = checkpoint(rt.root, rt.config.checkpoint, state.id, name)
+    record.checkpoint = checkpoint(rt.loaded.root, rt.loaded.config.checkpoint, state.id, name)
     rt.store.save(state)
     return state
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from code_assistant.agent.events import Event
+from code_assistant.app import App
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolSpec
 from code_assistant.errors import BackendError
 from code_assistant.pipeline.state import ModelSwitch, RunState, RunStore
 from code_assistant.tools.approval import AskFn
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 
 class Progress(Protocol):
@@ -19,7 +22,13 @@ class Progress(Protocol):
 
     def __enter__(self) -> Progress: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
 
     def agent(self, phase: str, event: Event) -> None: ...
 
@@ -88,24 +97,16 @@ class MeteredBackend:
 class Runtime:
     """One pipeline invocation: loaded config, backend, where runs live, how progress shows."""
 
-    loaded: Any  # config.LoadedConfig
+    loaded: App
     backend: MeteredBackend
     store: RunStore
     progress: Progress
     ask: AskFn | None = None  # the approval prompt; None: the policy decides alone
 
-    @property
-    def config(self) -> Any:
-        return self.loaded.config
-
-    @property
-    def root(self) -> Path:
-        return Path(self.loaded.root)
-
     def use_model(self, state: RunState, model: str, phase: str) -> None:
         """Unload the model used last when the next one differs (one_model_at_a_time)."""
         previous = state.loaded_model
-        if previous and previous != model and self.config.one_model_at_a_time:
+        if previous and previous != model and self.loaded.config.one_model_at_a_time:
             try:
                 self.backend.unload(previous)
             except BackendError as exc:  # memory is a nicety; the next call reports outages

@@ -140,15 +140,15 @@ def best_of_n(step: Step, state: RunState) -> RunState:
         write_tests(step, state)
         rt.store.save(state)
     protected = [c.path for c in step.ctx.changes if c.after is not None]
-    command = detect_test_command(step.root, rt.config.test_command)
+    command = detect_test_command(step.root, rt.loaded.config.test_command)
     state.samples = []
     with Copies(step.root, state.id) as copies:
         samples = []
-        for number in range(1, rt.config.implementer_samples + 1):
+        for number in range(1, rt.loaded.config.implementer_samples + 1):
             copy = copies.make(number)
             samples.append(Sample(copy, manifest(copy), SampleScore(sample=number)))
         try:
-            if rt.config.backend in CONCURRENT_BACKENDS and rt.ask is None:
+            if rt.loaded.config.backend in CONCURRENT_BACKENDS and rt.ask is None:
                 _run_concurrently(rt, state, samples)
             else:
                 for sample in samples:
@@ -175,7 +175,7 @@ def best_of_n(step: Step, state: RunState) -> RunState:
 def _attempt(rt: Runtime, state: RunState, sample: Sample) -> None:
     """One implementer run in the sample's copy; a backend failure is this sample's score."""
     rt.progress.pipeline("sample_start", sample=sample.score.sample,
-                         of=rt.config.implementer_samples)
+                         of=rt.loaded.config.implementer_samples)
     started = time.perf_counter()
     sample.step = open_step(rt, sample.name, root=sample.root)
     try:
@@ -225,7 +225,7 @@ def _score(step: Step, sample: Sample, command: str, protected: list[str]) -> No
         shutil.copy2(step.root / rel, sample.root / rel)
     score = sample.score
     if command and not score.error:
-        result = run_tests(sample.root, command, step.rt.config.shell_timeout * 5)
+        result = run_tests(sample.root, command, step.rt.loaded.config.shell_timeout * 5)
         counts = result.counts
         score.exit_code = result.exit_code
         score.passed, score.failed, score.errors = counts.passed, counts.failed, counts.errors

@@ -12,7 +12,7 @@ from code_assistant.agent.personas import IMPLEMENTER, REVIEWER, TESTER, Persona
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.structured import structured_chat
 from code_assistant.backends.base import ChatResult, Message
-from code_assistant.pipeline.ask import ANSWERER, architect_answer, ask_architect
+from code_assistant.pipeline.ask import architect_answer, ask_architect
 from code_assistant.pipeline.runtime import Runtime
 from code_assistant.pipeline.state import Finding, Review, RunState
 from code_assistant.pipeline.testrunner import detect_test_command
@@ -57,12 +57,12 @@ def run_agent(
 ) -> str:
     """Run one persona's agent loop on `task` in the step's root; its final text."""
     rt = step.rt
-    model = persona.model(rt.config)
+    model = persona.model(rt.loaded.config)
     rt.use_model(state, model, step.name)
     tools = build_registry(rt.loaded, persona.tools)
     if persona.name in ASKERS:
         tools.add(ask_architect)
-        step.ctx.extras[ANSWERER] = lambda q: architect_answer(rt, state, step.name, q)
+        step.ctx.ask_architect = lambda q: architect_answer(rt, state, step.name, q)
     loaded = dataclasses.replace(rt.loaded, root=step.root)
     # Recoveries in unattended runs teach later sessions too (run_persona records them).
     transcript = run_persona(loaded, rt.backend, persona, step.ctx, task, step.on_event,
@@ -87,13 +87,14 @@ def requirement(state: RunState) -> str:
 
 def implement_work(step: Step, state: RunState) -> str:
     """The implementer builds the plan in step.root: the seam for best-of-n on workspace copies."""
-    budget = step.rt.config.max_steps * (2 if state.plan and state.plan.intent == "complex" else 1)
+    complex_plan = state.plan is not None and state.plan.intent == "complex"
+    budget = step.rt.loaded.config.max_steps * (2 if complex_plan else 1)
     task = task_prompt("implement", requirement=requirement(state))
     return run_agent(step, state, IMPLEMENTER, task, max_steps=budget)
 
 
 def write_tests(step: Step, state: RunState) -> None:
-    command = detect_test_command(step.root, step.rt.config.test_command)
+    command = detect_test_command(step.root, step.rt.loaded.config.test_command)
     runner = f"`{command}`" if command else "the project's usual test runner"
     files = ", ".join(state.files_touched) or "(see the project)"
     task = task_prompt("tests", requirement=requirement(state), files=files, runner=runner)
@@ -120,9 +121,10 @@ def review(step: Step, state: RunState) -> RunState:
         state.phases[step.name].status = "skipped"
         state.phases[step.name].note = "no files were written"
         return state
-    model = REVIEWER.model(rt.config)
+    config = rt.loaded.config
+    model = REVIEWER.model(config)
     rt.use_model(state, model, step.name)
-    budget = max(2000, rt.config.num_ctx * 2 // max(1, len(files)))
+    budget = max(2000, config.num_ctx * 2 // max(1, len(files)))
     listing = "\n\n".join(_numbered(step.root, rel, budget) for rel in files)
     messages = [
         Message("system", REVIEWER.prompt),
@@ -130,7 +132,7 @@ def review(step: Step, state: RunState) -> RunState:
     ]
     calls: list[ChatResult] = []
     try:
-        result = structured_chat(rt.backend, model, messages, Review, chat_options(rt.config),
+        result = structured_chat(rt.backend, model, messages, Review, chat_options(config),
                                  calls=calls)
     finally:
         rt.store.append_transcript(state.id, step.name, {"persona": REVIEWER.name, "model": model,

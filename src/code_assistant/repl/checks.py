@@ -4,9 +4,13 @@ message so trivial ("thanks", "hi") that asking the classifier model would be wa
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from code_assistant.errors import BackendError
+
+if TYPE_CHECKING:
+    from code_assistant.backends.base import Backend
+
 
 # Whole messages only: "thanks, now add a flag" is a request and still goes to the classifier.
 _TRIVIAL = re.compile(
@@ -22,7 +26,7 @@ def is_trivial(text: str) -> bool:
     return bool(_TRIVIAL.match(" ".join(text.split())))
 
 
-def backend_warning(backend: Any) -> str:
+def backend_warning(backend: Backend) -> str:
     """"" when the backend answers; else why not, for a warning at the REPL's start."""
     try:
         backend.list_models()

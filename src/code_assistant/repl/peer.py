@@ -7,14 +7,21 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from code_assistant.app import App
 from code_assistant.pipeline.runtime import MeteredBackend
 from code_assistant.pipeline.testrunner import detect_test_command
 from code_assistant.tools.registry import ToolContext
+
+if TYPE_CHECKING:
+    from code_assistant.backends.base import Backend
+    from code_assistant.config import Config
+    from code_assistant.tools.approval import Approver
+
 
 EDIT_TOOLS = frozenset({"write_file", "edit_file"})
 MODES = ("ask", "edits", "auto")
@@ -30,7 +37,7 @@ SHELL_TAIL_CHARS = 20_000
 class SessionMeter(MeteredBackend):
     """The REPL's backend: counts calls, tokens and model time for /cost."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Backend) -> None:
         super().__init__(inner)
         self.model_seconds = 0.0
         self.started = time.monotonic()
@@ -46,7 +53,7 @@ class SessionMeter(MeteredBackend):
 class PeerCommands:
     """/init, /mode and /cost."""
 
-    def __init__(self, loaded: Any, backend: Any, ctx: ToolContext, console: Console) -> None:
+    def __init__(self, loaded: App, backend: Backend, ctx: ToolContext, console: Console) -> None:
         self.loaded = loaded  # /model replaces its config: read loaded.config when used
         self.backend = backend
         self.ctx = ctx
@@ -68,6 +75,7 @@ class PeerCommands:
     def cmd_mode(self, arg: str) -> None:
         """/mode [ask|edits|auto]  Approval mode; no argument: the next one (Shift-Tab style)."""
         approver = self.ctx.approver
+        assert approver is not None, "the REPL's tool context always has an approver"
         current = current_mode(approver)
         wanted = arg.strip().lower() or MODES[(MODES.index(current) + 1) % len(MODES)]
         if wanted not in MODES:
@@ -91,13 +99,13 @@ class PeerCommands:
         )
 
 
-def current_mode(approver: Any) -> str:
+def current_mode(approver: Approver) -> str:
     if approver.policy == "auto":
         return "auto"
     return "edits" if approver.always >= EDIT_TOOLS else "ask"
 
 
-def set_mode(approver: Any, mode: str) -> None:
+def set_mode(approver: Approver, mode: str) -> None:
     approver.policy = "auto" if mode == "auto" else "ask"
     if mode == "edits":
         approver.always |= EDIT_TOOLS
@@ -105,7 +113,7 @@ def set_mode(approver: Any, mode: str) -> None:
         approver.always -= EDIT_TOOLS
 
 
-def agents_md(root: Path, config: Any) -> str:
+def agents_md(root: Path, config: Config) -> str:
     """Facts only (a small model follows every line of it): layout and how to test."""
     skip = {"node_modules", "venv", "dist", "build", "__pycache__"}
     dirs = sorted(

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from code_assistant.app import App
 from code_assistant.errors import ToolError, UsageError
 from code_assistant.index.walk import is_probably_binary
 from code_assistant.tools.paths import not_found_message, relative, resolve_in_root
@@ -56,7 +57,7 @@ class Pins:
 class PinCommands:
     """/add, /drop, /files and /web, on the session's pins."""
 
-    def __init__(self, pins: Pins, loaded: Any, ctx: ToolContext, console: Console) -> None:
+    def __init__(self, pins: Pins, loaded: App, ctx: ToolContext, console: Console) -> None:
         self.pins = pins
         self.loaded = loaded  # its config is replaced by /model: read it when used
         self.ctx = ctx
@@ -145,7 +146,7 @@ class PinCommands:
         config = self.loaded.config
         try:
             if arg.startswith(("http://", "https://")):
-                text = fetch_markdown(arg, config, self.ctx.extras.setdefault("web_cache", {}))
+                text = fetch_markdown(arg, config, self.ctx.web_cache)
                 label = arg
             else:
                 text = format_results(search_web(arg, config))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from code_assistant.agent.personas import ARCHITECT, IMPLEMENTER
+from code_assistant.app import App
 from code_assistant.backends.base import Backend
 from code_assistant.config import effective_values
 from code_assistant.errors import BackendError, UsageError
@@ -26,7 +27,7 @@ MODEL_ROLES = {"arch": ARCHITECT.model_key, "impl": IMPLEMENTER.model_key}
 class ProjectCommands:
     """Commands on the project's index and the session's settings."""
 
-    def __init__(self, loaded: Any, backend: Backend, ctx: ToolContext, console: Console) -> None:
+    def __init__(self, loaded: App, backend: Backend, ctx: ToolContext, console: Console) -> None:
         self.loaded = loaded  # /model replaces its config: read loaded.config when used
         self.backend = backend
         self.ctx = ctx

@@ -18,6 +18,7 @@ from code_assistant.agent.events import DoneEvent, Event, ModelCallEvent, ToolCa
 from code_assistant.agent.personas import CONVERSATIONAL, IMPLEMENTER, PLANNER, Persona
 from code_assistant.agent.runner import run_persona
 from code_assistant.agent.structured import StructuredOutputError
+from code_assistant.app import App
 from code_assistant.backends import get_backend
 from code_assistant.backends.base import Backend, Message
 from code_assistant.config import default_sessions_dir
@@ -54,7 +55,7 @@ class Repl:
 
     def __init__(
         self,
-        loaded: Any,
+        loaded: App,
         io: ReplIO | PlainIO,
         store: SessionStore,
         *,
@@ -72,7 +73,7 @@ class Repl:
         self.renderer = ReplRenderer(self.console)
         self.ctx = build_context(loaded, ask=self.approve)
         self.renderer.changes = self.ctx.changes
-        self.pins = Pins(self.root)
+        self.pins = Pins(loaded.root)
         self.change_sets: list[ChangeSet] = []
         self.spec: SpecInterview | None = None  # while in spec mode
         self.pending_plan = ""  # the last complex request, for /pipeline without arguments
@@ -85,7 +86,7 @@ class Repl:
             SessionCommands(self),
             WorkCommands(self),
         ])
-        self.paths = ProjectPaths(self.root, loaded.config.index_exclude)
+        self.paths = ProjectPaths(loaded.root, loaded.config.index_exclude)
         io.set_completer(
             ReplCompleter(self.commands.summaries, self.paths, self.commands.completions())
         )
@@ -94,14 +95,6 @@ class Repl:
         close = getattr(self.backend, "close", None)
         if callable(close):
             close()
-
-    @property
-    def config(self) -> Any:
-        return self.loaded.config
-
-    @property
-    def root(self) -> Path:
-        return Path(self.loaded.root)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -119,9 +112,9 @@ class Repl:
         return 0
 
     def greet(self) -> None:
-        config = self.config
+        config = self.loaded.config
         self.console.print(
-            f"[bold]code-assistant[/] in {escape(str(self.root))} · architect "
+            f"[bold]code-assistant[/] in {escape(str(self.loaded.root))} · architect "
             f"{escape(config.architect_model)} · implementer {escape(config.implementer_model)}"
         )
         self.console.print(
@@ -148,7 +141,7 @@ class Repl:
             return
         try:
             if text.startswith("!"):
-                shell_escape(self.console, self.root, text[1:])
+                shell_escape(self.console, self.loaded.root, text[1:])
             elif _COMMAND.match(text):
                 self.commands.dispatch(text)
             else:
@@ -180,7 +173,7 @@ class Repl:
     # --- messages ------------------------------------------------------------------------------
 
     def message(self, text: str) -> None:
-        problem = check_message(text, self.config.num_ctx * 2)
+        problem = check_message(text, self.loaded.config.num_ctx * 2)
         if problem:
             self.console.print(f"[yellow]{escape(problem)}[/]")
             return
@@ -200,8 +193,9 @@ class Repl:
         if is_trivial(text):  # no classifier call (another model load) for "thanks"
             return "conversational"
         try:
+            config = self.loaded.config
             reply = classify_intent(
-                self.backend, self.config.architect_model, text, chat_options(self.config)
+                self.backend, config.architect_model, text, chat_options(config)
             )
         except StructuredOutputError:
             self.console.print("[dim]→ could not classify the message; treating it as a task[/]")
@@ -242,9 +236,9 @@ class Repl:
         messages = [self.system_message(persona, text), *history, Message("user", text)]
         with self.turn(text) as turn:
             result = self.backend.chat(
-                persona.model(self.config),
+                persona.model(self.loaded.config),
                 messages,
-                options=chat_options(self.config),
+                options=chat_options(self.loaded.config),
                 on_token=self.renderer.markdown.feed,
             )
             streamed = self.renderer.markdown.stop()
@@ -260,7 +254,7 @@ class Repl:
             Message("user", text),
         ]
         start = len(messages) - 1
-        change_set = ChangeSet(self.conversation.next_turn, git=GitSnapshot.take(self.root))
+        change_set = ChangeSet(self.conversation.next_turn, git=GitSnapshot.take(self.loaded.root))
         offset = len(self.ctx.changes)
         with self.turn(text) as turn:
 
@@ -275,7 +269,7 @@ class Repl:
             finally:
                 self.renderer.markdown.stop()
                 change_set.changes = self.ctx.changes[offset:]
-                if change_set.changes or (change_set.git and change_set.touched(self.root)):
+                if change_set.changes or (change_set.git and change_set.touched(self.loaded.root)):
                     self.change_sets.append(change_set)
             self.conversation.sync(turn, messages, start)
             if transcript.stop_reason in STOP_NOTES:
@@ -309,17 +303,17 @@ class Repl:
     def retrieved(self, query: str) -> str:
         """Code chunks from the index that match the message ("" without an index)."""
         try:
-            return context_block(self.root, query, self.config, self.backend)
+            return context_block(self.loaded.root, query, self.loaded.config, self.backend)
         except CAError as exc:
             self.console.print(f"[yellow]retrieval skipped: {escape(str(exc))}[/]")
             return ""
 
     def compact(self, *, force: bool = False) -> bool:
         """Summarise old turns when the history is over budget (or when forced)."""
-        conversation = self.conversation
+        conversation, config = self.conversation, self.loaded.config
         done = compact(
-            self.backend, self.config.architect_model, chat_options(self.config),
-            conversation.summary, conversation.turns, self.config.history_tokens, force=force,
+            self.backend, config.architect_model, chat_options(config),
+            conversation.summary, conversation.turns, config.history_tokens, force=force,
         )
         if done is None:
             return False
@@ -352,7 +346,7 @@ class Repl:
             return False
 
 
-def start_repl(loaded: Any, *, resume: str | None = None, spec: bool = False) -> int:
+def start_repl(loaded: App, *, resume: str | None = None, spec: bool = False) -> int:
     """`ca` with no command: open (or resume) a session in this project."""
     store = SessionStore.in_dir(default_sessions_dir(loaded), secret_values(loaded.config))
     try:

@@ -44,7 +44,7 @@ class SessionCommands:
     def cmd_resume(self, arg: str) -> None:
         """/resume [ID|NAME]  Continue a saved session (the latest of this project by default)."""
         repl = self.repl
-        conversation = Conversation.resume(repl.store, arg or "latest", repl.root)
+        conversation = Conversation.resume(repl.store, arg or "latest", repl.loaded.root)
         repl.conversation = conversation
         self.console.print(
             f"resumed session {conversation.id}: {len(conversation.turns)} turn(s)"
@@ -61,7 +61,7 @@ class SessionCommands:
             self.console.print("no saved sessions yet")
             return
         for info in rows:
-            self.console.print(f"  {escape(info.line(self.repl.root))}", soft_wrap=True)
+            self.console.print(f"  {escape(info.line(self.repl.loaded.root))}", soft_wrap=True)
 
     def cmd_compact(self, arg: str) -> None:
         """/compact  Summarise older turns now, keeping recent ones verbatim."""
@@ -72,7 +72,7 @@ class SessionCommands:
 
     def cmd_clear(self, arg: str) -> None:
         """/clear  Start a fresh session (pinned files stay pinned)."""
-        self.repl.conversation = Conversation(self.repl.store, self.repl.root)
+        self.repl.conversation = Conversation(self.repl.store, self.repl.loaded.root)
         self.repl.pending_plan = ""
         self.console.print("started a fresh session; the old one can be resumed")
 
@@ -84,7 +84,7 @@ class SessionCommands:
             self.console.print("nothing to undo in this session")
             return
         change_set = self.repl.change_sets.pop()
-        for line in change_set.revert(self.repl.root):
+        for line in change_set.revert(self.repl.loaded.root):
             self.console.print(f"  {escape(line)}")
         self.repl.ctx.changes[:] = [c for c in self.repl.ctx.changes if c not in change_set.changes]
         left = len(self.repl.change_sets)
@@ -99,7 +99,7 @@ class SessionCommands:
             self.console.print("no changes in this session")
             return
         for rel, before in first.items():
-            path = self.repl.root / rel
+            path = self.repl.loaded.root / rel
             now = path.read_bytes() if path.is_file() else None
             diff = unified_diff(rel, before, now)
             if diff.strip():
@@ -120,7 +120,7 @@ class SessionCommands:
             verdict.lower(),
             note.strip(),
             persona=IMPLEMENTER.name,
-            model=IMPLEMENTER.model(self.repl.config),
+            model=IMPLEMENTER.model(self.repl.loaded.config),
             messages=turns[-1].messages,
         )
         self.console.print(f"recorded {escape(pair.category)} feedback {pair.id[:8]}")

@@ -4,11 +4,12 @@ the user for a requirement document."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
+from code_assistant.app import App
 from code_assistant.errors import UsageError
 from code_assistant.pipeline.run import execute, read_requirement
 from code_assistant.pipeline.state import RunState, RunStore, new_run_id
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from code_assistant.repl.session import Repl
 
 
-def run_pipeline(loaded: Any, console: Console, request: str, ask: AskFn | None) -> int:
+def run_pipeline(loaded: App, console: Console, request: str, ask: AskFn | None) -> int:
     """Run `ca run` in-process on a requirement file, or on text saved as one first."""
     root = Path(loaded.root)
     candidate = root / request
@@ -57,8 +58,9 @@ class WorkCommands:
         """/spec [IDEA]  Spec mode: the architect interviews you and writes specs/NAME.md."""
         repl = self.repl
         if repl.spec is None:
+            config = repl.loaded.config
             repl.spec = SpecInterview(
-                repl.backend, repl.config.architect_model, chat_options(repl.config), repl.root
+                repl.backend, config.architect_model, chat_options(config), repl.loaded.root
             )
             self.console.print(
                 "[bold]spec mode[/]: describe what you want to build; I will ask a few "
@@ -76,7 +78,7 @@ class WorkCommands:
             raise UsageError("not in spec mode; /spec starts an interview")
         path = repl.spec.finalize(arg or None)
         repl.renderer.markdown.stop()
-        rel = path.relative_to(repl.root).as_posix()
+        rel = path.relative_to(repl.loaded.root).as_posix()
         repl.spec = None
         self.console.print(f"wrote {escape(rel)}; spec mode ended")
         if repl.confirm(f"Run the pipeline on it now (ca run {rel})?"):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext, tool
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
 
 SEARCH_MAX_RESULTS = 10
 SYMBOLS_MAX_RESULTS = 60
@@ -17,7 +21,7 @@ KINDS = ("function", "method", "class", "struct", "enum", "trait", "interface", 
 class ProjectIndex:
     """The session's index handle: brought up to date on first use and after file changes."""
 
-    def __init__(self, root: Any, config: Any) -> None:
+    def __init__(self, root: Path, config: Config) -> None:
         self.root = root
         self.config = config
         self.synced_changes: int | None = None
@@ -34,15 +38,15 @@ class ProjectIndex:
 
 
 def _index(ctx: ToolContext) -> ProjectIndex:
-    handle = ctx.extras.get("index")
-    if not isinstance(handle, ProjectIndex) or handle.root != ctx.root:
+    handle = ctx.index
+    if handle is None or handle.root != ctx.root:
         config = ctx.config
         if config is None:
             from code_assistant.config import Config
 
             config = Config()
         handle = ProjectIndex(ctx.root, config)
-        ctx.extras["index"] = handle
+        ctx.index = handle
     handle.ensure_fresh(ctx)
     return handle
 

@@ -11,10 +11,17 @@ import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from code_assistant.backends.base import Embedder, ToolCall, ToolSpec, clean_text
 from code_assistant.errors import ToolError
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
+    from code_assistant.tools.approval import Approver
+    from code_assistant.tools.code import ProjectIndex
+    from code_assistant.tools.ssrf import Resolver
+    from code_assistant.tools.web_search import SearchClient
 
 # What a tool does to the machine decides whether it needs approval.
 ToolKind = Literal["read", "write", "exec", "network"]
@@ -49,27 +56,33 @@ class ToolContext:
     """What tools may touch: the project root, config, the approver and a change log."""
 
     root: Path
-    config: Any = None
-    approver: Any = None  # tools.approval.Approver; None means auto-approve
+    config: Config | None = None
+    approver: Approver | None = None  # None means auto-approve
     changes: list[Change] = field(default_factory=list)
     # The session's backend: search_code embeds queries with it when the index holds that
     # backend's vectors (the bundled static embeddings need none).
     embedder: Embedder | None = None
-    extras: dict[str, Any] = field(default_factory=dict)  # index handle, web caches, answerer
     # Files the model has read (or written) in this task: only those may be overwritten whole.
     seen_files: set[str] = field(default_factory=set)
+    # What the session's tools share between calls: search_code's index handle, the fetched
+    # pages, and the seams a test (or a pipeline phase) fills in.
+    index: ProjectIndex | None = None
+    web_cache: dict[str, str] = field(default_factory=dict)  # URL -> markdown
+    web_resolver: Resolver | None = None  # None: the system's DNS
+    web_search_client: SearchClient | None = None  # None: the configured provider's own
+    ask_architect: Callable[[str], str] | None = None  # set by the pipeline's phases
 
     def approve(self, tool: str, summary: str, detail: str = "") -> None:
         """Ask for approval of an action; raise ToolError when it is refused."""
         if self.approver is None:
             return
         if not self.approver.approve(tool, summary, detail):
-            if getattr(self.approver, "reason", "") == "deny_commands":
+            if self.approver.reason == "deny_commands":
                 raise ToolError(
                     f"the user's deny_commands list denied {tool}: {summary!r}. "
                     "Do not retry it in another form; do the task without it or ask the user."
                 )
-            instruction = getattr(self.approver, "instruction", "")
+            instruction = self.approver.instruction
             if instruction:
                 raise ToolError(
                     f"the user denied {tool}: {summary}, and said what to do instead: "

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from code_assistant.config import Config
 from code_assistant.tools.registry import Tool, ToolContext, tool
 from code_assistant.tools.web_fetch import fetch_markdown
 from code_assistant.tools.web_search import SearchResult, format_results, search_web
@@ -28,8 +27,7 @@ def fetch_url(ctx: ToolContext, url: str) -> str:
     Args:
         url: The full http(s) address, e.g. https://docs.python.org/3/library/json.html
     """
-    cache = ctx.extras.setdefault("web_cache", {})
-    return fetch_markdown(url, ctx.config, cache, resolver=ctx.extras.get("web_resolver"))
+    return fetch_markdown(url, _config(ctx), ctx.web_cache, resolver=ctx.web_resolver)
 
 
 @tool(name="web_search", kind="network")
@@ -41,13 +39,15 @@ def web_search(ctx: ToolContext, query: str, max_results: int = 5) -> str:
         query: A few keywords, e.g. "httpx stream response max size"
         max_results: How many results to return (1 to 10)
     """
-    results = search_web(
-        query, ctx.config, max_results, client=ctx.extras.get("web_search_client")
-    )
+    results = search_web(query, _config(ctx), max_results, client=ctx.web_search_client)
     text = format_results(results)
     return text + "\n\nCall fetch_url with one of these addresses to read it." if results else text
 
 
-def web_tools(config: Any) -> list[Tool]:
+def _config(ctx: ToolContext) -> Config:
+    return ctx.config if ctx.config is not None else Config()  # a bare context: the defaults
+
+
+def web_tools(config: Config) -> list[Tool]:
     """[fetch_url], plus web_search when config.web_search_enabled."""
     return [fetch_url, web_search] if config.web_search_enabled else [fetch_url]

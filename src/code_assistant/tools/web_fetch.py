@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -25,6 +25,9 @@ from code_assistant.tools.web_content import (
     refusal,
     render,
 )
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def _open(client: httpx.Client, target: Target) -> Iterator[httpx.Response]:
     raise error
 
 
-def _follow(client: httpx.Client, url: str, config: Any, resolver: Resolver) -> Page:
+def _follow(client: httpx.Client, url: str, config: Config, resolver: Resolver) -> Page:
     current: str | httpx.URL = url
     for _ in range(MAX_REDIRECTS + 1):
         target = check_url(current, allow_private=config.web_allow_private, resolver=resolver)
@@ -133,7 +136,7 @@ def _follow(client: httpx.Client, url: str, config: Any, resolver: Resolver) -> 
 
 
 def fetch_page(
-    url: str, config: Any, *, resolver: Resolver | None = None,
+    url: str, config: Config, *, resolver: Resolver | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Page:
     """GET a URL through the SSRF guard, following redirects by hand and re-checking each hop."""
@@ -177,7 +180,7 @@ def page_text(page: Page, max_tokens: int) -> str:
 
 
 def fetch_markdown(
-    url: str, config: Any, cache: MutableMapping[str, str] | None = None, *,
+    url: str, config: Config, cache: MutableMapping[str, str] | None = None, *,
     resolver: Resolver | None = None,
 ) -> str:
     """A URL's content as text for the model (HTML as markdown), cached per session.

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from code_assistant.errors import ToolError
 from code_assistant.redact import redact
+
+if TYPE_CHECKING:
+    from code_assistant.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,10 @@ class TextSearchClient(Protocol):
     """The part of `ddgs.DDGS` we use: `text(query, max_results=N)` -> [{title, href, body}]."""
 
     def text(self, query: str, **kwargs: Any) -> list[dict[str, Any]]: ...
+
+
+# What replaces a provider's own client (tests inject one): DDGS-like, or httpx for Serper.
+SearchClient = httpx.Client | TextSearchClient
 
 
 def _clean(text: Any, limit: int) -> str:
@@ -70,7 +77,7 @@ def search_duckduckgo(
 
 
 def search_serper(
-    query: str, max_results: int, config: Any, client: httpx.Client | None = None
+    query: str, max_results: int, config: Config, client: httpx.Client | None = None
 ) -> list[SearchResult]:
     """Search through Serper's Google API; the key comes from machine config or the env."""
     key = config.serper_api_key
@@ -116,7 +123,7 @@ def search_serper(
 
 
 def search_web(
-    query: str, config: Any, max_results: int = 5, client: Any = None
+    query: str, config: Config, max_results: int = 5, client: Any = None
 ) -> list[SearchResult]:
     """Search the web with the configured provider.
 
