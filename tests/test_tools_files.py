@@ -1003,3 +1003,16 @@ def test_replace_all_changes_every_place_and_only_when_asked(
     assert (root / "m.py").read_text() == "x = h(1)\ny = g(2)\n"
     with pytest.raises(ToolError, match="old was not found"):
         edit_file(ctx, "m.py", "zz(", "q(", replace_all=True)
+
+
+def test_write_file_content_with_read_file_line_numbers_loses_them(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on docstring-function: write_file content "\n    4 | \n    6 | def ..." made
+    # the module invalid Python, and every edit after it failed.
+    numbered_text = "    1 | def f():\n    2 |     return 1\n    3 | \n   10 | x = f()\n"
+    out = write_file(ctx, "new.py", numbered_text)
+    assert out.startswith("wrote new.py")
+    assert (root / "new.py").read_text() == "def f():\n    return 1\n\nx = f()\n"
+    write_file(ctx, "notes.md", "1 | one\nplain line\n")  # not every line numbered: kept
+    assert (root / "notes.md").read_text() == "1 | one\nplain line\n"

@@ -44,9 +44,9 @@ def apply_edit(text: str, old: str, new: str) -> Edit:
     edit = _whitespace_tolerant(text, old, new)
     if edit is not None:
         return edit
-    bare_old = _without_line_numbers(old)
+    bare_old = without_line_numbers(old)
     if bare_old is not None:
-        edit = apply_edit(text, bare_old, _without_line_numbers(new) or new)
+        edit = apply_edit(text, bare_old, without_line_numbers(new) or new)
         prefix = "note: removed read_file line-number prefixes from old"
         edit.note = f"{prefix}; {edit.note.removeprefix('note: ')}" if edit.note else prefix
         return edit
@@ -320,7 +320,7 @@ def _reindent(line: str, remove: str, add: str) -> str:
     return add + line
 
 
-def _without_line_numbers(text: str) -> str | None:
+def without_line_numbers(text: str) -> str | None:
     """old/new copied from read_file output with `   12 | ` prefixes, minus them; else None."""
     lines = _split_lines(text)
     if not any(_LINE_PREFIX.match(line) for line in lines) or not all(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from code_assistant.errors import ToolError
-from code_assistant.tools.edits import SHOW_MAX_LINES, Edit, append_code, apply_edit, numbered
+from code_assistant.tools.edits import (
+    SHOW_MAX_LINES,
+    Edit,
+    append_code,
+    apply_edit,
+    numbered,
+    without_line_numbers,
+)
 from code_assistant.tools.paths import Located, locate
 from code_assistant.tools.registry import Change, ToolContext, tool
 from code_assistant.tools.textfile import (
@@ -162,6 +169,9 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     """
     found = locate(ctx.root, path, must_exist=False)
     content = unescaped_python(found.rel, content)
+    # content copied from read_file output, "   4 | " prefixes and all (1.5B on
+    # docstring-function wrote them into wordplay.py after a re-prompt)
+    content = without_line_numbers(content) or content
     if found.path.is_dir():
         raise ToolError(f"{found.rel} is a directory; give the path of a file inside it")
     if found.path.exists() and not found.path.is_file():
