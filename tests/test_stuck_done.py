@@ -37,7 +37,9 @@ def test_a_broken_file_rewritten_until_stopped_gets_its_check_then_ends_unverifi
 ) -> None:
     # Each stuck stop runs the check and sends its failure back, within the verifier's rounds.
     fake_server.enqueue(*[write("hello.py", "hello world\n")] * 5)
-    ran = run_ca(["--yes", "--json", "Create hello.py that prints hello world"], ca_env, tmp_path)
+    one_attempt = {**ca_env, "CA_TASK_RESTARTS": "0"}  # how one attempt ends (no fresh start)
+    ran = run_ca(["--yes", "--json", "Create hello.py that prints hello world"], one_attempt,
+                 tmp_path)
     assert ran.returncode == 1
     result = result_of(ran.stdout)
     assert (result["stop_reason"], result["verified"], result["model_calls"]) == (
