@@ -317,10 +317,10 @@ def _append(ctx: ToolContext, rel: str, text: str, new: str) -> Edit:
 def _replace_every(text: str, old: str, new: str) -> Edit:
     count = text.count(old)
     first = text.count("\n", 0, text.index(old)) + 1
-    replaced = text.replace(old, new)
-    last_at = replaced.rindex(new) if new else replaced.rfind("\n", 0, text.rindex(old))
-    last = replaced.count("\n", 0, max(0, last_at)) + 1 + new.count("\n")
-    return Edit(replaced, first, max(first, last), f"note: replaced all {count} places")
+    grown = new.count("\n") - old.count("\n")  # lines each replacement adds
+    last = text.count("\n", 0, text.rindex(old)) + 1 + (count - 1) * grown + new.count("\n")
+    return Edit(text.replace(old, new), first, max(first, last),
+                f"note: replaced all {count} places")
 
 
 def _adds_to(old: str, new: str) -> bool:
