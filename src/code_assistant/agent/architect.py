@@ -6,7 +6,6 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.json_schema import JsonDict
 
 from code_assistant.agent.personas import load_prompt
 from code_assistant.agent.structured import structured_chat
@@ -47,11 +46,11 @@ class PlannedFile(BaseModel):
 # Bounds written into the schema only (a grammar or `format` enforces them; validation does
 # not): constrained to an unbounded array, a real Qwen2.5-Coder-0.5B wrote `"  "` steps until
 # max_tokens cut the JSON. A plan that needs more is a requirement to split.
-_ITEMS: JsonDict = {"type": "string", "minLength": 3, "maxLength": 300}
+_ITEMS: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 300}
 
 
 def _bounded(items: int) -> Any:
-    extra: JsonDict = {"minItems": 1, "maxItems": items, "items": _ITEMS}
+    extra: dict[str, Any] = {"minItems": 1, "maxItems": items, "items": _ITEMS}
     return Field(default_factory=list, json_schema_extra=extra)
 
 

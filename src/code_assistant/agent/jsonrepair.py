@@ -90,7 +90,8 @@ def _decode(raw: str) -> str:
         return "'" if char == "'" else "\\\\" + json.dumps(char)[1:-1]
 
     try:
-        return json.loads('"' + _ESCAPE.sub(fix, raw) + '"')
+        value = json.loads('"' + _ESCAPE.sub(fix, raw) + '"')
+        return value if isinstance(value, str) else raw
     except ValueError:
         return raw
 

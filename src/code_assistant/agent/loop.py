@@ -226,7 +226,7 @@ class Agent:
             transcript.final_text, transcript.stuck_call = "", ""
             self.emit(RetryEvent("check_after_stuck"))
             return True
-        if transcript.stop_reason == "unverified":  # out of rounds: it failed to the end
+        if _out_of_rounds(transcript):  # it failed to the end
             return False
         if transcript.verified and any(self._stuck.repeats_a_success(c) for c in calls):
             transcript.final_text = f"{note}; the change is made and its check passed"
@@ -341,3 +341,9 @@ class Agent:
         seconds = round(time.perf_counter() - started, 3)
         self.emit(ToolResultEvent(call.id, call.name, ok, output.failed, output.text, seconds))
         return output, ok
+
+
+def _out_of_rounds(transcript: Transcript) -> bool:
+    """The check ran out of rounds (set inside `_check_failed`, which a narrowed read of
+    `stop_reason` right after assigning it would not see)."""
+    return transcript.stop_reason == "unverified"

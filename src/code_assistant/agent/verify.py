@@ -72,7 +72,7 @@ def named_command(task: str) -> str:
         words = quoted.strip().split()
         first = words[0] if words else ""
         if first in _RUNNERS or first.startswith("./"):
-            return quoted.strip()
+            return str(quoted).strip()
     plain = _PLAIN_RUN.search(task)
     return plain.group(0) if plain else ""
 

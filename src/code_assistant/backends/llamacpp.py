@@ -111,7 +111,7 @@ class WorkerProcess:
                 )
             if not line:
                 raise self._crashed(proc)
-            reply = json.loads(line)
+            reply: dict[str, Any] = json.loads(line)
             if "token" in reply:
                 if on_token is not None:
                     on_token(reply["token"])

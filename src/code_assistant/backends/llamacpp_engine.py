@@ -20,7 +20,8 @@ from code_assistant.backends.envelope import envelope_json, parse_envelope, with
 from code_assistant.errors import BackendError, BackendUnavailable, ModelNotFound
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import Llama
+    from llama_cpp.llama_grammar import LlamaGrammar
 
 INSTALL_HINT = (
     "the llamacpp backend needs llama-cpp-python: in your clone of code-assistant run "
@@ -98,7 +99,10 @@ def _load(path: str, n_ctx: int, embedding: bool) -> Llama:
     try:
         # The chat template comes from the GGUF metadata; llama-cpp-python falls back to
         # the llama-2 format when the file has none.
-        return llama_cpp.Llama(model_path=path, n_ctx=n_ctx, embedding=embedding, verbose=False)
+        llm: Llama = llama_cpp.Llama(
+            model_path=path, n_ctx=n_ctx, embedding=embedding, verbose=False
+        )
+        return llm
     except ValueError as exc:
         raise BackendError(
             f"llama.cpp could not load {path}: not a GGUF file, or an architecture this "
@@ -111,7 +115,8 @@ def _grammar(schema_json: str) -> LlamaGrammar:
     """Compiling a grammar costs milliseconds per tool; the loop reuses one schema per run."""
     llama_cpp = _llama_cpp()
     try:
-        return llama_cpp.LlamaGrammar.from_json_schema(schema_json, verbose=False)
+        grammar: LlamaGrammar = llama_cpp.LlamaGrammar.from_json_schema(schema_json, verbose=False)
+        return grammar
     except (ValueError, RuntimeError, KeyError) as exc:
         raise BackendError(f"cannot turn the JSON schema into a llama.cpp grammar: {exc}") from None
 

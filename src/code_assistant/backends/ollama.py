@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import ollama
@@ -31,6 +31,8 @@ from code_assistant.errors import (
     ModelNotFound,
 )
 
+T = TypeVar("T")
+
 _NS = 1e-9
 
 
@@ -46,7 +48,7 @@ class OllamaBackend:
         self._client = ollama.Client(host=host, timeout=timeout)
 
     # -- errors -------------------------------------------------------------
-    def _call(self, what: str, model: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, what: str, model: str, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except ollama.ResponseError as exc:
@@ -205,7 +207,7 @@ class OllamaBackend:
         return [m.model for m in response.models if m.model]
 
     def close(self) -> None:
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]  # ollama's close has no hints
 
 
 def _wire_options(opts: ChatOptions) -> dict[str, Any]:
@@ -253,7 +255,8 @@ def _finite(value: Any) -> Any:
 
 def _arguments(raw: Any) -> dict[str, Any]:
     if isinstance(raw, dict):
-        return _finite(dict(raw))
+        finite: dict[str, Any] = _finite(dict(raw))
+        return finite
     if isinstance(raw, str):
         try:
             value = json.loads(raw)

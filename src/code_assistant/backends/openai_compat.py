@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import openai
@@ -33,6 +33,8 @@ from code_assistant.errors import (
     BackendUnavailable,
     ModelNotFound,
 )
+
+T = TypeVar("T")
 
 
 class _Rejected(BackendError):
@@ -86,7 +88,7 @@ class OpenAICompatBackend:
         """What this server has shown it does with `model` so far in this process."""
         return dialects.capabilities(self.base_url, model)
 
-    def _call(self, model: str, fn: Callable[[], Any], shape: _Shape | None = None) -> Any:
+    def _call(self, model: str, fn: Callable[[], T], shape: _Shape | None = None) -> T:
         try:
             return fn()
         except openai.APITimeoutError:
