@@ -155,13 +155,9 @@ class _Reader:
             if text[pos : pos + 1] != ":":
                 self.fail("expected ':'", pos)
             out[str(key)], pos = self.value(pos + 1, depth, "object")
-            pos = self.skip(pos)
-            char = text[pos : pos + 1]
-            if char == "}":
-                return out, pos + 1
-            if char != ",":
-                self.fail("expected ',' or '}'", pos)
-            pos += 1
+            ended, pos = self.after_item(pos, "}")
+            if ended:
+                return out, pos
 
     def array(self, pos: int, depth: int) -> tuple[list[Any], int]:
         text = self.text
@@ -176,13 +172,20 @@ class _Reader:
                 continue
             item, pos = self.value(pos, depth, "array")
             out.append(item)
-            pos = self.skip(pos)
-            char = text[pos : pos + 1]
-            if char == "]":
-                return out, pos + 1
-            if char != ",":
-                self.fail("expected ',' or ']'", pos)
-            pos += 1
+            ended, pos = self.after_item(pos, "]")
+            if ended:
+                return out, pos
+
+    def after_item(self, pos: int, closer: str) -> tuple[bool, int]:
+        """After a member or an item: (True, past `closer`) at the end, else (False, past
+        the comma before the next one)."""
+        pos = self.skip(pos)
+        char = self.text[pos : pos + 1]
+        if char == closer:
+            return True, pos + 1
+        if char != ",":
+            self.fail(f"expected ',' or '{closer}'", pos)
+        return False, pos + 1
 
     def string(self, pos: int, place: str) -> tuple[str, int]:
         text = self.text

@@ -111,8 +111,18 @@ def grammar(language: str) -> tuple[Any, Any]:
 
     lang = tree_sitter.Language(_load_language(language))
     scm = "typescript" if language == "tsx" else language
-    text = resources.files("code_assistant.index").joinpath(f"queries/{scm}.scm").read_text()
-    return tree_sitter.Parser(lang), tree_sitter.Query(lang, text)
+    return tree_sitter.Parser(lang), tree_sitter.Query(lang, query_text(scm))
+
+
+_INCLUDE = re.compile(r"^; \(include ([\w.]+)\).*$", re.M)
+
+
+def query_text(name: str) -> str:
+    """queries/NAME.scm with each `; (include OTHER.scm)` line replaced by that file, in place
+    (pattern order decides which definition wins a node)."""
+    queries = resources.files("code_assistant.index").joinpath("queries")
+    text = queries.joinpath(f"{name}.scm").read_text()
+    return _INCLUDE.sub(lambda m: queries.joinpath(m.group(1)).read_text(), text)
 
 
 def parse_source(source: bytes, language: str) -> ParsedFile:

@@ -6,13 +6,30 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
+if TYPE_CHECKING:
+    from code_assistant.app import App
+    from code_assistant.backends.base import Backend
+    from code_assistant.tools.registry import ToolContext
+
 ALIASES = {"quit": "exit", "q": "exit", "h": "help", "?": "help"}
 Command = Callable[[str], None]
+
+
+class ProjectGroup:
+    """A command group over the project: the app, its backend, the tools' context, the console."""
+
+    def __init__(self, loaded: App, backend: Backend, ctx: ToolContext, console: Console) -> None:
+        self.loaded = loaded  # /model replaces its config: read loaded.config when used
+        self.backend = backend
+        self.ctx = ctx
+        self.console = console
+        self.root = Path(loaded.root)
 
 
 class SlashCommands:

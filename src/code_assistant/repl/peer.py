@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from code_assistant.app import App
 from code_assistant.pipeline.runtime import MeteredBackend
 from code_assistant.pipeline.testrunner import detect_test_command
-from code_assistant.tools.registry import ToolContext
+from code_assistant.repl.commands import ProjectGroup
 
 if TYPE_CHECKING:
     from code_assistant.backends.base import Backend
@@ -50,15 +49,8 @@ class SessionMeter(MeteredBackend):
             self.model_seconds += time.monotonic() - began
 
 
-class PeerCommands:
+class PeerCommands(ProjectGroup):
     """/init, /mode and /cost."""
-
-    def __init__(self, loaded: App, backend: Backend, ctx: ToolContext, console: Console) -> None:
-        self.loaded = loaded  # /model replaces its config: read loaded.config when used
-        self.backend = backend
-        self.ctx = ctx
-        self.console = console
-        self.root = Path(loaded.root)
 
     def cmd_init(self, arg: str) -> None:
         """/init  Write AGENTS.md (layout and test command) for ca and other agents."""

@@ -5,34 +5,23 @@ from __future__ import annotations
 
 import difflib
 import json
-from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
 from code_assistant.agent.personas import ARCHITECT, IMPLEMENTER
-from code_assistant.app import App
-from code_assistant.backends.base import Backend
 from code_assistant.config import effective_values
 from code_assistant.errors import BackendError, UsageError
+from code_assistant.repl.commands import ProjectGroup
 from code_assistant.repl.pins import split_names
 from code_assistant.session.memory import append_memory, load_project_memory
-from code_assistant.tools.registry import ToolContext
 
 # /model's short names for the two models a session talks to.
 MODEL_ROLES = {"arch": ARCHITECT.model_key, "impl": IMPLEMENTER.model_key}
 
 
-class ProjectCommands:
+class ProjectCommands(ProjectGroup):
     """Commands on the project's index and the session's settings."""
-
-    def __init__(self, loaded: App, backend: Backend, ctx: ToolContext, console: Console) -> None:
-        self.loaded = loaded  # /model replaces its config: read loaded.config when used
-        self.backend = backend
-        self.ctx = ctx
-        self.console = console
-        self.root = Path(loaded.root)
 
     def completions(self) -> dict[str, Any]:
         return {"model": lambda: list(MODEL_ROLES), "memory": lambda: ["add"]}
