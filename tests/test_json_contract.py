@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,22 @@ def test_quick_and_do_stream_events_then_a_result(
     assert "tool_call" in [e["event"] for e in events]
     assert events[-1]["event"] == "result" and events[-1]["command"] == "do"
     assert all(json.dumps(e).count("\n") == 0 for e in events)
+
+
+def test_every_json_flag_is_the_one_option() -> None:
+    """Each command's --json is commands.JsonOut: one help text, one meaning (docs/json.md)."""
+    import typer.main
+
+    from code_assistant.cli import app
+
+    def walk(command: Any, path: str) -> list[tuple[str, str]]:
+        found = [(path, p.help or "") for p in command.params if "--json" in p.opts]
+        for name, sub in getattr(command, "commands", {}).items():
+            found += walk(sub, f"{path} {name}")
+        return found
+
+    flags = walk(typer.main.get_command(app), "ca")
+    assert len(flags) >= 15, flags  # the root and every command that prints results
+    assert {text for _, text in flags} == {
+        "JSON lines, the last a result or an error (docs/json.md)."
+    }, flags

@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover
 from code_assistant import __version__
 from code_assistant.agent.personas import MODEL_KEYS
 from code_assistant.app import App
-from code_assistant.commands import COMMAND_MODULES
+from code_assistant.commands import COMMAND_MODULES, JsonOut
 from code_assistant.errors import CAError, UsageError
 
 # Global options that take a value: the first token after them is not a command.
@@ -232,7 +232,7 @@ def main_callback(
         None, "--num-ctx", metavar="N", help="Context window (tokens)."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve every action (no prompts)."),
-    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    json_out: JsonOut = False,
     resume: str | None = typer.Option(
         None, "--resume", metavar="ID", help="Resume a session (ID or latest)."
     ),

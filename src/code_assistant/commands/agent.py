@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from code_assistant.commands import JsonOut
+
 
 def register(app: typer.Typer) -> None:
     app.command("do", help='Run one task with tools in this project (also: ca "TASK").')(do)
@@ -12,7 +14,7 @@ def register(app: typer.Typer) -> None:
 def do(
     ctx: typer.Context,
     task: list[str] = typer.Argument(..., help="What to do, e.g. add a --verbose flag."),
-    json_out: bool = typer.Option(False, "--json", help="JSON lines of events, then a result."),
+    json_out: JsonOut = False,
 ) -> None:
     from code_assistant.agent.task import run_task
     from code_assistant.cli import options_of

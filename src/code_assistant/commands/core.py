@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from code_assistant.commands import JsonOut
+
 config_app = typer.Typer(help="Show or create configuration files.", no_args_is_help=True)
 
 
@@ -20,7 +22,7 @@ def register(app: typer.Typer) -> None:
 @config_app.command("show", help="Every effective setting and the layer it came from.")
 def config_show(
     ctx: typer.Context,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
 ) -> None:
     import json
 
@@ -96,7 +98,7 @@ def trust_project(
 
 def doctor(
     ctx: typer.Context,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
 ) -> None:
     from code_assistant.cli import options_of
     from code_assistant.doctor import run_checks

@@ -6,6 +6,8 @@ from typing import Any
 
 import typer
 
+from code_assistant.commands import JsonOut
+
 feedback_app = typer.Typer(
     help="Corrections learned from past sessions: add, inspect, remove, export for fine-tuning.",
     no_args_is_help=True,
@@ -62,7 +64,7 @@ def list_pairs(
     persona: str = typer.Option("", "--persona", help="Only this persona's pairs."),
     category: str = typer.Option("", "--category", help="Only this category."),
     limit: int = typer.Option(30, "--limit", min=0, help="At most this many (0: all)."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
 ) -> None:
     import time
 
@@ -112,7 +114,7 @@ def rm(ctx: typer.Context, pair_ids: list[str] = typer.Argument(..., metavar="ID
 
 @feedback_app.command("stats", help="How many pairs per category, source, persona and model.")
 def stats(
-    ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")
+    ctx: typer.Context, json_out: JsonOut = False
 ) -> None:
 
     from code_assistant.feedback.store import open_store

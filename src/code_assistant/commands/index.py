@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from code_assistant.app import App
+from code_assistant.commands import JsonOut
 
 if TYPE_CHECKING:
     from code_assistant.backends.base import Backend
@@ -111,7 +112,7 @@ def _update(loaded: App, *, embed: bool, show_progress: bool, static: bool = Tru
 def index_command(
     ctx: typer.Context,
     path: str | None = typer.Argument(None, help="Project directory (default: this project)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON lines (docs/json.md)."),
+    json_out: JsonOut = False,
     no_embed: bool = typer.Option(False, "--no-embed", help="Skip embeddings (lexical only)."),
 ) -> None:
 
@@ -137,7 +138,7 @@ def search_command(
     ctx: typer.Context,
     query: str = typer.Argument(..., help="Words, identifiers or a description."),
     top_k: int = typer.Option(8, "--top-k", "-k", min=1, max=100, help="Results to show."),
-    json_out: bool = typer.Option(False, "--json", help="JSON lines (docs/json.md)."),
+    json_out: JsonOut = False,
 ) -> None:
 
     from code_assistant.cli import options_of
@@ -174,7 +175,7 @@ def symbols_command(
     path: str | None = typer.Argument(None, help="Project directory (default: this project)."),
     budget: int | None = typer.Option(None, "--budget", min=1, help="Token budget."),
     focus: list[str] = typer.Option([], "--focus", help="Rank towards this file (repeatable)."),
-    json_out: bool = typer.Option(False, "--json", help="JSON lines (docs/json.md)."),
+    json_out: JsonOut = False,
 ) -> None:
 
     from code_assistant.backends.base import estimate_tokens

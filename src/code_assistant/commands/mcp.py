@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from code_assistant.app import App
+from code_assistant.commands import JsonOut
 
 mcp_app = typer.Typer(
     help="MCP servers of the machine config ([mcp.servers.NAME]): list them, test one.",
@@ -21,7 +22,7 @@ def register(app: typer.Typer) -> None:
 @mcp_app.command("list", help="Connect to every enabled server; show its state and tools.")
 def mcp_list(
     ctx: typer.Context,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per tool."),
 ) -> None:
     from code_assistant.cli import options_of
@@ -41,7 +42,7 @@ def mcp_test(
     name: str = typer.Argument(..., help="The server's name in [mcp.servers.NAME]."),
     call: str | None = typer.Option(None, "--call", help="Call this tool (its MCP name)."),
     args: str = typer.Option("{}", "--args", help="Arguments of --call as a JSON object."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
 ) -> None:
     from code_assistant.cli import options_of
     from code_assistant.errors import UsageError

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from code_assistant.commands import JsonOut
+
 models_app = typer.Typer(
     help="GGUF models for the embedded llama.cpp backend (stored in CA_HOME/models).",
     no_args_is_help=True,
@@ -24,7 +26,7 @@ def _home(ctx: typer.Context) -> Path:
 
 @models_app.command("list", help="Stored models, then the catalogue of names `pull` knows.")
 def models_list(
-    ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")
+    ctx: typer.Context, json_out: JsonOut = False
 ) -> None:
 
     from code_assistant.cli import options_of

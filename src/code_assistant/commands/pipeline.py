@@ -6,6 +6,8 @@ from typing import Any
 
 import typer
 
+from code_assistant.commands import JsonOut
+
 
 def register(app: typer.Typer) -> None:
     app.command(
@@ -34,7 +36,7 @@ def run(
     resume: bool = typer.Option(
         False, "--resume", help="Continue a run (RUN_ID, default the latest unfinished)."
     ),
-    json_out: bool = typer.Option(False, "--json", help="JSON lines of events, for scripts."),
+    json_out: JsonOut = False,
 ) -> None:
     from pathlib import Path
 
@@ -61,7 +63,7 @@ def run(
 
 def runs(
     ctx: typer.Context,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
 ) -> None:
     import time
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from code_assistant.commands import JsonOut
+
 
 def register(app: typer.Typer) -> None:
     app.command("sessions", help="List saved REPL sessions (resume one with ca --resume ID).")(
@@ -15,7 +17,7 @@ def sessions(
     ctx: typer.Context,
     here: bool = typer.Option(False, "--here", help="Only sessions of this project."),
     limit: int = typer.Option(30, "--limit", "-n", min=1, help="How many to list."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOut = False,
 ) -> None:
     from code_assistant.cli import options_of
     from code_assistant.config import default_sessions_dir
