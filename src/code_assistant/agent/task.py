@@ -36,7 +36,7 @@ def run_task(loaded: App, task: str, *, json_out: bool = False) -> int:
     if not task:
         raise UsageError('empty task: say what to do, e.g. ca "add a --verbose flag to cli.py"')
     config = loaded.config
-    renderer: Any
+    renderer: JsonRenderer | ConsoleRenderer
     if json_out:
         renderer = JsonRenderer(secrets=secret_values(config))
         ctx = build_context(loaded, ask=None)
@@ -74,7 +74,7 @@ def run_task(loaded: App, task: str, *, json_out: bool = False) -> int:
     refused = sum(t in CHANGING_TOOLS for t in getattr(ctx.approver, "refused", ()))
     # Its writes refused and nothing changed: whatever the model claims, the task failed.
     blocked = bool(refused) and not ctx.changes
-    if json_out:
+    if isinstance(renderer, JsonRenderer):
         renderer.write({"event": "result", "command": "do", **transcript.summary(),
                         "refused": refused, "files": _files(stats)})
     else:
