@@ -538,6 +538,27 @@ def test_an_edit_may_drop_a_function_the_task_names(tmp_path: Path) -> None:
     assert Verifier(tmp_path, task).refusal("edit_file", renamed) == ""
 
 
+def test_an_add_task_keeps_the_methods_it_does_not_name(tmp_path: Path) -> None:
+    # Real 1.5B on add-method: old was the deposit method (indented deeper than in the file),
+    # new the withdraw method, so the edit replaced the method it was to keep.
+    from code_assistant.agent.verify import Verifier
+
+    deposit = ("    def deposit(self, amount):\n        self.balance += amount\n"
+               "        return self.balance\n")
+    (tmp_path / "bank.py").write_text(
+        "class Account:\n    def __init__(self, balance=0):\n        self.balance = balance\n\n"
+        + deposit)
+    withdraw = "    def withdraw(self, amount):\n        self.balance -= amount\n"
+    task = "Add a withdraw(amount) method to the Account class in bank.py"
+    verifier = Verifier(tmp_path, task)
+    replaced = {"path": "bank.py", "old": deposit.replace("    ", "        "), "new": withdraw}
+    assert "would delete deposit from bank.py" in verifier.refusal("edit_file", replaced)
+    kept = {"path": "bank.py", "old": deposit, "new": deposit + "\n" + withdraw}
+    assert verifier.refusal("edit_file", kept) == ""
+    named = Verifier(tmp_path, "Replace the deposit method of Account with withdraw")
+    assert named.refusal("edit_file", replaced) == ""
+
+
 def test_a_rename_by_the_calls_ca_suggests_changes_every_place(
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
 ) -> None:

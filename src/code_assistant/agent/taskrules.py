@@ -270,21 +270,26 @@ def _uses(name: str, text: str) -> bool:
     return re.search(rf"\b{re.escape(name)}\b", text) is not None
 
 
-def dropped_definitions(root: Path, task: str, rel: str, old: str, new: str) -> str:
-    """Why an edit is refused when it would delete functions or classes the file defines and
-    the task does not name ("" otherwise): old defines them, new does not."""
-    from code_assistant.tools.writeguards import removed_definitions
+_ANY_DEFINITION = re.compile(
+    r"^[ \t]*(?:async\s+def|def|class|function|(?:pub\s+)?fn|func)\s+([A-Za-z_]\w*)", re.M
+)
 
+
+def dropped_definitions(root: Path, task: str, rel: str, old: str, new: str) -> str:
+    """Why an edit is refused when it would delete functions, methods or classes the file
+    defines and the task does not name ("" otherwise): old defines them, new does not."""
     try:
         text = (root / rel.strip().removeprefix("./")).read_text(encoding="utf-8", errors="replace")
     except (OSError, ValueError):
         return ""
-    gone = [
-        name for name in removed_definitions(old, new)
-        if not re.search(rf"\b{re.escape(name)}\b", task)
-        and re.search(rf"^\s*(?:async\s+def|def|class|function|(?:pub\s+)?fn|func)\s+{name}\b",
-                      text, re.M)
-    ]
+    # Indented ones too: on add-method the real 1.5B replaced the deposit method it was to
+    # keep with the withdraw method it was to add.
+    kept = set(_ANY_DEFINITION.findall(new))
+    defined = set(_ANY_DEFINITION.findall(text))
+    gone = sorted(
+        name for name in set(_ANY_DEFINITION.findall(old)) - kept
+        if name in defined and not re.search(rf"\b{re.escape(name)}\b", task)
+    )
     if not gone:
         return ""
     names = ", ".join(gone)
