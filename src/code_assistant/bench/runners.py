@@ -113,27 +113,29 @@ def agent_metrics(stdout: str) -> dict[str, Any] | None:
     events = jsonlines.parse(stdout)
     final = next((e for e in reversed(events) if e["event"] in ("result", "done")), None)
     if final is not None:
-        return {
-            "model_calls": final.get("model_calls", 0),
-            "tool_calls": final.get("tool_calls", 0),
-            "prompt_tokens": final.get("prompt_tokens", 0),
-            "completion_tokens": final.get("completion_tokens", 0),
-            "recoveries": _recoveries(final.get("recoveries")),
-            "stop_reason": final.get("stop_reason", ""),
-            "run_status": "done" if final.get("stop_reason") == "done" else "incomplete",
-            "final_text": str(final.get("final_text", ""))[:500],
-        }
+        stop = final.get("stop_reason", "")
+        return _metrics(final, final.get("recoveries"), stop,
+                        "done" if stop == "done" else "incomplete", final.get("final_text"))
     if not events:
         return None
-    return {  # cut short (timeout, crash): calls seen, tokens unknown
+    seen = {  # cut short (timeout, crash): calls seen, tokens unknown
         "model_calls": sum(e["event"] == "model_call" for e in events),
         "tool_calls": sum(e["event"] == "tool_call" for e in events),
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "recoveries": _recoveries(None),
-        "stop_reason": "",
-        "run_status": "incomplete",
-        "final_text": "",
+    }
+    return _metrics(seen, None, "", "incomplete", "")
+
+
+def _metrics(
+    counts: dict[str, Any], recoveries: Any, stop_reason: str, run_status: str, final_text: Any
+) -> dict[str, Any]:
+    """The metrics every ca runner reports; counts missing from `counts` are 0."""
+    return {
+        **{key: counts.get(key, 0)
+           for key in ("model_calls", "tool_calls", "prompt_tokens", "completion_tokens")},
+        "recoveries": _recoveries(recoveries),
+        "stop_reason": stop_reason,
+        "run_status": run_status,
+        "final_text": str(final_text or "")[:500],
     }
 
 
@@ -150,14 +152,9 @@ def pipeline_metrics(workspace: Path) -> dict[str, Any] | None:
     status = report.get("status", "")
     models = [m for phase in report.get("phases") or [] for m in phase.get("models") or []]
     return {
-        "model_calls": totals.get("model_calls", 0),
-        "tool_calls": totals.get("tool_calls", 0),
-        "prompt_tokens": totals.get("prompt_tokens", 0),
-        "completion_tokens": totals.get("completion_tokens", 0),
-        "recoveries": _recoveries(report.get("recoveries")),
-        "stop_reason": status,
-        "run_status": {"done": "done", "failed": "error"}.get(status, "incomplete"),
-        "final_text": str(report.get("error") or "")[:500],
+        **_metrics(totals, report.get("recoveries"), status,
+                   {"done": "done", "failed": "error"}.get(status, "incomplete"),
+                   report.get("error")),
         "models": list(dict.fromkeys(models)),
         "pipeline_tests_passed": (report.get("tests") or {}).get("passed"),
     }
