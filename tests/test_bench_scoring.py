@@ -197,6 +197,18 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
     assert not _alive(grandchild)
 
 
+def test_background_jobs_do_not_outlive_a_finished_run(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    script = f"sleep 60 & echo $! > {pid_file}; exit 0"
+    result = run_process(["bash", "-c", script], cwd=tmp_path, env=os.environ, timeout=10)
+    assert result.exit_code == 0 and not result.timed_out
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild)
+
+
 def _alive(pid: int) -> bool:
     """Running, not merely a zombie waiting for whoever adopted it to reap it."""
     try:

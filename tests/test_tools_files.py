@@ -22,6 +22,7 @@ from code_assistant.tools.edits import apply_edit
 from code_assistant.tools.files import edit_file, read_file, write_file
 from code_assistant.tools.listing import glob_files, list_dir
 from code_assistant.tools.registry import ToolContext, ToolRegistry
+from code_assistant.tools.textfile import unified_diff
 
 CODE = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
 
@@ -238,6 +239,22 @@ def test_overwrite_shows_diff_to_approver_and_keeps_mode(root: Path) -> None:
         "--- a/run.sh\n+++ b/run.sh\n@@ -1,2 +1,2 @@\n #!/bin/sh\n-echo old\n+echo new",
     )]
     assert ctx.changes[0].before == b"#!/bin/sh\necho old\n"
+
+
+def test_one_diff_for_the_approver_and_for_what_is_on_disk() -> None:
+    before, after = b"one\ntwo\nend", b"one\r\nTWO\r\nend"
+    # The approver reads text: only the changed word shows, lines joined by "\n".
+    assert unified_diff("f", before.decode(), after.decode()) == (
+        "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n end"
+    )
+    # On disk the line endings changed too; every line of the diff ends in a newline, even
+    # the file's last line, which has none.
+    assert unified_diff("f", before, after, line_ends=True) == (
+        "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n-one\n-two\n+one\r\n+TWO\r\n end\n"
+    )
+    assert unified_diff("f", None, b"x\n", line_ends=True) == (
+        "--- /dev/null\n+++ b/f\n@@ -0,0 +1 @@\n+x\n"
+    )
 
 
 def test_overwriting_an_unread_file_is_refused_with_its_content(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -19,19 +18,10 @@ from code_assistant.agent.events import (
 )
 from code_assistant.redact import Redactor, redact, secret_values
 from code_assistant.tools.registry import Change
+from code_assistant.tools.textfile import unified_diff
 
 WRITE_TOOLS = ("write_file", "edit_file")
 TAIL_LINES = 4  # of a failed command's output, shown under its line
-
-
-def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
-    """A unified diff of one change (new files diff against /dev/null)."""
-    old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    new = (after or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(
-        old, new, "/dev/null" if before is None else f"a/{path}", f"b/{path}"
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def diffstat(changes: list[Change]) -> list[tuple[str, int, int]]:
@@ -44,7 +34,7 @@ def diffstat(changes: list[Change]) -> list[tuple[str, int, int]]:
     rows = []
     for path, before in first.items():
         added = removed = 0
-        for line in unified_diff(path, before, last[path]).splitlines()[2:]:
+        for line in unified_diff(path, before, last[path], line_ends=True).splitlines()[2:]:
             if line.startswith("+"):
                 added += 1
             elif line.startswith("-"):
@@ -120,7 +110,7 @@ class ConsoleRenderer:
             return
         if self.changes:
             change = self.changes[-1]
-            self.show_diff(unified_diff(change.path, change.before, change.after))
+            self.show_diff(unified_diff(change.path, change.before, change.after, line_ends=True))
             return
         at = next((i for i, line in enumerate(lines) if " now read:" in line), None)
         if at is not None:  # no change log (e.g. no approval path): the new lines as text

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
 import tempfile
 import threading
@@ -14,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from code_assistant import procgroup
+
 GRACE = 5.0  # seconds between SIGTERM (a pipeline saves its state) and SIGKILL
-POLL = 0.2  # how often a waiting run looks at its stop event
 TAIL_CHARS = 4000
 
 
@@ -32,34 +31,6 @@ class ProcResult:
     @property
     def tail(self) -> str:
         return self.output[-TAIL_CHARS:]
-
-
-def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM the group, then SIGKILL it if the leader is still there after `grace` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _wait(
-    proc: subprocess.Popen[bytes], deadline: float, stop: threading.Event | None
-) -> str:
-    """"exited", "timeout" or "stopped"."""
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            proc.wait(timeout=max(0.0, min(POLL, left)))
-            return "exited"
-        except subprocess.TimeoutExpired:
-            if time.monotonic() >= deadline:
-                return "timeout"
-            if stop is not None and stop.is_set():
-                return "stopped"
 
 
 def run_process(
@@ -86,18 +57,14 @@ def run_process(
         else:
             out = stack.enter_context(stdout.open("wb"))
         err = stack.enter_context(stderr.open("wb")) if stderr else subprocess.STDOUT
-        proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-            stdout=out, stderr=err, start_new_session=True,
-        )
+        proc = procgroup.start(argv, cwd=cwd, env=env, stdout=out, stderr=err)
         try:
-            outcome = _wait(proc, started + timeout, stop)
+            outcome = procgroup.wait(proc, started + timeout, stop)
             if outcome != "exited":
-                _stop_group(proc, grace)
+                procgroup.stop_group(proc.pid, grace)
         finally:
             # Also after a normal exit: background jobs must not outlive the run.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            procgroup.stop_group(proc.pid, 0.0)
             proc.wait()
         text = ""
         if stdout is None:

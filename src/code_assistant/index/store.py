@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from code_assistant import sqlitedb
 from code_assistant.config import ensure_ignored_dir
 from code_assistant.errors import CAError
 
@@ -19,7 +19,7 @@ LOCK_NAME = "index.lock"
 
 # Numbered migrations, applied in order and recorded in `migrations`. Never edit one that
 # has shipped: add the next. The index is a cache, so a db from a newer `ca` is rebuilt.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
+MIGRATIONS: tuple[tuple[str, sqlitedb.Step], ...] = (
     (
         "001_initial",
         """
@@ -71,6 +71,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         END;
         """,
     ),
+)
+LEDGER = sqlitedb.Ledger(
+    create="CREATE TABLE IF NOT EXISTS migrations(name TEXT PRIMARY KEY, applied_at TEXT)",
+    select="SELECT name FROM migrations",
+    insert="INSERT INTO migrations VALUES (:name, datetime('now'))",
+    key="name",
 )
 EXPECTED_TABLES = frozenset({"meta", "files", "symbols", "chunks", "chunks_fts", "vectors"})
 
@@ -137,32 +143,16 @@ class IndexStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on error: a crash never leaves half a file."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return sqlitedb.transaction(self.conn)
 
     def migrate(self) -> None:
         """Apply the migrations this db lacks; refuse a db made by a newer schema."""
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations(name TEXT PRIMARY KEY, applied_at TEXT)"
-        )
-        done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
-        known = {name for name, _ in MIGRATIONS}
-        if done - known:
-            raise IndexDamaged(f"made by a newer version (migration {sorted(done - known)[-1]})")
-        for name, sql in MIGRATIONS:
-            if name not in done:
-                self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\n"
-                    f"INSERT INTO migrations VALUES ('{name}', datetime('now'));\nCOMMIT;"
-                )
+        try:
+            sqlitedb.migrate(self.conn, MIGRATIONS, LEDGER)
+        except sqlitedb.NewerSchema as exc:
+            raise IndexDamaged(f"made by a newer version (migration {exc.newest})") from None
 
     def check(self) -> None:
         """A cheap health check: the schema is all there and the files table reads."""

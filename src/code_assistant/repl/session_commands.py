@@ -10,8 +10,8 @@ from rich.markup import escape
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.errors import UsageError
 from code_assistant.feedback.store import feedback_on_last_turn
-from code_assistant.render import unified_diff
 from code_assistant.session.conversation import Conversation
+from code_assistant.tools.textfile import unified_diff
 
 if TYPE_CHECKING:
     from code_assistant.repl.session import Repl
@@ -101,7 +101,7 @@ class SessionCommands:
         for rel, before in first.items():
             path = self.repl.loaded.root / rel
             now = path.read_bytes() if path.is_file() else None
-            diff = unified_diff(rel, before, now)
+            diff = unified_diff(rel, before, now, line_ends=True)
             if diff.strip():
                 self.repl.renderer.show_diff(diff)
             else:

@@ -8,11 +8,12 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from code_assistant import sqlitedb
 from code_assistant.backends.base import Message, ToolCall, clean_text
 from code_assistant.errors import UsageError
 from code_assistant.redact import Redactor, secret_values
@@ -50,8 +51,15 @@ def _m001_initial(db: sqlite3.Connection) -> None:
 
 
 # Append only: a migration, once released, never changes; the next one gets the next number.
-MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None]], ...] = (
+MIGRATIONS: tuple[tuple[str, sqlitedb.Step], ...] = (
     ("initial sessions and messages", _m001_initial),
+)
+LEDGER = sqlitedb.Ledger(
+    create="CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)",
+    select="SELECT version FROM schema_migrations",
+    insert="INSERT INTO schema_migrations VALUES (:version, :name, :now)",
+    key="version",
 )
 
 
@@ -193,35 +201,17 @@ class SessionStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlitedb.transaction(self.db)
 
     def _migrate(self) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)"
-            )
-            done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-            if done and max(done) > len(MIGRATIONS):
-                raise UsageError(
-                    f"{self.path} was written by a newer code-assistant (schema {max(done)}); "
-                    "upgrade code-assistant or set another sessions_dir"
-                )
-            for version, (name, migrate) in enumerate(MIGRATIONS, start=1):
-                if version not in done:
-                    migrate(db)
-                    db.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                        (version, name, time.time()),
-                    )
+        try:
+            sqlitedb.migrate(self.db, MIGRATIONS, LEDGER)
+        except sqlitedb.NewerSchema as exc:
+            raise UsageError(
+                f"{self.path} was written by a newer code-assistant (schema {exc.newest}); "
+                "upgrade code-assistant or set another sessions_dir"
+            ) from None
 
     def schema_version(self) -> int:
         row = self.db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()

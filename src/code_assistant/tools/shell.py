@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import selectors
 import shutil
@@ -14,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from code_assistant import procgroup
 from code_assistant.errors import ToolError
 from code_assistant.tools.output import DEFAULT_MAX_LINES, HeadTail
 from code_assistant.tools.registry import ToolContext, ToolOutput, tool
@@ -73,89 +73,7 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _exited(proc: subprocess.Popen[bytes]) -> bool:
-    """Whether the shell has exited, without reaping it.
-
-    Leaving it a zombie keeps its pid, which is also the process-group id, from being
-    reused, so killing the group afterwards can never hit an unrelated process.
-    """
-    if not hasattr(os, "waitid"):  # pragma: no cover - macOS
-        return proc.poll() is not None
-    flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-    return os.waitid(os.P_PID, proc.pid, flags) is not None
-
-
 MARKER_VAR = "CA_RUN_SHELL_ID"  # in every command's environment, inherited by descendants
-
-
-def _live_processes(pgid: int, marker: str) -> set[int] | None:
-    """Processes of the command still running (zombies do not count): its process group,
-    and anything carrying its marker, such as a `setsid` child in a session of its own.
-
-    None when there is no procfs to ask.
-    """
-    proc_dir = Path("/proc")
-    if not proc_dir.is_dir():  # pragma: no cover - macOS
-        return None
-    tag = f"{MARKER_VAR}={marker}".encode()
-    found: set[int] = set()
-    for entry in proc_dir.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) < 3 or fields[0] in ("Z", "X"):
-            continue
-        if fields[2] == str(pgid):
-            found.add(int(entry.name))
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if tag in environ.split(b"\0"):
-            found.add(int(entry.name))
-    return found
-
-
-def _signal_all(pgid: int, pids: set[int], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _stop_group(pgid: int, marker: str = "") -> None:
-    """SIGTERM the command's process group and its marked descendants (those that left the
-    group with setsid), then SIGKILL what is left after GRACE."""
-    live = _live_processes(pgid, marker or "-")
-    if live is None:  # pragma: no cover - no procfs: the group is all we can find
-        live = set()
-        if not _group_alive(pgid):
-            return
-    elif not live:
-        return
-    _signal_all(pgid, live, signal.SIGTERM)
-    deadline = time.monotonic() + GRACE
-    while time.monotonic() < deadline:
-        now = _live_processes(pgid, marker or "-")
-        if now is not None and not now:
-            return
-        live |= now or set()
-        time.sleep(0.02)
-    _signal_all(pgid, live, signal.SIGKILL)
 
 
 def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> bool:
@@ -176,7 +94,7 @@ def _pump(proc: subprocess.Popen[bytes], sink: HeadTail, deadline: float) -> boo
             if now >= deadline:
                 sink.feed(decoder.decode(b"", final=True))
                 return False
-            if exited_at is None and _exited(proc):
+            if exited_at is None and procgroup.exited(proc):
                 exited_at = now
             if exited_at is not None and (eof or now - exited_at > DRAIN_MAX):
                 break
@@ -201,14 +119,9 @@ def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> Shel
     marker = uuid.uuid4().hex
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(
-            [shell, "-c", command],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **_QUIET_ENV, MARKER_VAR: marker},
+        proc = procgroup.start(
+            [shell, "-c", command], cwd=cwd, env={**os.environ, **_QUIET_ENV, MARKER_VAR: marker},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
     except OSError as exc:
         raise ToolError(f"could not start {shell}: {exc.strerror or exc}") from None
@@ -218,7 +131,7 @@ def run_command(command: str, cwd: Path, timeout: float, max_lines: int) -> Shel
         finished = _pump(proc, sink, started + timeout)
     finally:
         # Also after a normal exit: background jobs must not outlive the command.
-        _stop_group(proc.pid, marker)
+        procgroup.stop_group(proc.pid, GRACE, f"{MARKER_VAR}={marker}")
         assert proc.stdout is not None
         proc.stdout.close()
         exit_code = proc.wait()

@@ -121,17 +121,31 @@ def count_lines(path: Path) -> int | None:
     return newlines + (0 if last == b"\n" else 1)
 
 
-def unified_diff(rel: str, before: str | None, after: str) -> str:
-    """A unified diff of a change (before None: a new file), as shown to the approver."""
-    old = before.splitlines() if before is not None else []
+def _diff_lines(data: str | bytes | None, keepends: bool) -> list[str]:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data or ""
+    return text.splitlines(keepends=keepends)
+
+
+def unified_diff(
+    path: str, before: str | bytes | None, after: str | bytes | None, *, line_ends: bool = False
+) -> str:
+    """A unified diff of one change (before None: a new file, diffed against /dev/null; after
+    None: a deleted file); bytes are read as UTF-8.
+
+    By default lines are compared without their endings and joined with "\n": the text an
+    approver reads, where a CRLF file looks like any other. With `line_ends` a changed line
+    ending or final newline shows too, and every line of the diff ends in "\n".
+    """
     lines = difflib.unified_diff(
-        old,
-        after.splitlines(),
-        "/dev/null" if before is None else f"a/{rel}",
-        f"b/{rel}",
-        lineterm="",
+        _diff_lines(before, line_ends),
+        _diff_lines(after, line_ends),
+        "/dev/null" if before is None else f"a/{path}",
+        f"b/{path}",
+        lineterm="\n" if line_ends else "",
     )
-    return "\n".join(lines)
+    if not line_ends:
+        return "\n".join(lines)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def diff_counts(diff: str) -> tuple[int, int]:
