@@ -10,9 +10,10 @@ import pytest
 
 from code_assistant.agent.events import Event
 from code_assistant.agent.loop import CORRECTIVE, Agent
-from code_assistant.backends.base import ChatOptions, Message
+from code_assistant.backends.base import ChatOptions, Message, ToolCall
 from code_assistant.backends.ollama import OllamaBackend
 from code_assistant.backends.openai_compat import OpenAICompatBackend
+from code_assistant.backends.scripted import ScriptedBackend
 from code_assistant.tools.approval import Approver
 from code_assistant.tools.builtin import builtin_tools
 from code_assistant.tools.registry import ToolContext, ToolRegistry
@@ -71,6 +72,11 @@ def tool_messages(server: FakeModelServer) -> list[str]:
     """The content of every tool result the model was sent, in its last request."""
     messages = server.chat_requests[-1]["body"]["messages"]
     return [m["content"] for m in messages if m["role"] == "tool"]
+
+
+def scripted_tool_messages(backend: ScriptedBackend) -> list[str]:
+    """The content of every tool result the scripted model was sent, in its last request."""
+    return [m.content for m in backend.requests[-1].messages if m.role == "tool"]
 
 
 def test_write_test_fail_fix_pass(
@@ -184,44 +190,41 @@ def test_a_conversational_code_answer_is_not_forced(
 @pytest.mark.parametrize(
     ("bad_call", "needle"),
     [
-        (call("no_such_tool", x=1), "there is no tool 'no_such_tool'"),
-        (call("read_file", path=["a"]), "must be a string"),
-        (call("write_file", path="a.py"), "needs the argument(s) 'content'"),
-        (call("read_file", path="missing.py", bogus=1), "has no argument 'bogus'"),
-        (call("read_file", path="../outside.txt"), "outside"),
-        (call("read_file", path="sorce/main.py"), "src/main.py"),
+        (ToolCall("no_such_tool", {"x": 1}), "there is no tool 'no_such_tool'"),
+        (ToolCall("read_file", {"path": ["a"]}), "must be a string"),
+        (ToolCall("write_file", {"path": "a.py"}), "needs the argument(s) 'content'"),
+        (ToolCall("read_file", {"path": "missing.py", "bogus": 1}), "has no argument 'bogus'"),
+        (ToolCall("read_file", {"path": "../outside.txt"}), "outside"),
+        (ToolCall("read_file", {"path": "sorce/main.py"}), "src/main.py"),
     ],
     ids=["unknown-tool", "wrong-type", "missing-arg", "unknown-arg", "escape", "did-you-mean"],
 )
 def test_bad_calls_become_messages_the_model_can_act_on(
-    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path,
-    bad_call: dict[str, object], needle: str,
+    tmp_path: Path, bad_call: ToolCall, needle: str,
 ) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "main.py").write_text("print(1)\n")
-    fake_server.enqueue(bad_call, {"text": "ok"})
-    transcript = run(make_agent(ollama, tmp_path, []), "do it")
+    scripted = ScriptedBackend([bad_call, "ok"])
+    transcript = run(make_agent(scripted, tmp_path, []), "do it")
     assert transcript.stop_reason == "done"
     assert transcript.recoveries.tool_errors == 1
-    result = tool_messages(fake_server)[0]
+    result = scripted_tool_messages(scripted)[0]
     assert result.startswith("error: ") and needle in result
 
 
-def test_outside_writes_change_nothing(
-    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
-) -> None:
+def test_outside_writes_change_nothing(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
     (root / "link").symlink_to(tmp_path)
-    fake_server.enqueue(
-        call("write_file", path="../outside.txt", content="pwned"),
-        call("write_file", path="link/outside.txt", content="pwned"),
-        call("edit_file", path=str(outside), old="keep", new="pwned"),
-        {"text": "gave up"},
-    )
-    transcript = run(make_agent(ollama, root, []), "escape")
+    scripted = ScriptedBackend([
+        ToolCall("write_file", {"path": "../outside.txt", "content": "pwned"}),
+        ToolCall("write_file", {"path": "link/outside.txt", "content": "pwned"}),
+        ToolCall("edit_file", {"path": str(outside), "old": "keep", "new": "pwned"}),
+        "gave up",
+    ])
+    transcript = run(make_agent(scripted, root, []), "escape")
     assert outside.read_text() == "keep"
     assert transcript.recoveries.tool_errors == 3
 

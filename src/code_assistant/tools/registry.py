@@ -168,12 +168,22 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return "\n".join(description).strip(), args
 
 
+@typing.overload
+def tool(fn: Callable[..., str | ToolOutput], *, name: str | None = None,
+         kind: ToolKind = "read") -> Tool: ...
+
+
+@typing.overload
+def tool(fn: None = None, *, name: str | None = None,
+         kind: ToolKind = "read") -> Callable[[Callable[..., str | ToolOutput]], Tool]: ...
+
+
 def tool(
     fn: Callable[..., str | ToolOutput] | None = None,
     *,
     name: str | None = None,
     kind: ToolKind = "read",
-) -> Any:
+) -> Tool | Callable[[Callable[..., str | ToolOutput]], Tool]:
     """A Tool from `fn(ctx, ...)`; the first parameter (the ToolContext) is not in the schema."""
 
     def build(func: Callable[..., str | ToolOutput]) -> Tool:
