@@ -191,6 +191,9 @@ def test_a_stuck_task_starts_over_once_with_fresh_context_and_can_finish(
     assert (final["stop_reason"], final["model_calls"]) == ("done", 6)
     fresh = fake_server.chat_requests[3]["body"]["messages"]
     assert [m["role"] for m in fresh] == ["system", "user"]  # none of the first attempt
+    # Sampled hotter: at the configured 0.2 the real 1.5B re-sent the call that got it stuck.
+    temperatures = [r["body"]["options"]["temperature"] for r in fake_server.chat_requests]
+    assert temperatures[:3] == [0.2] * 3 and set(temperatures[3:]) == {0.7}
     assert fresh[1]["content"].endswith(
         "[ca: a first attempt at this task repeated the same call (edit_file notes.txt) "
         "without progress and was stopped. The files above show what they hold now, its "

@@ -16,6 +16,14 @@ from code_assistant.backends.base import ToolCall
 
 RETRYABLE = ("stuck", "unverified")
 MIN_STEPS = 4  # model calls left for a fresh start to be worth it
+# At the configured 0.2 a 1.5B model given the same task again sends the very call that got it
+# stuck (s25a: fix-failing-test, diagnose-crash), which the loop then refuses.
+RESTART_TEMPERATURE = 0.7
+
+
+def restart_temperature(configured: float) -> float:
+    """The fresh start samples hotter than the first attempt, never cooler."""
+    return max(configured, RESTART_TEMPERATURE)
 
 
 def should_restart(transcript: Transcript, max_steps: int, done: int, allowed: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from code_assistant.agent.events import OnEvent, Transcript
 from code_assistant.agent.personas import Persona
 from code_assistant.agent.verify import Verifier
@@ -26,16 +28,20 @@ def run_persona(
     max_steps: int | None = None,
     stream: bool = True,
     verifier: Verifier | None = None,
+    temperature: float | None = None,
 ) -> Transcript:
     """Run `persona`'s agent on `task` with the tools in `ctx`; its recoveries are recorded as
     feedback pairs (flushed however the run ends). The messages are the persona's system
     prompt (lessons picked by `task`) and `prompt` (default: the task); a caller with more
-    context (the REPL: pins, history) passes its own `messages`, which the loop appends to."""
+    context (the REPL: pins, history) passes its own `messages`, which the loop appends to.
+    `temperature` overrides the configured one for this run (a fresh start samples hotter)."""
     model = persona.model(loaded.config)
     recorder = FeedbackRecorder(loaded, persona, model, task)
     agent = make_agent(loaded, backend, persona, ctx, tee(on_event, recorder), tools=tools,
                        max_steps=max_steps, stream=stream)
     agent.verifier = verifier
+    if temperature is not None:
+        agent.options = replace(agent.options, temperature=temperature)
     if messages is None:
         system = system_prompt(persona, loaded, task=task)
         messages = [Message("system", system), Message("user", task if prompt is None else prompt)]

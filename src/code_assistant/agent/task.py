@@ -63,6 +63,7 @@ def run_task(loaded: App, task: str, *, json_out: bool = False) -> int:
             loaded, backend, IMPLEMENTER, ctx, task, renderer, verifier=verifier,
             prompt=f"{attach_named_files(ctx, task)}\n\n{note}",
             max_steps=config.max_steps - transcript.model_calls,
+            temperature=freshstart.restart_temperature(config.temperature),
         )
         transcript = freshstart.combined(transcript, again)
     transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
