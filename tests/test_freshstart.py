@@ -44,5 +44,6 @@ def test_the_stuck_call_is_found_and_both_attempts_are_counted() -> None:
     assert (both.stop_reason, both.model_calls, both.tool_calls) == ("done", 6, 6)
     assert (both.checks, both.usage.prompt_tokens, both.recoveries.tool_errors) == (1, 150, 3)
     assert len(both.messages) == 5
+    assert (second.model_calls, len(second.messages)) == (2, 1)  # the attempts stay as they were
     failing = Transcript(messages=[], stop_reason="unverified", check_command="pytest -q")
     assert "ended with the task's check (`pytest -q`) still failing" in restart_note(failing)

@@ -9,7 +9,7 @@ the first attempt stuck is not run again (Verifier.tried).
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from code_assistant.agent.events import Recoveries, Transcript
 from code_assistant.backends.base import ToolCall
@@ -69,11 +69,13 @@ def combined(first: Transcript, second: Transcript) -> Transcript:
         f.name: getattr(first.recoveries, f.name) + getattr(second.recoveries, f.name)
         for f in fields(Recoveries)
     })
-    second.messages = first.messages + second.messages
-    second.model_calls += first.model_calls
-    second.tool_calls += first.tool_calls
-    second.usage = first.usage + second.usage
-    second.recoveries = recoveries
-    second.stuck_warnings += first.stuck_warnings
-    second.checks += first.checks
-    return second
+    return replace(
+        second,
+        messages=first.messages + second.messages,
+        model_calls=first.model_calls + second.model_calls,
+        tool_calls=first.tool_calls + second.tool_calls,
+        usage=first.usage + second.usage,
+        recoveries=recoveries,
+        stuck_warnings=first.stuck_warnings + second.stuck_warnings,
+        checks=first.checks + second.checks,
+    )
