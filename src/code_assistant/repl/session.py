@@ -9,7 +9,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from rich.markup import escape
 
@@ -353,9 +352,8 @@ def start_repl(loaded: App, *, resume: str | None = None, spec: bool = False) ->
         conversation = None
         if resume is not None:
             conversation = Conversation.resume(store, resume, loaded.root)
-        io: Any = ReplIO(history_path=Path(loaded.home) / "history")
-        if not sys.stdin.isatty():
-            io = PlainIO(sys.stdin)
+        io: ReplIO | PlainIO = (ReplIO(history_path=Path(loaded.home) / "history")
+                                if sys.stdin.isatty() else PlainIO(sys.stdin))
         repl = Repl(loaded, io, store, conversation=conversation)
         if spec:
             repl.commands.dispatch("/spec")

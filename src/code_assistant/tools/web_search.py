@@ -123,7 +123,7 @@ def search_serper(
 
 
 def search_web(
-    query: str, config: Config, max_results: int = 5, client: Any = None
+    query: str, config: Config, max_results: int = 5, client: SearchClient | None = None
 ) -> list[SearchResult]:
     """Search the web with the configured provider.
 
@@ -141,8 +141,10 @@ def search_web(
     count = max(1, min(int(max_results), MAX_RESULTS))
     try:
         if config.web_search_provider == "serper":
-            return search_serper(query, count, config, client)
-        return search_duckduckgo(query, count, config.web_timeout, client)
+            http = client if isinstance(client, httpx.Client) else None
+            return search_serper(query, count, config, http)
+        ddg = None if isinstance(client, httpx.Client) else client
+        return search_duckduckgo(query, count, config.web_timeout, ddg)
     except ToolError as exc:
         raise ToolError(redact(str(exc), (config.serper_api_key,))) from None
 
