@@ -351,7 +351,7 @@ def test_a_named_method_in_its_class_and_a_js_function_pass_without_a_round(
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / "bank.py").write_text("class Account:\n    balance = 0\n")
-    (tmp_path / "m.js").write_text("function sum(xs) { return 0; }\nmodule.exports = { sum };\n")
+    (tmp_path / "m.js").write_text("function sum(xs) { return 0; }\n")
     fake_server.enqueue(
         call("edit_file", path="bank.py", old="", new="    def withdraw(self, amount):\n"
              "        self.balance -= amount\n"),
@@ -363,6 +363,36 @@ def test_a_named_method_in_its_class_and_a_js_function_pass_without_a_round(
     result = run_ca(["--yes", "--json", "do", task], ca_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert fake_server.remaining == 0 and len(fake_server.chat_requests) == 3
+
+
+def test_a_named_function_left_out_of_the_export_list_is_pointed_out_with_the_fixed_line(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B: it appended product after `module.exports = { sum, max };` and stopped.
+    (tmp_path / "mathlib.js").write_text(
+        "function sum(xs) { return 0; }\n\nmodule.exports = { sum, max };\n")
+    fake_server.enqueue(
+        call("edit_file", path="mathlib.js", old="", new="function product(xs) { return 1; }\n"),
+        {"text": "Added product."},
+        call("edit_file", path="mathlib.js", old="module.exports = { sum, max };",
+             new="module.exports = { sum, max, product };"),
+        {"text": "Exported it too."},
+    )
+    task = "Add a function product(xs) to mathlib.js and export it with the others."
+    result = run_ca(["--yes", "--json", "do", task], one_attempt(ca_env), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = ("Change that line to `module.exports = { sum, max, product };` (old: the line "
+             "as it is; new: the changed line).")
+    # What the model read after each edit (the events show the tool's own output).
+    edited = [m["content"] for m in fake_server.chat_requests[-1]["body"]["messages"]
+              if m["role"] == "tool"]
+    assert edited[0].endswith("mathlib.js defines product but does not export it: line 3 "
+                              "reads `module.exports = { sum, max };`. " + fixed)
+    assert user_messages(fake_server)[-1].startswith("The task is not done: mathlib.js defines "
+                                                     "product but does not export it")
+    assert "product };" in (tmp_path / "mathlib.js").read_text()
+    assert "does not export" not in edited[1]  # exported: no note after the second edit
+    assert fake_server.remaining == 0
 
 
 def rename_project(tmp_path: Path) -> Path:

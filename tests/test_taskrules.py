@@ -14,6 +14,7 @@ from code_assistant.agent.taskrules import (
     missing_definitions,
     named_definitions,
     protects_tests,
+    unexported,
 )
 
 
@@ -60,3 +61,26 @@ def test_a_defined_function_is_never_reported_missing(name: str) -> None:
         (root / "m.py").write_text(f"def other_{name}(x):\n    return x\n")
         assert "does not define it" in missing_definitions(
             root, f"Add a function {name}(x) to m.py", ["m.py"])
+
+
+@pytest.mark.parametrize(("rel", "text", "fixed"), [
+    ("m.js", "function a() {}\nmodule.exports = { a };\nfunction b() {}\n",
+     "module.exports = { a, b };"),
+    ("m.mjs", "export { a, x };\nfunction b() {}\n", "export { a, x, b };"),
+    ("m.py", "__all__ = ['a']\n\ndef b():\n    pass\n", "__all__ = ['a', 'b']"),
+    ("m.py", '__all__ = ("a",)\n\ndef b():\n    pass\n', '__all__ = ("a", "b",)'),
+])
+def test_an_export_list_without_the_new_function_gets_the_fixed_line(
+    rel: str, text: str, fixed: str
+) -> None:
+    note = unexported(rel, text, "b")
+    assert f"{rel} defines b but does not export it" in note and f"`{fixed}`" in note
+
+
+@pytest.mark.parametrize("text", [
+    "function a() {}\nmodule.exports = { a, b };\nfunction b() {}\n",  # listed already
+    "function b() {}\nmodule.exports.b = b;\n",  # no list: nothing to go by
+    "def b():\n    pass\n",
+])
+def test_no_export_note_without_a_list_that_leaves_the_function_out(text: str) -> None:
+    assert unexported("m.js", text, "b") == ""

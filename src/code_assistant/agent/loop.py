@@ -304,7 +304,7 @@ class Agent:
         if self.verifier is not None and call.name == "run_shell" and not failed:
             self.verifier.note_run(str(call.arguments.get("command", "")), changes)
         if self.verifier is not None and len(self.ctx.changes) > changes:
-            progress = self.verifier.progress(call.name)
+            progress = self.verifier.progress(call.name, str(call.arguments.get("path", "")))
             output = f"{output}\n{progress}" if progress else output
         spec = self.tools.get(call.name)
         note = self._stuck.record(

@@ -101,10 +101,12 @@ def _problem(named: Named, texts: dict[str, str]) -> str:
     for rel, text in texts.items():
         if not rel.endswith(".py"):
             if re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text):
-                return ""
+                return unexported(rel, text, named.name)
             continue
         where = _python_place(text, named.name)
-        if where == "top" or (where and named.kind == "method"):
+        if where == "top":
+            return unexported(rel, text, named.name)
+        if where and named.kind == "method":
             return ""
         if where:
             inside = (rel, where)
@@ -122,6 +124,58 @@ def _problem(named: Named, texts: dict[str, str]) -> str:
         return note
     names = ", ".join(texts)
     return f"the task asks for {named.kind} {named.name}, and {names} does not define it."
+
+
+# An explicit export list: `module.exports = { sum, max };`, `export { sum, max };` or
+# `__all__ = ["sum", "max"]`, on one line (the shape small modules use).
+_EXPORTS = re.compile(
+    r"^(?P<head>[ \t]*(?:module\.exports\s*=\s*\{|export\s*\{))(?P<names>[\w\s,$]*?)"
+    r"(?P<tail>,?\s*\}\s*;?)[ \t]*$"
+    r"|^(?P<pyhead>__all__\s*=\s*[\[(])(?P<pynames>[\w\s,'\"]*?)(?P<pytail>,?\s*[\])])[ \t]*$",
+    re.M,
+)
+
+
+def unexported(rel: str, text: str, name: str) -> str:
+    """A note when `rel` defines `name` and lists what it exports without it ("" otherwise).
+
+    Real 1.5B on "add product(numbers) to mathlib.js ... and export it with the others":
+    it appended the function after `module.exports = { sum, max };` and stopped there."""
+    lists = list(_EXPORTS.finditer(text))
+    found = lists[-1] if lists else None  # the last assignment is the one that counts
+    if found is None:
+        return ""
+    python = found.group("pyhead") is not None
+    listed = found.group("pynames" if python else "names") or ""
+    names = re.findall(r"[\w$]+", listed)
+    if not names or name in names:
+        return ""
+    line = found.group().strip()
+    quote = "'" if "'" in listed else '"'
+    item = f"{quote}{name}{quote}" if python else name
+    head, tail = found.group("pyhead" if python else "head"), found.group(
+        "pytail" if python else "tail")
+    fixed = f"{head}{listed.rstrip()}, {item}{tail}".strip()
+    number = text.count("\n", 0, found.start()) + 1
+    return (
+        f"{rel} defines {name} but does not export it: line {number} reads `{line}`. "
+        f"Change that line to `{fixed}` (old: the line as it is; new: the changed line)."
+    )
+
+
+def unexported_definitions(root: Path, task: str, rel: str) -> str:
+    """After a change to `rel`: the export note for a definition the task names ("")."""
+    try:
+        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    for named in named_definitions(task):
+        defined = (_python_place(text, named.name) == "top" if rel.endswith(".py")
+                   else re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text))
+        note = unexported(rel, text, named.name) if defined else ""
+        if note:
+            return note
+    return ""
 
 
 UNWRAP_MAX_LINES = 60

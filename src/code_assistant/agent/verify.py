@@ -241,12 +241,15 @@ class Verifier:
             return "The task is not done: " + taskrules.rename_progress(self.root, *pair)
         return taskrules.missing_definitions(self.root, self.task, changed)
 
-    def progress(self, name: str) -> str:
-        """A note after a successful change: how far a rename has got ("" otherwise)."""
-        pair = taskrules.rename_pair(self.task)
-        if pair is None or name not in ("edit_file", "write_file"):
+    def progress(self, name: str, path: str = "") -> str:
+        """A note after a successful change: how far a rename has got, or that a function
+        the task names is missing from the file's export list ("" otherwise)."""
+        if name not in ("edit_file", "write_file"):
             return ""
-        return taskrules.rename_progress(self.root, *pair)
+        pair = taskrules.rename_pair(self.task)
+        if pair is not None:
+            return taskrules.rename_progress(self.root, *pair)
+        return taskrules.unexported_definitions(self.root, self.task, path) if path else ""
 
     def opening_note(self) -> str:
         """What ca finds for the task before the model starts ("" for most tasks): every line
