@@ -63,6 +63,25 @@ def test_a_cycle_with_reads_in_between_is_still_the_same_call(
     assert all("[ca:" not in r for r in results[0::2])  # reading again is not a loop
 
 
+def test_the_same_looks_in_turn_with_nothing_happening_are_a_loop(
+    fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
+) -> None:
+    # Real 1.5B after adding a function: run_shell + read_file of the same lines, each reply
+    # the same pair, until the timeout. Neither call is the one just before itself.
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
+    pair = {"tool_calls": [{"name": "run_shell", "arguments": {"command": "python stats.py"}},
+                           {"name": "read_file", "arguments": {"path": "stats.py"}}]}
+    fake_server.enqueue(pair, pair, pair, {"text": "never asked"})
+    transcript = run(make_agent(ollama, tmp_path, []), "look at stats.py")
+    assert transcript.stop_reason == "stuck"
+    assert transcript.stuck_call == "run_shell python stats.py"
+    assert len(fake_server.chat_requests) == 3
+    results = tool_messages(fake_server)
+    assert all("[ca:" not in r for r in results[:2])
+    assert all(r.endswith("A third identical call stops the task.]") for r in results[2:4])
+    assert "Its result is above and nothing changed since." in results[2]
+
+
 def test_a_write_of_what_the_file_holds_is_a_repeat(
     fake_server: FakeModelServer, ollama: OllamaBackend, tmp_path: Path
 ) -> None:

@@ -40,6 +40,7 @@ class _Seen:
     changes_at: int = 0  # how many file changes the run had made at the last occurrence
     is_change: bool = False  # a write tool: judged by the change it makes, not by failing
     failed: bool = False  # how its last run ended
+    failures_at: int = 0  # how many calls of the run had failed at the last occurrence
 
 
 @dataclass
@@ -47,7 +48,7 @@ class StuckDetector:
     """Counts unproductive repetitions of each call during one agent run."""
 
     seen: dict[str, _Seen] = field(default_factory=dict)
-    last: str = ""  # the signature of the call before this one
+    failures: int = 0  # calls of this run that failed so far
 
     def should_stop(self, call: ToolCall, changes: int) -> bool:
         """Whether running `call` again is pointless: it already reached WARN_AT and nothing
@@ -55,7 +56,10 @@ class StuckDetector:
         entry = self.seen.get(signature(call))
         if entry is None or entry.count < STOP_AT - 1:
             return False
-        return entry.is_change or entry.changes_at == changes
+        if entry.is_change:
+            return True
+        looked = not entry.failed  # a look again is only pointless if nothing happened since
+        return entry.changes_at == changes and (not looked or entry.failures_at == self.failures)
 
     def repeats_a_success(self, call: ToolCall) -> bool:
         """The call last succeeded: the model re-runs or re-reads what already worked (1.5B
@@ -76,12 +80,16 @@ class StuckDetector:
             # A command that failed again after the project changed is a new attempt.
             entry.count = entry.count + 1 if unchanged else 1
         else:
-            # Looking again (read, list, run) is fine, unless it is the very same look twice
-            # in a row with nothing changed: its answer is already above.
-            entry.count = entry.count + 1 if key == self.last and unchanged else 1
+            # Looking again (read, list, run) is fine after a change or a failed call (the
+            # model re-reads to copy the exact text). The same look with nothing at all
+            # happening since is not, even with other looks in between: 1.5B sent
+            # run_shell + read_file of the same lines, unchanged, until the timeout.
+            quiet = unchanged and entry.failures_at == self.failures
+            entry.count = entry.count + 1 if quiet and entry.count else 1
+        self.failures += failed
         entry.changes_at = changes
         entry.failed = failed
-        self.last = key
+        entry.failures_at = self.failures
         if entry.count < WARN_AT:
             return ""
         return corrective(call, failed=failed, changed=changed, is_change=is_change)
