@@ -471,6 +471,50 @@ def test_edit_no_match_shows_closest_region(root: Path, ctx: ToolContext) -> Non
     assert (root / "src" / "calc.py").read_text() == CODE
 
 
+BANK = ('"""A tiny bank account."""\n\n\nclass Account:\n    def __init__(self) -> None:\n'
+        '        self.balance = 0.0\n\n    def deposit(self, amount: float) -> None:\n'
+        '        self.balance += amount\n')
+
+
+def test_an_old_that_guesses_the_method_to_add_adds_new_to_the_class(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B, "add a withdraw method": old was a made-up withdraw, new the one it meant,
+    # both indented 8 spaces; it sent that edit three times and got stuck.
+    (root / "bank.py").write_text(BANK)
+    guess = "        def withdraw(self, amount):\n           self.balance += amount"
+    meant = ("\n        def withdraw(self, amount):\n            if amount > self.balance:\n"
+             "                raise ValueError('too much')\n            self.balance -= amount")
+    out = edit_file(ctx, "bank.py", guess, meant)
+    assert out.startswith(
+        "note: old is not in bank.py and both old and new define withdraw, which bank.py does "
+        "not have yet, so new was added as new code; new was added at the end of class "
+        "Account\nedited bank.py (+5 -0); lines 9-14 now read:")
+    assert (root / "bank.py").read_text() == BANK + (
+        "\n    def withdraw(self, amount):\n        if amount > self.balance:\n"
+        "            raise ValueError('too much')\n        self.balance -= amount\n")
+
+
+def test_an_old_that_defines_what_the_file_has_is_still_not_found(
+    root: Path, ctx: ToolContext
+) -> None:
+    (root / "bank.py").write_text(BANK)
+    with pytest.raises(ToolError, match="old was not found"):
+        edit_file(ctx, "bank.py", "    def deposit(self, x):\n        pass",
+                  "    def deposit(self, x):\n        self.balance += x")
+    assert (root / "bank.py").read_text() == BANK
+
+
+def test_an_indented_def_added_with_an_empty_old_goes_into_the_only_class(
+    root: Path, ctx: ToolContext
+) -> None:
+    (root / "bank.py").write_text(BANK + "\n\nif __name__ == '__main__':\n    Account()\n")
+    edit_file(ctx, "bank.py", "", "  def reset(self):\n      self.balance = 0.0\n")
+    assert (root / "bank.py").read_text() == BANK + (
+        "\n    def reset(self):\n        self.balance = 0.0\n"
+        "\n\nif __name__ == '__main__':\n    Account()\n")
+
+
 def test_edit_nothing_similar(ctx: ToolContext) -> None:
     with pytest.raises(ToolError, match="no part of it is similar"):
         edit_file(ctx, "src/calc.py", "zzzzzzzzzzzzzzzzzzzzzzzzzz", "q")

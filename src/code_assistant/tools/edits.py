@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import heapq
 import re
+import textwrap
 from dataclasses import dataclass
 
 from code_assistant.errors import ToolError
@@ -69,9 +71,18 @@ _MAIN_GUARD = re.compile(r"^if __name__ == ['\"]__main__['\"]:", re.M)
 _TOP_DEFINITION = re.compile(r"^(?:async def|def|class|@)", re.M)
 
 
+_METHOD = re.compile(r"^[ \t]+(?:async\s+def|def|@)")
+
+
 def append_code(text: str, new: str, rel: str) -> Edit:
     """Add new at the end of the file; in a Python script, before its `__main__` block so
-    the script can call it. Top-level Python definitions get PEP 8's two blank lines."""
+    the script can call it. Top-level Python definitions get PEP 8's two blank lines; an
+    indented def in a module with one class goes at the end of that class."""
+    body = new.strip("\n") + "\n"
+    if rel.endswith(".py") and _METHOD.match(body):
+        edit = _append_method(text, body)
+        if edit is not None:
+            return edit
     at = len(text)
     if rel.endswith(".py"):
         guards = list(_MAIN_GUARD.finditer(text))
@@ -87,6 +98,31 @@ def append_code(text: str, new: str, rel: str) -> Edit:
     last = first + body.count("\n") - 1
     return Edit(joined, first, max(first, last), "note: old was empty, so new was added "
                 + ("before the `if __name__` block" if tail else "at the end of the file"))
+
+
+def _append_method(text: str, body: str) -> Edit | None:
+    """The method in `body` added as the last member of the module's only class, indented
+    as that class's body; None when the module does not parse or has no single class."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    if len(classes) != 1 or not classes[0].body:
+        return None
+    node = classes[0]
+    lines = text.split("\n")
+    first = lines[node.body[0].lineno - 1]
+    indent = first[: len(first) - len(first.lstrip())] or "    "
+    method = textwrap.indent(textwrap.dedent(body), indent)
+    end = node.end_lineno or node.lineno  # the class's last line, 1-based
+    head, tail = lines[:end], lines[end:]
+    added = ["", *method.rstrip("\n").split("\n")]
+    joined = "\n".join(head + added + tail)
+    if not tail:
+        joined += "\n"
+    return Edit(joined, end + 2, end + len(added),
+                f"note: new was added at the end of class {node.name}")
 
 
 _PAIRS = (("{", "}"), ("(", ")"), ("[", "]"))

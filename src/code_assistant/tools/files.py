@@ -26,6 +26,7 @@ from code_assistant.tools.textfile import (
     unified_diff,
 )
 from code_assistant.tools.writeguards import (
+    guessed_addition,
     redefines_all,
     refuse_duplicate_definitions,
     refuse_echo,
@@ -278,12 +279,16 @@ def edit_file(
             edit = apply_edit(text, old, new) if old else _append(ctx, found.rel, text, new)
     except ToolError as exc:
         made = _already_made(found.rel, text, old, new)
-        if made or not _adds_to(old, new):
+        extends = not made and _adds_to(old, new)
+        guessed = "" if made or extends else guessed_addition(text, old, new)
+        if not (extends or guessed):
             raise ToolError(made or f"{found.rel}: {exc}") from None
         # old is the code the model means to add (a 1.5B model's usual mix-up): it is added
         edit = _append(ctx, found.rel, text, new)
-        edit.note = (f"note: old is not in {found.rel} and new begins with it, so new was "
-                     f"added as new code; {edit.note.removeprefix('note: ')}")
+        why = ("new begins with it" if extends else
+               f"both old and new define {guessed}, which {found.rel} does not have yet")
+        edit.note = (f"note: old is not in {found.rel} and {why}, so new was added as new "
+                     f"code; {edit.note.removeprefix('note: ')}")
     after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
     after = _encode(after_text, encoding, found.rel)
     counts = _commit(ctx, "edit_file", found, before, text, edit.text, after)

@@ -66,6 +66,23 @@ def redefines_all(text: str, new: str) -> bool:
     return code[1] * 5 >= code[0] * 4  # and keeps most of the file (its main block, constants)
 
 
+_ANY_DEFINITION = re.compile(
+    r"^[ \t]*(?:export\s+)?(?:async\s+def|def|class|(?:async\s+)?function|(?:pub\s+)?fn|func)"
+    r"\s+([A-Za-z_$][\w$]*)", re.M
+)
+
+
+def guessed_addition(text: str, old: str, new: str) -> str:
+    """The name that old and new both begin by defining and the file does not define at
+    all, or "": the model put its guess of the code to add in old (real 1.5B, asked to add
+    withdraw to a class: old was a withdraw method, new another one)."""
+    first_old, first_new = _ANY_DEFINITION.search(old), _ANY_DEFINITION.search(new)
+    if first_old is None or first_new is None or first_old.group(1) != first_new.group(1):
+        return ""
+    name = first_old.group(1)
+    return "" if name in _ANY_DEFINITION.findall(text) else name
+
+
 def refuse_duplicate_definitions(rel: str, text: str, new: str) -> None:
     """An append that defines again what the file defines: a model copying a function it
     should change (a second order_total below the first), not adding one."""
