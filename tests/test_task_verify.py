@@ -471,6 +471,11 @@ def test_an_option_the_task_names_must_show_in_the_scripts_help(
     feedback = user_messages(fake_server)[-1]
     assert "greet.py --help` to check your change and its output does not show --shout" in (
         feedback)
+    # The line to copy, after the script's last add_argument.
+    assert ("In greet.py, line 6 is `parser.add_argument('name')`. Add this line after it:\n"
+            '    parser.add_argument("--shout", action="store_true")\nthen use args.shout '
+            "where greet.py makes its output: the output changes only when --shout is given."
+            ) in feedback
     final = events_of(result.stdout)[-1]
     assert (final["stop_reason"], final["verified"]) == ("done", True)
     assert final["check_command"].endswith("greet.py --help")

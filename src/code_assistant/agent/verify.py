@@ -124,9 +124,33 @@ def _option_check(root: Path, task: str, changed: Sequence[str]) -> Check | None
         return None
     command = f"{_python()} {shlex.quote(script)} --help"
     flag = option.group(0)
-    hint = (f"Add {flag} to the options {script} defines (where it parses its command "
-            "line), keeping the others")
+    hint = _argparse_hint(script, source, flag, task[option.end():]) or (
+        f"Add {flag} to the options {script} defines (where it parses its command line), "
+        "keeping the others.")
     return Check(command, script, required=False, expect=flag, hint=hint)
+
+
+_ADD_ARGUMENT = re.compile(r"^([ \t]*)(\w+)\.add_argument\(.*\)[ \t]*$", re.M)
+_TAKES_VALUE = re.compile(r"^\s*(?:=|[A-Z]{1,12}\b|<)")  # "--count N", "--out=FILE"
+
+
+def _argparse_hint(script: str, source: str, flag: str, after: str) -> str:
+    """The line to copy for an argparse option, placed after the script's last one-line
+    add_argument (real 1.5B, told only "add --shout to the options", re-sent its old edit);
+    "" when the script has no such line."""
+    lines = list(_ADD_ARGUMENT.finditer(source))
+    if not lines:
+        return ""
+    last = lines[-1]
+    number = source.count("\n", 0, last.start()) + 1
+    dest = flag.lstrip("-").replace("-", "_")
+    kind = "" if _TAKES_VALUE.match(after) else ', action="store_true"'
+    added = f'{last.group(1)}{last.group(2)}.add_argument("{flag}"{kind})'
+    return (
+        f"In {script}, line {number} is `{last.group().strip()}`. Add this line after it:\n"
+        f"{added}\nthen use args.{dest} where {script} makes its output: the output changes "
+        f"only when {flag} is given."
+    )
 
 
 def _python() -> str:
