@@ -74,6 +74,32 @@ def test_fence_inside_a_json_string_does_not_end_the_fence() -> None:
     assert calls(text) == [("write_file", args)]
 
 
+EDIT_PARAMS = {**PARAMS, "edit_file": ["path", "old", "new", "replace_all"]}
+
+
+def twice_encoded(value: str) -> str:
+    """`value` as the body of a JSON string inside a JSON string (newline: `\\\\n`)."""
+    return json.dumps(json.dumps(value)[1:-1])[1:-1]
+
+
+def test_a_value_encoded_twice_with_the_next_key_escaped_is_undone() -> None:
+    # Real 1.5B on js-add-function (s26a): nothing parsed, and the task ended on this text.
+    new = "function product(numbers) {\n  if (numbers.length === 0) return 1;\n}"
+    text = ('```json\n{\n  "name": "edit_file",\n  "arguments": {\n    "path": "m.js",\n'
+            '    "old": "function sum(xs) {\\n}",\n'
+            f'    "new": "{twice_encoded(new)}\\", \\"replace_all\\": false\n  }}\n}}\n```')
+    assert calls(text, params=EDIT_PARAMS) == one(
+        "edit_file", path="m.js", old="function sum(xs) {\n}", new=new, replace_all=False)
+
+
+@given(st.text(alphabet="ab (){};=+'\"\\\n", min_size=1, max_size=40))
+def test_a_twice_encoded_value_comes_back_as_the_model_meant_it(new: str) -> None:
+    text = ('```json\n{"name": "edit_file", "arguments": {"path": "m.js", "old": "x", '
+            f'"new": "{twice_encoded(new)}\\", \\"replace_all\\": false}}}}\n```')
+    assert calls(text, params=EDIT_PARAMS) == one(
+        "edit_file", path="m.js", old="x", new=new, replace_all=False)
+
+
 def test_tool_call_tag() -> None:
     assert calls(f"<tool_call>\n{READ_A}\n</tool_call>") == one("read_file", path="a.py")
 

@@ -44,6 +44,27 @@ _CLOSING = {
 _ESCAPE = re.compile(r'\\u[0-9a-fA-F]{4}|\\(.)|(")|([\x00-\x1f])', re.S)
 
 
+# A value whose own closing quote and the next key were escaped as if the arguments were a
+# JSON string inside the JSON: `"new": "a\\nb\", \"replace_all\": false }`.
+_DOUBLED_TAIL = re.compile(r'\\"(\s*,\s*)\\"([A-Za-z_]\w*)\\"(\s*:)')
+_DOUBLED_ESCAPE = re.compile(r'\\([nt"\\])')
+_UNDOUBLED = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def closed_doubled_tail(text: str) -> str | None:
+    """`text` with such escaped key separators unescaped, or None when it has none."""
+    fixed = _DOUBLED_TAIL.sub(r'"\1"\2"\3', text)
+    return fixed if fixed != text else None
+
+
+def undoubled(value: str) -> str:
+    """A string decoded twice over: its literal `\\n` escapes made real (only when it has
+    no real newline, so code that prints "\\n" keeps it)."""
+    if "\n" in value or "\\" not in value:
+        return value
+    return _DOUBLED_ESCAPE.sub(lambda m: _UNDOUBLED[m.group(1)], value)
+
+
 class JSONRepairError(ValueError):
     """Text that no repair turns into JSON; `pos` is the furthest index the reader looked at."""
 

@@ -325,13 +325,27 @@ def _from_payload(
             return []
         return call_with(name, value, ctx)
     if text[:1] in ("{", "["):
-        calls = _json_sequence(text, ctx)
+        calls = _json_sequence(text, ctx) or _doubled_json(text, ctx)
         if calls:
             return calls
     calls = _python_calls(text, ctx)
     if calls or nested or "<" not in text:
         return calls
     return [call for span in _scan(text, ctx, nested=True) for call in span.calls]
+
+
+def _doubled_json(text: str, ctx: CallContext) -> list[ToolCall]:
+    """Calls in JSON whose string value was encoded twice, its closing quote and the next
+    key escaped too (real 1.5B on js-add-function: `"new": "...\\n}\\", \\"replace_all\\":
+    false }`, so nothing parsed and the task ended on that text)."""
+    fixed = jsonrepair.closed_doubled_tail(text)
+    if fixed is None:
+        return []
+    calls = _json_sequence(fixed, ctx)
+    for call in calls:
+        call.arguments = {key: jsonrepair.undoubled(value) if isinstance(value, str) else value
+                          for key, value in call.arguments.items()}
+    return calls
 
 
 def _json_sequence(text: str, ctx: CallContext) -> list[ToolCall]:
