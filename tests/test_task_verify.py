@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from code_assistant.agent.context import attach_named_files, named_paths
-from code_assistant.agent.verify import find_check, named_command, printed_text
+from code_assistant.agent.verify import ROUNDS, find_check, named_command, printed_text
 from code_assistant.tools.registry import ToolContext
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
@@ -393,6 +393,22 @@ def test_a_named_function_left_out_of_the_export_list_is_pointed_out_with_the_fi
     assert "product };" in (tmp_path / "mathlib.js").read_text()
     assert "does not export" not in edited[1]  # exported: no note after the second edit
     assert fake_server.remaining == 0
+
+
+def test_an_add_task_that_changed_nothing_is_not_done(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on js-add-function (s26a): one failed edit, then a reply ca could not read
+    # as a call, and the task ended "done" with mathlib.js as it was.
+    (tmp_path / "mathlib.js").write_text("function sum(xs) { return 0; }\n")
+    fake_server.enqueue(*[{"text": "I added product."}] * (ROUNDS + 1))
+    task = "Add a function product(xs) to mathlib.js."
+    result = run_ca(["--yes", "--json", "do", task], one_attempt(ca_env), tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert user_messages(fake_server)[-1] == (
+        "The task is not done: the task asks for function product, and mathlib.js does not "
+        "define it. Fix it with edit_file, then answer with a short summary.")
+    assert events_of(result.stdout)[-1]["stop_reason"] == "unverified"
 
 
 def rename_project(tmp_path: Path) -> Path:

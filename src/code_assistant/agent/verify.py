@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from code_assistant.agent import stuck, taskrules
+from code_assistant.agent.context import named_paths
 from code_assistant.backends.base import ToolCall
 
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
@@ -263,6 +264,8 @@ class Verifier:
         pair = taskrules.rename_pair(self.task)
         if pair and taskrules.references(self.root, pair[0]):
             return "The task is not done: " + taskrules.rename_progress(self.root, *pair)
+        if not changed:  # nothing written yet: the files the task names are where to look
+            changed = named_paths(self.root, self.task)
         return taskrules.missing_definitions(self.root, self.task, changed)
 
     def progress(self, name: str, path: str = "") -> str:
