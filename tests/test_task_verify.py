@@ -589,6 +589,30 @@ def test_an_edit_may_drop_a_function_the_task_names(tmp_path: Path) -> None:
     assert Verifier(tmp_path, task).refusal("edit_file", renamed) == ""
 
 
+def test_a_fresh_start_refuses_the_stuck_change_but_not_a_look_and_names_the_js_code(
+    tmp_path: Path,
+) -> None:
+    from code_assistant.agent import stuck
+    from code_assistant.agent.verify import Verifier
+    from code_assistant.backends.base import ToolCall
+
+    # Real 1.5B on js-fix-test (s26a): it edited the test again and again; in the fresh
+    # start its read_file of the test was refused as "already got an attempt stuck".
+    (tmp_path / "titlecase.js").write_text("module.exports = { titleCase: (s) => s };\n")
+    (tmp_path / "test.js").write_text("const { titleCase } = require('./titlecase');\n")
+    verifier = Verifier(tmp_path, "node test.js fails. Fix the bug in titlecase.js so the "
+                                  "tests pass.")
+    edit = {"path": "test.js", "old": "titleCase", "new": "titlecase"}
+    read = {"path": "test.js"}
+    verifier.tried = {stuck.signature(ToolCall("edit_file", edit)),
+                      stuck.signature(ToolCall("read_file", read))}
+    assert verifier.refusal("edit_file", edit).startswith("not run: this exact call already")
+    assert verifier.refusal("read_file", read) == ""
+    other = {"path": "test.js", "old": "const", "new": "let"}
+    assert "fix the bug there with edit_file" in verifier.refusal("edit_file", other)
+    assert "read the code it calls (titlecase.js)" in verifier.refusal("edit_file", other)
+
+
 def test_an_add_task_keeps_the_methods_it_does_not_name(tmp_path: Path) -> None:
     # Real 1.5B on add-method: old was the deposit method (indented deeper than in the file),
     # new the withdraw method, so the edit replaced the method it was to keep.

@@ -58,14 +58,17 @@ def _inside(root: Path, rel: str) -> str | None:
 
 
 def imported_modules(root: Path, rel: str) -> list[str]:
-    """Project-local Python modules a file imports (`from pricing import x` -> pricing.py)."""
-    if not rel.endswith(".py"):
+    """Project-local modules a file imports (`from pricing import x` -> pricing.py;
+    `require('./titlecase')` or `import ... from './titlecase.js'` -> titlecase.js)."""
+    if not rel.endswith((".py", *_JS)):
         return []
     try:
         text = (root / rel).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
     base = Path(rel).parent
+    if not rel.endswith(".py"):
+        return _js_imports(root, rel, base, text)
     found = []
     for names in _IMPORT.findall(text):
         module = (names[0] or names[1]).lstrip(".")
@@ -75,6 +78,22 @@ def imported_modules(root: Path, rel: str) -> list[str]:
         for candidate in (base / f"{path}.py", Path(f"{path}.py"), Path(path) / "__init__.py"):
             hit = _inside(root, candidate.as_posix())
             if hit is not None and hit != rel:
+                found.append(hit)
+                break
+    return found
+
+
+_JS = (".js", ".mjs", ".cjs", ".ts")
+_JS_IMPORT = re.compile(r"""(?:\brequire\(\s*|\bfrom\s+|^\s*import\s+)['"](\.{1,2}/[^'"]+)['"]""",
+                        re.M)
+
+
+def _js_imports(root: Path, rel: str, base: Path, text: str) -> list[str]:
+    found = []
+    for spec in _JS_IMPORT.findall(text):
+        for candidate in (spec, *(spec + suffix for suffix in _JS), f"{spec}/index.js"):
+            hit = _inside(root, (base / candidate).as_posix())
+            if hit is not None and hit != rel and hit not in found:
                 found.append(hit)
                 break
     return found

@@ -20,6 +20,7 @@ from code_assistant.agent import stuck, taskrules
 from code_assistant.agent.context import named_paths
 from code_assistant.backends.base import ToolCall
 
+_RETRIED = ("edit_file", "write_file", "run_shell")  # calls a fresh start does not repeat
 ROUNDS = 2  # failing checks fed back to the model before the task ends unverified
 TAIL_LINES = 40
 PYTEST_NO_TESTS = 5  # pytest's exit code when it collected nothing: there is nothing to check
@@ -221,7 +222,9 @@ class Verifier:
         tests show a bug in the code does not get its tests edited, a rename is not
         undone (a 1.5B model renames, looks, renames back, in a loop), and an edit does not
         delete a function the task does not name (1.5B: `sum` replaced by the new `product`)."""
-        if stuck.signature(ToolCall(name, dict(arguments))) in self.tried:
+        # Only changes and runs: a look is how to get unstuck (real 1.5B, js-fix-test: its
+        # read_file of the test was refused while the refusal said "read the file again").
+        if name in _RETRIED and stuck.signature(ToolCall(name, dict(arguments))) in self.tried:
             return (
                 "not run: this exact call already got an earlier attempt at this task stuck. "
                 "Do something different: read the file again, or change other lines."
