@@ -562,6 +562,39 @@ def test_edit_refuses_inconsistent_indentation(root: Path, ctx: ToolContext) -> 
     assert (root / "src" / "calc.py").read_text() == CODE
 
 
+PAGES = ('def page(items, number, size):\n    """Page `number`."""\n'
+         '    start = (number - 1) * size + 1\n    return items[start:start + size - 1]\n')
+
+
+def test_edit_with_some_lines_numbered_and_each_indented_its_own_way(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on off-by-one (s26a), three times, then stuck: the def flush left, its
+    # docstring 8 spaces in, the body with read_file's prefixes.
+    (root / "p.py").write_text(PAGES)
+    old = ('def page(items, number, size):\n        """Page `number`."""\n'
+           '       3 |     start = (number - 1) * size + 1\n'
+           '       4 |     return items[start:start + size - 1]')
+    new = old.replace("start + size - 1]", "start + size]").replace(" + 1\n", "\n")
+    out = edit_file(ctx, "p.py", old, new)
+    assert out.startswith("note: removed read_file line-number prefixes from old; old matched "
+                          "lines 1-4 only after ignoring whitespace differences (indentation "
+                          "or trailing spaces); new was re-indented line by line")
+    assert (root / "p.py").read_text() == PAGES.replace(" + 1\n", "\n").replace(
+        "start + size - 1]", "start + size]")
+
+
+def test_a_line_by_line_reindent_that_breaks_python_is_refused(
+    root: Path, ctx: ToolContext
+) -> None:
+    (root / "p.py").write_text(PAGES)
+    old = '  def page(items, number, size):\n        """Page `number`."""'
+    new = '  def page(items, number, size):\n  """Page."""'  # the docstring would end at column 0
+    with pytest.raises(ToolError, match="its indentation differs from the file's"):
+        edit_file(ctx, "p.py", old, new)
+    assert (root / "p.py").read_text() == PAGES
+
+
 def test_edit_tolerates_trailing_spaces(root: Path, ctx: ToolContext) -> None:
     (root / "t.py").write_text("x = 1   \ny = 2\n")
     out = edit_file(ctx, "t.py", "x = 1\ny = 2\n", "x = 3\ny = 2\n")

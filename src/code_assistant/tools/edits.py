@@ -46,9 +46,9 @@ def apply_edit(text: str, old: str, new: str) -> Edit:
     edit = _whitespace_tolerant(text, old, new)
     if edit is not None:
         return edit
-    bare_old = without_line_numbers(old)
+    bare_old = without_line_numbers(old, partial=True)
     if bare_old is not None:
-        edit = apply_edit(text, bare_old, without_line_numbers(new) or new)
+        edit = apply_edit(text, bare_old, without_line_numbers(new, partial=True) or new)
         prefix = "note: removed read_file line-number prefixes from old"
         edit.note = f"{prefix}; {edit.note.removeprefix('note: ')}" if edit.note else prefix
         return edit
@@ -238,6 +238,9 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
         if shift is None:  # or the lines after its first indented blank line ("\n    \n")
             shift, kept = _shift_after_indented_blank(wanted, pairs, new_lines)
     if shift is None:
+        edit = _reindented_line_by_line(lines, start, end, pairs, new_lines, how)
+        if edit is not None:
+            return edit
         raise ToolError(
             f"old matches lines {start + 1}-{end} only when indentation is ignored, "
             "and its indentation differs from the file's in different ways line by line. "
@@ -267,6 +270,32 @@ def _whitespace_tolerant(text: str, old: str, new: str) -> Edit | None:
     result = lines[:start] + replacement + lines[end:]
     last = start + max(1, len(replacement))
     return Edit("\n".join(result), start + 1, last, note)
+
+
+def _reindented_line_by_line(
+    lines: list[str], start: int, end: int, pairs: list[tuple[str, str]],
+    new_lines: list[str], how: str,
+) -> Edit | None:
+    """new's lines re-indented each by its own old line's offset from the file, when new
+    has old's lines one for one (real 1.5B copied a def flush left, its docstring 8 spaces
+    in, and the body with read_file's prefixes); None when they do not pair up, indents mix
+    tabs, or the file is Python that the result would break."""
+    code = [i for i, line in enumerate(new_lines) if line.strip()]
+    if len(code) != len(pairs) or any("\t" in a + b for a, b in pairs):
+        return None
+    replacement = [""] * len(new_lines)
+    for index, (was, now) in zip(code, pairs, strict=True):
+        line = new_lines[index]
+        if "\t" in _indent(line):
+            return None
+        width = max(0, len(_indent(line)) + len(now) - len(was))
+        replacement[index] = " " * width + line.strip()
+    if _compiles(lines, 0, 0, []) and not _compiles(lines, start, end, replacement):
+        return None
+    result = lines[:start] + replacement + lines[end:]
+    return Edit("\n".join(result), start + 1, start + max(1, len(replacement)),
+                f"note: old matched lines {start + 1}-{end} only after ignoring {how}; "
+                "new was re-indented line by line to match the file")
 
 
 def _fitting(
@@ -356,10 +385,14 @@ def _reindent(line: str, remove: str, add: str) -> str:
     return add + line
 
 
-def without_line_numbers(text: str) -> str | None:
-    """old/new copied from read_file output with `   12 | ` prefixes, minus them; else None."""
+def without_line_numbers(text: str, *, partial: bool = False) -> str | None:
+    """old/new copied from read_file output with `   12 | ` prefixes, minus them; else None.
+    `partial`: some prefixed lines are enough (an edit's old that did not match: real 1.5B
+    copied a def and its docstring bare, then the body with its prefixes)."""
     lines = _split_lines(text)
-    if not any(_LINE_PREFIX.match(line) for line in lines) or not all(
+    if not any(_LINE_PREFIX.match(line) for line in lines):
+        return None
+    if not partial and not all(
         _LINE_PREFIX.match(line) or _BARE_NUMBER.match(line) for line in lines if line.strip()
     ):
         return None
