@@ -61,7 +61,9 @@ def test_stuck_on_a_broken_file_the_checks_failure_lets_the_model_fix_it(
     assert (result["stop_reason"], result["verified"]) == ("done", True)
     feedback = [m["content"] for m in fake_server.chat_requests[3]["body"]["messages"]
                 if m["role"] == "user"][-1]
-    assert "py_compile" in feedback and "SyntaxError" in feedback
+    # The task says hello.py prints: ca runs it (which shows the SyntaxError too).
+    assert "hello.py` to check your change and it failed" in feedback
+    assert "SyntaxError" in feedback
 
 
 def test_a_change_made_then_a_passing_run_repeated_until_stopped_is_done(

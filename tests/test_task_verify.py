@@ -519,6 +519,29 @@ def test_a_script_the_task_says_prints_a_text_is_run_and_must_print_it(
     assert len(shell_commands(events_of(result.stdout))) == 2
 
 
+def test_a_script_the_task_says_prints_must_print_something(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on output-format (s26a): it wrote the CSV into scores.csv, ran scores.py,
+    # saw no output and called the task done.
+    (tmp_path / "scores.py").write_text("print('ines 42')\n")
+    fake_server.enqueue(
+        call("write_file", path="scores.py",
+             content="with open('scores.csv', 'w') as f:\n    f.write('name,score\\n')\n"),
+        {"text": "Done."},
+        call("write_file", path="scores.py", content="print('name,score')\n"),
+        {"text": "Now it prints CSV."},
+    )
+    task = "Change scores.py so that it prints the results as CSV."
+    result = run_ca(["--yes", "--json", "do", task], one_attempt(ca_env), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    feedback = user_messages(fake_server)[-1]
+    assert "scores.py` to check your change and it printed nothing. When run, scores.py must " \
+           "print its results to the terminal: print them with print(), not into a file." in (
+               feedback)
+    assert events_of(result.stdout)[-1]["verified"] is True
+
+
 def test_a_named_function_still_missing_after_the_rounds_ends_unverified(
     fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
 ) -> None:

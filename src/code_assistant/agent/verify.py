@@ -63,8 +63,15 @@ class Check:
 
     def shows(self, rendered: str) -> bool:
         """Whether a rendered run of the check holds the expected text (not counting its
-        `$ command` header line)."""
-        return not self.expect or self.expect in rendered.partition("\n")[2]
+        `$ command` header line); SOME_OUTPUT: any output at all."""
+        body = rendered.partition("\n")[2]
+        if self.expect == SOME_OUTPUT:
+            return bool(body.strip()) and body.strip() != NO_OUTPUT
+        return not self.expect or self.expect in body
+
+
+SOME_OUTPUT = "some output"  # Check.expect of a script the task says prints something
+NO_OUTPUT = "(no output)"  # how run_shell renders a command that printed nothing
 
 
 def named_command(task: str) -> str:
@@ -172,14 +179,25 @@ def _prints_check(root: Path, task: str, changed: Sequence[str]) -> Check | None
     the text (a 0.5B model wrote the words themselves as hello.py and called it done)."""
     text = printed_text(task)
     script = next((p for p in changed if Path(p).suffix in _SCRIPT_RUNNERS and p in task), "")
-    if not text or not script or not (root / script).is_file():
+    if not script or not (root / script).is_file():
         return None
     runner = _SCRIPT_RUNNERS[Path(script).suffix]
     program = _python() if runner == "python" else (shutil.which(runner) or runner)
+    command = f"{program} {shlex.quote(script)}"
+    if not text:
+        # "Change scores.py so that it prints the results as CSV": real 1.5B wrote them to
+        # scores.csv, ran the script, saw no output and called it done.
+        if not _SAYS_PRINTS.search(task):
+            return None
+        hint = (f"When run, {script} must print its results to the terminal: print them "
+                "with print(), not into a file.")
+        return Check(command, script, required=False, expect=SOME_OUTPUT, hint=hint)
     hint = (f"When run, {script} must print {text}: write {script} as a "
             f"{'Python' if runner == 'python' else 'JavaScript'} program that prints it")
-    return Check(f"{program} {shlex.quote(script)}", script, required=False, expect=text,
-                 hint=hint)
+    return Check(command, script, required=False, expect=text, hint=hint)
+
+
+_SAYS_PRINTS = re.compile(r"\b(?:so that it|it should|that|to|and) (?:also )?prints?\b", re.I)
 
 
 def _compile_check(root: Path, changed: Sequence[str]) -> Check | None:
@@ -328,10 +346,11 @@ def failure_message(
         if rounds_left <= 0
         else "Then run the same command with run_shell."
     )
-    failed = (
-        f"its output does not show {check.expect}. {check.hint}"
-        if check.expect and not ran_failed else "it failed"
-    )
+    failed = "it failed"
+    if check.expect == SOME_OUTPUT and not ran_failed:
+        failed = f"it printed nothing. {check.hint}"
+    elif check.expect and not ran_failed:
+        failed = f"its output does not show {check.expect}. {check.hint}"
     return (
         f"The task is not done: ca ran `{check.command}` to check your change and {failed}.\n"
         f"{tail}\n\n"
