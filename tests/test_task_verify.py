@@ -636,6 +636,22 @@ def test_a_fresh_start_refuses_the_stuck_change_but_not_a_look_and_names_the_js_
     assert "read the code it calls (titlecase.js)" in verifier.refusal("edit_file", other)
 
 
+def test_an_edit_with_old_equal_to_new_in_an_add_task_says_how_to_add(tmp_path: Path) -> None:
+    from code_assistant.agent.verify import Verifier
+
+    # Real 1.5B on parse-config (s26a): the whole settings.py as old and as new, twice.
+    (tmp_path / "settings.py").write_text("DEFAULTS = {}\n")
+    same = {"path": "settings.py", "old": "DEFAULTS = {}\n", "new": "DEFAULTS = {}\n"}
+    task = "Add a function load_config(path) to settings.py that reads KEY=VALUE lines."
+    assert Verifier(tmp_path, task).refusal("edit_file", same) == (
+        "not changed: old and new are the same. The task asks for function load_config, which "
+        'settings.py does not define yet. To add it, call edit_file with path "settings.py", '
+        'old "" (empty) and new holding only the code of load_config: it is added to the '
+        "file, and the rest stays as it is.")
+    (tmp_path / "settings.py").write_text("def load_config(path):\n    return {}\n")
+    assert Verifier(tmp_path, task).refusal("edit_file", same) == ""  # defined: the tool says
+
+
 def test_an_add_task_keeps_the_methods_it_does_not_name(tmp_path: Path) -> None:
     # Real 1.5B on add-method: old was the deposit method (indented deeper than in the file),
     # new the withdraw method, so the edit replaced the method it was to keep.

@@ -163,6 +163,30 @@ def unexported(rel: str, text: str, name: str) -> str:
     )
 
 
+def not_yet_defined(root: Path, task: str, rel: str) -> str:
+    """For an edit whose old and new are the same: the way to add a function the task asks
+    for that `rel` does not define yet ("" when there is none). Real 1.5B on parse-config
+    sent the whole settings.py as both old and new, again after being told they were equal."""
+    try:
+        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+    for named in named_definitions(task):
+        defined = (_python_place(text, named.name) if rel.endswith(".py")
+                   else re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text))
+        if not defined:
+            what, where = ((f"the method {named.name}, indented as in its class",
+                            "at the end of the class") if named.kind == "method"
+                           else (f"the code of {named.name}", "to the file"))
+            return (
+                f"not changed: old and new are the same. The task asks for {named.kind} "
+                f"{named.name}, which {rel} does not define yet. To add it, call edit_file "
+                f'with path "{rel}", old "" (empty) and new holding only {what}: it is '
+                f"added {where}, and the rest stays as it is."
+            )
+    return ""
+
+
 def unexported_definitions(root: Path, task: str, rel: str) -> str:
     """After a change to `rel`: the export note for a definition the task names ("")."""
     try:

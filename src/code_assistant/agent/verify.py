@@ -258,6 +258,11 @@ class Verifier:
                 f"to {pair[1]}: that part is done. "
                 + taskrules.rename_progress(self.root, *pair)
             )
+        if pair is None and name == "edit_file" and arguments.get("old") == arguments.get("new"):
+            to_add = taskrules.not_yet_defined(self.root, self.task,
+                                               str(arguments.get("path", "")))
+            if to_add:
+                return to_add
         if pair is None and name == "edit_file":
             dropped = taskrules.dropped_definitions(
                 self.root, self.task, str(arguments.get("path", "")),
