@@ -99,11 +99,7 @@ def missing_definitions(root: Path, task: str, changed: Sequence[str]) -> str:
 def _problem(named: Named, texts: dict[str, str]) -> str:
     inside: tuple[str, str] | None = None  # (file, class) holding the function as a method
     for rel, text in texts.items():
-        if not rel.endswith(".py"):
-            if re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text):
-                return unexported(rel, text, named.name)
-            continue
-        where = _python_place(text, named.name)
+        where = _defined_at(rel, text, named.name)
         if where == "top":
             return unexported(rel, text, named.name)
         if where and named.kind == "method":
@@ -167,14 +163,11 @@ def not_yet_defined(root: Path, task: str, rel: str) -> str:
     """For an edit whose old and new are the same: the way to add a function the task asks
     for that `rel` does not define yet ("" when there is none). Real 1.5B on parse-config
     sent the whole settings.py as both old and new, again after being told they were equal."""
-    try:
-        text = (root / rel).read_text(encoding="utf-8", errors="replace")
-    except (OSError, ValueError):
+    text = _read(root, rel)
+    if text is None:
         return ""
     for named in named_definitions(task):
-        defined = (_python_place(text, named.name) if rel.endswith(".py")
-                   else re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text))
-        if not defined:
+        if not _defined_at(rel, text, named.name):
             what, where = ((f"the method {named.name}, indented as in its class",
                             "at the end of the class") if named.kind == "method"
                            else (f"the code of {named.name}", "to the file"))
@@ -189,17 +182,29 @@ def not_yet_defined(root: Path, task: str, rel: str) -> str:
 
 def unexported_definitions(root: Path, task: str, rel: str) -> str:
     """After a change to `rel`: the export note for a definition the task names ("")."""
-    try:
-        text = (root / rel).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    text = _read(root, rel)
+    if text is None:
         return ""
     for named in named_definitions(task):
-        defined = (_python_place(text, named.name) == "top" if rel.endswith(".py")
-                   else re.search(rf"\b{re.escape(named.name)}\b\s*(?:\(|=|:)", text))
-        note = unexported(rel, text, named.name) if defined else ""
-        if note:
+        note = unexported(rel, text, named.name)
+        if note and _defined_at(rel, text, named.name) == "top":
             return note
     return ""
+
+
+def _read(root: Path, rel: str) -> str | None:
+    try:
+        return (root / rel).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
+
+
+def _defined_at(rel: str, text: str, name: str) -> str:
+    """Where `text` defines `name`: "top", a class name (Python), or "" when it does not;
+    outside Python any `name(`, `name =` or `name:` counts as "top"."""
+    if rel.endswith(".py"):
+        return _python_place(text, name)
+    return "top" if re.search(rf"\b{re.escape(name)}\b\s*(?:\(|=|:)", text) else ""
 
 
 UNWRAP_MAX_LINES = 60
