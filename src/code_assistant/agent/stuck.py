@@ -58,8 +58,10 @@ class StuckDetector:
             return False
         if entry.is_change:
             return True
-        looked = not entry.failed  # a look again is only pointless if nothing happened since
-        return entry.changes_at == changes and (not looked or entry.failures_at == self.failures)
+        # A failing call or a look again: pointless only if nothing changed since (and, for
+        # a look, no call failed since either).
+        return entry.changes_at == changes and (
+            entry.failed or entry.failures_at == self.failures)
 
     def repeats_a_success(self, call: ToolCall) -> bool:
         """The call last succeeded: the model re-runs or re-reads what already worked (1.5B
