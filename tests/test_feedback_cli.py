@@ -79,6 +79,8 @@ def test_bad_input_is_one_line_and_exit_2(ca_env: dict[str, str], tmp_path: Path
         (["feedback", "show", "nope"], "no feedback pair 'nope' (see `ca feedback list`)"),
         (["feedback", "rm", "nope"], "no feedback pair 'nope' (see `ca feedback list`)"),
         (["feedback", "list", "--category", "oops"], "unknown category 'oops'"),
+        (["feedback", "add", "good", "--output", "x", "--persona", "coder"],
+         "unknown persona 'coder'"),
     ]
     for args, message in cases:
         result = run_ca(args, ca_env, tmp_path)

@@ -50,7 +50,11 @@ def add(
             "a note needs the answer it judges: add --output TEXT (or --output - for stdin) "
             "and --task TEXT; in the REPL, /feedback judges the last answer"
         )
-    model = model or str(getattr(loaded.config, f"{persona}_model", ""))
+    from code_assistant.agent.personas import PERSONAS
+
+    if persona not in PERSONAS:
+        raise UsageError(f"unknown persona {persona!r}: use one of {', '.join(PERSONAS)}")
+    model = model or str(getattr(loaded.config, PERSONAS[persona].model_key))
     pair = add_user_feedback(
         loaded, verdict.strip().lower(), note, persona=persona, model=model, task=task,
         output=output, correction=correction,

@@ -19,7 +19,7 @@ IDENTITY = {
 }
 
 
-def _git(
+def git(
     root: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -32,7 +32,7 @@ def _git(
     )
 
 
-def _ok(result: subprocess.CompletedProcess[str], what: str) -> str:
+def checked(result: subprocess.CompletedProcess[str], what: str) -> str:
     if result.returncode != 0:
         reason = (result.stderr or result.stdout).strip().splitlines()
         raise CAError(f"git checkpoint failed ({what}): {reason[-1] if reason else 'unknown'}")
@@ -41,7 +41,7 @@ def _ok(result: subprocess.CompletedProcess[str], what: str) -> str:
 
 def is_git_repo(root: Path) -> bool:
     try:
-        result = _git(root, "rev-parse", "--show-toplevel")
+        result = git(root, "rev-parse", "--show-toplevel")
     except OSError:  # git is not installed
         return False
     return result.returncode == 0 and Path(result.stdout.strip()).resolve() == root.resolve()
@@ -49,11 +49,11 @@ def is_git_repo(root: Path) -> bool:
 
 def _identity_env(root: Path) -> dict[str, str]:
     """Our name on checkpoint commits only when the user has none configured."""
-    return {} if _git(root, "config", "user.email").stdout.strip() else IDENTITY
+    return {} if git(root, "config", "user.email").stdout.strip() else IDENTITY
 
 
 def _head(root: Path) -> str:
-    result = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+    result = git(root, "rev-parse", "--verify", "--quiet", "HEAD")
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -64,21 +64,23 @@ def snapshot(root: Path, message: str, ref: str) -> str:
         index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         head = _head(root)
         if head:
-            _ok(_git(root, "read-tree", head, env=index), "read-tree")
-        _ok(_git(root, "add", "-A", "--", ".", EXCLUDE, env=index), "add")
-        tree = _ok(_git(root, "write-tree", env=index), "write-tree")
+            checked(git(root, "read-tree", head, env=index), "read-tree")
+        checked(git(root, "add", "-A", "--", ".", EXCLUDE, env=index), "add")
+        tree = checked(git(root, "write-tree", env=index), "write-tree")
     parents = ["-p", head] if head else []
-    commit = _ok(_git(root, "commit-tree", tree, *parents, "-m", message, env=env), "commit-tree")
-    _ok(_git(root, "update-ref", ref, commit), "update-ref")
+    made = git(root, "commit-tree", tree, *parents, "-m", message, env=env)
+    commit = checked(made, "commit-tree")
+    checked(git(root, "update-ref", ref, commit), "update-ref")
     return commit
 
 
 def commit_all(root: Path, message: str) -> str:
     """A real commit of every change on the current branch (checkpoint = "commit")."""
-    _ok(_git(root, "add", "-A", "--", ".", EXCLUDE), "add")
-    if _git(root, "diff", "--cached", "--quiet").returncode == 0 and _head(root):
+    checked(git(root, "add", "-A", "--", ".", EXCLUDE), "add")
+    if git(root, "diff", "--cached", "--quiet").returncode == 0 and _head(root):
         return _head(root)  # nothing changed in this phase
-    _ok(_git(root, "commit", "-q", "--no-verify", "-m", message, env=_identity_env(root)), "commit")
+    committed = git(root, "commit", "-q", "--no-verify", "-m", message, env=_identity_env(root))
+    checked(committed, "commit")
     return _head(root)
 
 
@@ -101,8 +103,8 @@ def restore(root: Path, commit: str) -> list[str]:
     if not is_git_repo(root):
         raise UsageError(f"{root} is not a git repository: there are no checkpoints to restore")
     current = snapshot(root, "ca undo: state before undo", "refs/ca/undo")
-    listing = _git(root, "diff", "--name-status", "--no-renames", commit, current, "--", ".")
-    diff = _ok(listing, "diff")
+    listing = git(root, "diff", "--name-status", "--no-renames", commit, current, "--", ".")
+    diff = checked(listing, "diff")
     changed = []
     for line in diff.splitlines():
         status, _, path = line.partition("\t")
@@ -111,7 +113,7 @@ def restore(root: Path, commit: str) -> list[str]:
             _remove(root, path)
     kept = [p for p in changed if (root / p).exists() or _in_commit(root, commit, p)]
     if kept:
-        _ok(_git(root, "restore", f"--source={commit}", "--worktree", "--", *kept), "restore")
+        checked(git(root, "restore", f"--source={commit}", "--worktree", "--", *kept), "restore")
     return changed
 
 
@@ -129,4 +131,4 @@ def _remove(root: Path, path: str) -> None:
 
 
 def _in_commit(root: Path, commit: str, path: str) -> bool:
-    return _git(root, "cat-file", "-e", f"{commit}:{path}").returncode == 0
+    return git(root, "cat-file", "-e", f"{commit}:{path}").returncode == 0

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from code_assistant.errors import CAError, Cancelled
 from code_assistant.fileio import atomic_write
-from code_assistant.pipeline.checkpoint import _git, _ok, is_git_repo, snapshot
+from code_assistant.pipeline.checkpoint import checked, git, is_git_repo, snapshot
 from code_assistant.pipeline.runtime import Meter, MeteredBackend, Runtime
 from code_assistant.pipeline.state import RunState, SampleScore
 from code_assistant.pipeline.step import Step, implement_work, open_step, review, write_tests
@@ -109,8 +109,8 @@ class Copies:
     def make(self, number: int) -> Path:
         path = self.base / f"sample-{number}"
         if self.commit:
-            added = _git(self.root, "worktree", "add", "--detach", str(path), self.commit)
-            _ok(added, "worktree add")
+            added = git(self.root, "worktree", "add", "--detach", str(path), self.commit)
+            checked(added, "worktree add")
         else:
             ignore = shutil.ignore_patterns(".git", ".ca", "__pycache__", *DEPENDENCY_DIRS)
             shutil.copytree(self.root, path, symlinks=True, ignore=ignore)
@@ -125,8 +125,8 @@ class Copies:
         # rmtree unlinks the dependency links without entering them; prune forgets worktrees.
         shutil.rmtree(self.base, ignore_errors=True)
         if self.commit:
-            _git(self.root, "worktree", "prune")
-            _git(self.root, "update-ref", "-d", self.ref)
+            git(self.root, "worktree", "prune")
+            git(self.root, "update-ref", "-d", self.ref)
 
 
 def best_of_n(step: Step, state: RunState) -> RunState:
