@@ -82,3 +82,25 @@ def test_a_change_made_then_a_passing_run_repeated_until_stopped_is_done(
     result = result_of(ran.stdout)
     assert (result["stop_reason"], result["verified"]) == ("done", True)
     assert str(result["final_text"]).endswith("; the change is made and its check passed")
+
+
+def test_an_edit_made_then_sent_again_until_stopped_is_done(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Real 1.5B on add-function (s27a): its first edit added the function, then it sent the
+    # same edit three more times ("the change is made"), was stopped and started over.
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
+    edit = {"tool_calls": [{"name": "edit_file", "arguments": {
+        "path": "stats.py", "old": "def mean(xs):\n    return sum(xs) / len(xs)\n",
+        "new": "def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef variance(xs):\n"
+               "    return 0.0\n"}}]}
+    fake_server.enqueue(*[edit] * 3)
+    ran = run_ca(["--yes", "--json", "Add a function variance(xs) to stats.py"], ca_env, tmp_path)
+    assert ran.returncode == 0, ran.stdout
+    result = result_of(ran.stdout)
+    assert (result["stop_reason"], result["verified"]) == ("done", True)
+    assert str(result["final_text"]).endswith("; the change is made and its check passed")
+    assert (tmp_path / "stats.py").read_text().count("def variance") == 1
+    assert result["model_calls"] == 3 and fake_server.remaining == 0  # no fresh start
+    answers = [e["output"] for e in events_of_run(ran.stdout) if e["event"] == "tool_result"]
+    assert "already holds new at line 1, so this change is made" in answers[1]

@@ -41,6 +41,7 @@ class _Seen:
     is_change: bool = False  # a write tool: judged by the change it makes, not by failing
     failed: bool = False  # how its last run ended
     failures_at: int = 0  # how many calls of the run had failed at the last occurrence
+    changed_once: bool = False  # a write call that made its change at some occurrence
 
 
 @dataclass
@@ -67,7 +68,7 @@ class StuckDetector:
         """The call last succeeded: the model re-runs or re-reads what already worked (1.5B
         ran `python stats.py` again and again after adding the function it was asked for)."""
         entry = self.seen.get(signature(call))
-        return entry is not None and not entry.failed
+        return entry is not None and (not entry.failed or entry.changed_once)
 
     def record(
         self, call: ToolCall, *, failed: bool, changed: bool, is_change: bool, changes: int
@@ -91,6 +92,7 @@ class StuckDetector:
         self.failures += failed
         entry.changes_at = changes
         entry.failed = failed
+        entry.changed_once = entry.changed_once or (is_change and changed)
         entry.failures_at = self.failures
         if entry.count < WARN_AT:
             return ""

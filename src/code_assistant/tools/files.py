@@ -272,6 +272,10 @@ def edit_file(
         # Match on \n so the model's old text need not reproduce the file's line endings.
         text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
     refuse_echo(found.rel, new)
+    if old and not replace_all:
+        held_at = _made_before(text, old, new)
+        if held_at:
+            raise ToolError(_made_note(found.rel, held_at))
     try:
         if replace_all and old and text.count(old) > 1:
             edit = _replace_every(text, old, new)
@@ -350,6 +354,25 @@ def _already_made(rel: str, text: str, old: str, new: str) -> str:
             line = apply_edit(text, new, new).first_line
         except ToolError:
             return ""
+    return _made_note(rel, line)
+
+
+def _made_before(text: str, old: str, new: str) -> int:
+    """new holds old and the file holds new, with old only inside it: the edit was made, and
+    making it again would stack a second copy of what it adds (a 1.5B model re-sent its
+    add-a-function edit until the file held the function twice). The line new starts at,
+    or 0."""
+    if not old.strip() or old.strip() not in new:
+        return 0
+    try:
+        held, at = apply_edit(text, new, new), apply_edit(text, old, old)
+    except ToolError:
+        return 0
+    inside = held.first_line <= at.first_line and at.last_line <= held.last_line
+    return held.first_line if inside else 0
+
+
+def _made_note(rel: str, line: int) -> str:
     return (
         f"not changed: {rel} already holds new at line {line}, so this change is made. Do not "
         "repeat it: go on with the next change, or answer with a short summary if the task "
