@@ -104,3 +104,27 @@ def test_an_edit_made_then_sent_again_until_stopped_is_done(
     assert result["model_calls"] == 3 and fake_server.remaining == 0  # no fresh start
     answers = [e["output"] for e in events_of_run(ran.stdout) if e["event"] == "tool_result"]
     assert "already holds new at line 1, so this change is made" in answers[1]
+
+
+def test_an_edit_made_then_sent_with_old_equal_to_new_until_stopped_is_done(
+    fake_server: FakeModelServer, ca_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The shape of s27a add-function: the edit was made, then the model sent new as both old
+    # and new ("the change is made") until stopped; the check passed but ca started over.
+    (tmp_path / "stats.py").write_text("def mean(xs):\n    return sum(xs) / len(xs)\n")
+    added = "def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef variance(xs):\n    return 0.0\n"
+    first = {"tool_calls": [{"name": "edit_file", "arguments": {
+        "path": "stats.py", "old": "def mean(xs):\n    return sum(xs) / len(xs)\n",
+        "new": added}}]}
+    again = {"tool_calls": [{"name": "edit_file", "arguments": {
+        "path": "stats.py", "old": added, "new": added}}]}
+    fake_server.enqueue(first, again, again, again)
+    ran = run_ca(["--yes", "--json", "Add a function variance(xs) to stats.py"], ca_env, tmp_path)
+    assert ran.returncode == 0, ran.stdout
+    result = result_of(ran.stdout)
+    assert (result["stop_reason"], result["verified"]) == ("done", True)
+    assert str(result["final_text"]).endswith("; the change is made and its check passed")
+    assert result["model_calls"] == 4 and fake_server.remaining == 0  # no fresh start
+    answers = [e["output"] for e in events_of_run(ran.stdout) if e["event"] == "tool_result"]
+    assert "already holds this text (lines 1-6): the change is made" in answers[1]
+    assert "Call read_file" not in answers[2]  # the stuck warning says the change is there

@@ -56,6 +56,10 @@ class ToolError(Exception):
     """A tool could not do what the model asked; the message is written for the model."""
 
 
+class AlreadyMade(ToolError):
+    """Nothing to do: the file already holds the change the call asks for."""
+
+
 class Cancelled(CAError):
     """The user cancelled the current generation or tool (Ctrl-C)."""
 

@@ -35,7 +35,7 @@ from code_assistant.agent.verify import (
     first_run_note,
 )
 from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
-from code_assistant.errors import ToolError
+from code_assistant.errors import AlreadyMade, ToolError
 from code_assistant.tools.registry import ToolContext, ToolOutput, ToolRegistry
 
 CODE_BLOCK = re.compile(r"```[\w+-]*\n.*?```", re.S)
@@ -300,7 +300,7 @@ class Agent:
     def _run_tool(self, transcript: Transcript, call: ToolCall) -> Message:
         changes = len(self.ctx.changes)
         result, _ = self._execute(transcript, call)
-        output, failed = result.text, result.failed
+        output, failed, made = result.text, result.failed, result.made
         if self.verifier is not None and call.name == "run_shell" and not failed:
             self.verifier.note_run(str(call.arguments.get("command", "")), changes)
         if self.verifier is not None and len(self.ctx.changes) > changes:
@@ -308,7 +308,7 @@ class Agent:
             output = f"{output}\n{progress}" if progress else output
         spec = self.tools.get(call.name)
         note = self._stuck.record(
-            call, failed=failed, changed=len(self.ctx.changes) > changes,
+            call, failed=failed, changed=len(self.ctx.changes) > changes, made=made,
             is_change=spec is not None and spec.kind == "write", changes=len(self.ctx.changes),
         )
         if note:
@@ -335,7 +335,7 @@ class Agent:
         except ToolError as exc:
             ok = False
             transcript.recoveries.tool_errors += by_model
-            output = ToolOutput(f"error: {exc}", failed=True)
+            output = ToolOutput(f"error: {exc}", failed=True, made=isinstance(exc, AlreadyMade))
         if ok and output.failed:  # it ran and failed, e.g. a command's non-zero exit
             transcript.recoveries.failed_commands += by_model
         seconds = round(time.perf_counter() - started, 3)

@@ -41,7 +41,7 @@ class _Seen:
     is_change: bool = False  # a write tool: judged by the change it makes, not by failing
     failed: bool = False  # how its last run ended
     failures_at: int = 0  # how many calls of the run had failed at the last occurrence
-    changed_once: bool = False  # a write call that made its change at some occurrence
+    made: bool = False  # a write call whose change is in the file (made, or already there)
 
 
 @dataclass
@@ -68,12 +68,14 @@ class StuckDetector:
         """The call last succeeded: the model re-runs or re-reads what already worked (1.5B
         ran `python stats.py` again and again after adding the function it was asked for)."""
         entry = self.seen.get(signature(call))
-        return entry is not None and (not entry.failed or entry.changed_once)
+        return entry is not None and (not entry.failed or entry.made)
 
     def record(
-        self, call: ToolCall, *, failed: bool, changed: bool, is_change: bool, changes: int
+        self, call: ToolCall, *, failed: bool, changed: bool, is_change: bool, changes: int,
+        made: bool = False,
     ) -> str:
-        """Count one finished call; return the corrective note to add to its result, or ""."""
+        """Count one finished call; return the corrective note to add to its result, or "".
+        `made`: refused because the file already holds its change (AlreadyMade)."""
         key = signature(call)
         entry = self.seen.setdefault(key, _Seen(changes_at=changes, is_change=is_change))
         unchanged = entry.changes_at == changes
@@ -92,10 +94,12 @@ class StuckDetector:
         self.failures += failed
         entry.changes_at = changes
         entry.failed = failed
-        entry.changed_once = entry.changed_once or (is_change and changed)
+        entry.made = entry.made or (is_change and (changed or made))
         entry.failures_at = self.failures
         if entry.count < WARN_AT:
             return ""
+        if made:  # the change is there: say so, not how to copy old
+            failed = changed = False
         return corrective(call, failed=failed, changed=changed, is_change=is_change)
 
 

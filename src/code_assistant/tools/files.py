@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from code_assistant.errors import ToolError
+from code_assistant.errors import AlreadyMade, ToolError
 from code_assistant.tools.edits import (
     SHOW_MAX_LINES,
     Edit,
@@ -259,7 +259,7 @@ def edit_file(
     if not old and not new.strip():
         raise ToolError("old and new are both empty; give the text to change or to add")
     if old == new:
-        raise ToolError(_same_old_new(ctx, found, old))
+        raise _same_old_new(ctx, found, old)
     size = found.path.stat().st_size
     if size > EDIT_MAX_BYTES:
         raise ToolError(
@@ -275,7 +275,7 @@ def edit_file(
     if old and not replace_all:
         held_at = _made_before(text, old, new)
         if held_at:
-            raise ToolError(_made_note(found.rel, held_at))
+            raise AlreadyMade(_made_note(found.rel, held_at))
     try:
         if replace_all and old and text.count(old) > 1:
             edit = _replace_every(text, old, new)
@@ -286,7 +286,7 @@ def edit_file(
         extends = not made and _adds_to(old, new)
         guessed = "" if made or extends else guessed_addition(text, old, new)
         if not (extends or guessed):
-            raise ToolError(made or f"{found.rel}: {exc}") from None
+            raise (AlreadyMade(made) if made else ToolError(f"{found.rel}: {exc}")) from None
         # old is the code the model means to add (a 1.5B model's usual mix-up): it is added
         edit = _append(ctx, found.rel, text, new)
         why = ("new begins with it" if extends else
@@ -380,10 +380,11 @@ def _made_note(rel: str, line: int) -> str:
     )
 
 
-def _same_old_new(ctx: ToolContext, found: Located, old: str) -> str:
-    """Why an edit with old == new changes nothing, and what to do. The text counts as held
-    when it matches as edit_file would match it (read_file's line numbers, indentation); it
-    is "made" only when this task changed the file (a 1.5B model takes "made" and stops)."""
+def _same_old_new(ctx: ToolContext, found: Located, old: str) -> ToolError:
+    """The refusal of an edit with old == new: why it changes nothing, and what to do. The
+    text counts as held when it matches as edit_file would match it (read_file's line
+    numbers, indentation); it is "made" (AlreadyMade) only when this task changed the file
+    (a 1.5B model takes "made" and stops)."""
     try:
         text = found.path.read_text(errors="replace")
     except OSError:
@@ -395,18 +396,18 @@ def _same_old_new(ctx: ToolContext, found: Located, old: str) -> str:
     except ToolError:
         pass
     if not where and not (old.strip() and old.strip() in text):
-        return (
+        return ToolError(
             f"old and new are the same, so nothing was changed, and {found.rel} does not hold "
             "this text. Call read_file on it, then set old to the lines to change, copied "
             "exactly, and new to what they should become."
         )
     if any(change.path == found.rel for change in ctx.changes):
-        return (
+        return AlreadyMade(
             f"old and new are the same and {found.rel} already holds this text{where}: the "
             "change is made. Go on with the next step, or answer with a short summary if the "
             "task is done."
         )
-    return (
+    return ToolError(
         f"old and new are the same, so nothing was changed: {found.rel} holds this text"
         f"{where} as it was when the task began. Keep old as it is and write in new what "
         "these lines must become to do the task; new must differ from old. To add code "

@@ -44,6 +44,7 @@ class ToolOutput:
     text: str
     failed: bool = False  # it ran and failed (a command's non-zero exit, a timeout)
     exit_code: int | None = None  # a command's (negative: its signal); None: none, or timed out
+    made: bool = False  # refused because the file already holds the change (AlreadyMade)
 
     @classmethod
     def of(cls, value: str | ToolOutput) -> ToolOutput:
