@@ -392,6 +392,10 @@ def test_a_named_function_left_out_of_the_export_list_is_pointed_out_with_the_fi
                                                      "product but does not export it")
     assert "product };" in (tmp_path / "mathlib.js").read_text()
     assert "does not export" not in edited[1]  # exported: no note after the second edit
+    assert edited[1].endswith("[ca: mathlib.js now defines product, as the task asks. If the "
+                              "task asks for nothing more, answer now with a one-line summary "
+                              "of what you changed.]")
+    assert "now defines" not in edited[0]  # defined but not exported yet
     assert fake_server.remaining == 0
 
 

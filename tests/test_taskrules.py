@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from code_assistant.agent.taskrules import (
     Named,
+    defined_note,
     is_test_path,
     missing_definitions,
     named_definitions,
@@ -84,3 +85,37 @@ def test_an_export_list_without_the_new_function_gets_the_fixed_line(
 ])
 def test_no_export_note_without_a_list_that_leaves_the_function_out(text: str) -> None:
     assert unexported("m.js", text, "b") == ""
+
+
+ACCOUNT = "class Account:\n    def deposit(self, amount):\n        self.balance += amount\n"
+WITHDRAW = "\n    def withdraw(self, amount):\n        self.balance -= amount\n"
+
+
+@pytest.mark.parametrize(("task", "rel", "text", "done"), [
+    ("Add a withdraw(amount) method to the Account class in bank.py", "bank.py",
+     ACCOUNT + WITHDRAW, True),
+    ("Add a withdraw(amount) method to the Account class in bank.py", "bank.py", ACCOUNT, False),
+    # a function asked for, defined as a method: not done
+    ("Add a function withdraw(amount) to bank.py", "bank.py", ACCOUNT + WITHDRAW, False),
+    # the file does not parse: not done, whatever it defines
+    ("Add a function f(x) to m.py", "m.py", "def f(x):\n    return x\n  return", False),
+    ("Add a function f(x) to m.py", "m.py", "def f(x):\n    return x\n", True),
+    ("Add a function product(numbers) to m.js", "m.js",
+     "function product(numbers) {\n  return 1;\n}\n", True),
+    ("Add a function product(numbers) to m.js", "m.js", "const product = (ns) => 1;\n", True),
+    # called, not defined
+    ("Add a function product(numbers) to m.js", "m.js", "console.log(product([1]));\n", False),
+    ("Add a public function count_vowels(text: &str) -> usize to src/lib.rs", "src/lib.rs",
+     "pub fn count_vowels(text: &str) -> usize {\n    0\n}\n", True),
+    ("Rename the function calc_total to order_total", "m.py", "def order_total():\n  pass\n",
+     False),  # names no function to add
+])
+def test_the_done_hint_only_when_the_file_defines_what_the_task_asks(
+    tmp_path: Path, task: str, rel: str, text: str, done: bool
+) -> None:
+    (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / rel).write_text(text)
+    note = defined_note(tmp_path, task, rel)
+    assert bool(note) is done, note
+    if done:
+        assert f"{rel} now defines" in note and "answer now with a one-line summary" in note

@@ -295,14 +295,18 @@ class Verifier:
         return taskrules.missing_definitions(self.root, self.task, changed)
 
     def progress(self, name: str, path: str = "") -> str:
-        """A note after a successful change: how far a rename has got, or that a function
-        the task names is missing from the file's export list ("" otherwise)."""
+        """A note after a successful change: how far a rename has got, that a function the
+        task names is missing from the file's export list, or that the file now defines all
+        the task names ("" otherwise)."""
         if name not in ("edit_file", "write_file"):
             return ""
         pair = taskrules.rename_pair(self.task)
         if pair is not None:
             return taskrules.rename_progress(self.root, *pair)
-        return taskrules.unexported_definitions(self.root, self.task, path) if path else ""
+        if not path:
+            return ""
+        return (taskrules.unexported_definitions(self.root, self.task, path)
+                or taskrules.defined_note(self.root, self.task, path))
 
     def opening_note(self) -> str:
         """What ca finds for the task before the model starts ("" for most tasks): every line
