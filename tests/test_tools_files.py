@@ -862,6 +862,23 @@ def test_python_written_with_literal_backslash_n_is_unescaped_only_when_that_com
     assert (root / "notes.txt").read_text() == "x\\n"
 
 
+def test_python_indented_as_a_whole_is_dedented_only_when_that_compiles(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on add-method: bank.py rewritten 8 spaces in (its JSON block's indentation).
+    indented = ('\n        """A bank."""\n\n        class Account:\n            def f(self):\n'
+                '                return 1\n    ')
+    write_file(ctx, "bank.py", indented)
+    assert (root / "bank.py").read_text() == (
+        '"""A bank."""\n\nclass Account:\n    def f(self):\n        return 1\n')
+    body = "    x = 1\n    y = 2\n"  # not Python: as sent
+    write_file(ctx, "notes.txt", body)
+    assert (root / "notes.txt").read_text() == body
+    broken = "    def f(:\n        pass\n"  # dedenting does not make it compile: kept as sent
+    reply = write_file(ctx, "broken.py", broken)
+    assert (root / "broken.py").read_text() == broken and "not valid Python" in reply
+
+
 def test_ca_s_own_answer_written_back_as_code_is_refused(root: Path, ctx: ToolContext) -> None:
     # Real 0.5B on llama_cpp.server: write_file(hello.py, "wrote hello.py (1 line, +1 -0)").
     reply = write_file(ctx, "hello.py", "print('hi')\n")

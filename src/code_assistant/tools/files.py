@@ -32,8 +32,8 @@ from code_assistant.tools.writeguards import (
     refuse_echo,
     refuse_gutting,
     removed_definitions,
+    repaired_python,
     syntax_note,
-    unescaped_python,
 )
 
 
@@ -169,7 +169,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         content: The complete new content of the file.
     """
     found = locate(ctx.root, path, must_exist=False)
-    content = unescaped_python(found.rel, content)
+    content = repaired_python(found.rel, content)
     # content copied from read_file output, "   4 | " prefixes and all (1.5B on
     # docstring-function wrote them into wordplay.py after a re-prompt)
     content = without_line_numbers(content) or content

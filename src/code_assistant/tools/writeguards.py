@@ -6,6 +6,7 @@ that does not compile."""
 from __future__ import annotations
 
 import re
+import textwrap
 
 from code_assistant.errors import ToolError
 
@@ -20,18 +21,17 @@ def removed_definitions(before: str, after: str) -> list[str]:
     return sorted({name for name in _DEFINITION.findall(before) if name not in kept})
 
 
-def unescaped_python(rel: str, content: str) -> str:
-    """Python source written with literal `\\n` for its newlines (0.5B: content
-    "print('hello world')\\n"): unescaped, only when that is what makes it compile."""
-    if not rel.endswith(".py") or "\\n" not in content:
+def repaired_python(rel: str, content: str) -> str:
+    """Whole-file Python as a small model garbles it, mended only when that is what makes it
+    compile: literal `\\n` for its newlines (0.5B: content "print('hello world')\\n"), or
+    every line indented by its JSON block (1.5B on add-method wrote bank.py 8 spaces in)."""
+    if not rel.endswith(".py") or not _syntax_error(rel, content):
         return content
-    fixed = content.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "    ")
-    for text, ok in ((content, False), (fixed, True)):
-        try:
-            compile(text, rel, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
-            continue
-        return fixed if ok else content
+    unescaped = content.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "    ")
+    for candidate in (unescaped, textwrap.dedent(content), textwrap.dedent(unescaped)):
+        fixed = candidate.lstrip("\n")
+        if not _syntax_error(rel, fixed):
+            return fixed
     return content
 
 
