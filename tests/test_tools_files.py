@@ -1127,3 +1127,26 @@ def test_write_file_content_with_read_file_line_numbers_loses_them(
     assert (root / "new.py").read_text() == "def f():\n    return 1\n\nx = f()\n"
     write_file(ctx, "notes.md", "1 | one\nplain line\n")  # not every line numbered: kept
     assert (root / "notes.md").read_text() == "1 | one\nplain line\n"
+
+
+PRICING = ('def apply_discount(price, percent):\n    """Take percent off."""\n'
+           "    return round(price - price * percent, 2)\n")
+
+
+def test_old_and_new_apart_from_blank_lines_at_their_edges_are_the_same_edit(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on fix-failing-test (s27b): new was "\n" + old, both with read_file's prefixes.
+    (root / "pricing.py").write_text(PRICING)
+    old = ('    1 | def apply_discount(price, percent):\n    2 |     """Take percent off."""\n'
+           "    3 |     return round(price - price * percent, 2)\n    ")
+    with pytest.raises(ToolError, match=r"old and new are the same, so nothing was changed: "
+                                        r"pricing\.py holds this text \(lines 1-3\) as it was"):
+        edit_file(ctx, "pricing.py", old, "\n" + old)
+    assert (root / "pricing.py").read_text() == PRICING
+
+
+def test_an_edit_that_only_reindents_is_not_taken_as_made(root: Path, ctx: ToolContext) -> None:
+    (root / "m.py").write_text("def f():\n        return 1\n")
+    edit_file(ctx, "m.py", "        return 1\n", "    return 1\n")
+    assert (root / "m.py").read_text() == "def f():\n    return 1\n"

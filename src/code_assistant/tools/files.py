@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from code_assistant.errors import AlreadyMade, ToolError
 from code_assistant.tools.edits import (
     SHOW_MAX_LINES,
@@ -258,7 +260,7 @@ def edit_file(
     found = _existing_file(ctx, path)
     if not old and not new.strip():
         raise ToolError("old and new are both empty; give the text to change or to add")
-    if old == new:
+    if old == new or (old.strip() and _without_blank_edges(old) == _without_blank_edges(new)):
         raise _same_old_new(ctx, found, old)
     size = found.path.stat().st_size
     if size > EDIT_MAX_BYTES:
@@ -362,14 +364,23 @@ def _made_before(text: str, old: str, new: str) -> int:
     making it again would stack a second copy of what it adds (a 1.5B model re-sent its
     add-a-function edit until the file held the function twice). The line new starts at,
     or 0."""
-    if not old.strip() or old.strip() not in new:
-        return 0
+    if not old.strip() or old.strip() not in new or old.strip() == new.strip():
+        return 0  # new adds nothing: an indentation fix, say
     try:
         held, at = apply_edit(text, new, new), apply_edit(text, old, old)
     except ToolError:
         return 0
     inside = held.first_line <= at.first_line and at.last_line <= held.last_line
     return held.first_line if inside else 0
+
+
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+
+
+def _without_blank_edges(text: str) -> str:
+    """text without its leading blank lines and trailing whitespace: old and new that differ
+    only there are the same edit (1.5B on fix-failing-test sent new as "\\n" + old)."""
+    return _LEADING_BLANK_LINES.sub("", text).rstrip()
 
 
 def _made_note(rel: str, line: int) -> str:
