@@ -1150,3 +1150,16 @@ def test_an_edit_that_only_reindents_is_not_taken_as_made(root: Path, ctx: ToolC
     (root / "m.py").write_text("def f():\n        return 1\n")
     edit_file(ctx, "m.py", "        return 1\n", "    return 1\n")
     assert (root / "m.py").read_text() == "def f():\n    return 1\n"
+
+
+def test_an_edit_that_leaves_the_file_as_it_was_is_refused_not_reported_as_made(
+    root: Path, ctx: ToolContext
+) -> None:
+    # Real 1.5B on cli-flag (s27b): old and new differed only in their line-number prefixes;
+    # ca answered "edited greet.py (+0 -0)" and the model sent it again.
+    code = "import argparse\nparser = argparse.ArgumentParser()\n"
+    (root / "greet.py").write_text(code)
+    with pytest.raises(ToolError, match="old and new are the same, so nothing was changed"):
+        edit_file(ctx, "greet.py", "   2 | parser = argparse.ArgumentParser()\n",
+                  "   3 | parser = argparse.ArgumentParser()\n")
+    assert (root / "greet.py").read_text() == code

@@ -295,6 +295,8 @@ def edit_file(
                f"both old and new define {guessed}, which {found.rel} does not have yet")
         edit.note = (f"note: old is not in {found.rel} and {why}, so new was added as new "
                      f"code; {edit.note.removeprefix('note: ')}")
+    if edit.text == text:  # old and new differ only in what matching ignores (line numbers)
+        raise _same_old_new(ctx, found, old)
     after_text = edit.text.replace("\n", "\r\n") if crlf else edit.text
     after = _encode(after_text, encoding, found.rel)
     counts = _commit(ctx, "edit_file", found, before, text, edit.text, after)
