@@ -43,6 +43,9 @@ def ca_env(fake_server: FakeModelServer, tmp_path: Path) -> dict[str, str]:
         CA_OPENAI_BASE_URL=fake_server.openai_url,
         CA_MAX_RETRIES="0",
         NO_COLOR="1",
+        # Scripted replies are tool calls: the whole-file first answer (draft.py) is tested
+        # on its own (test_task_draft.py), with this set back.
+        CA_TASK_DRAFT_LINES="0",
     )
     return env
 

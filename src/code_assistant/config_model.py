@@ -113,6 +113,11 @@ class Config(BaseSettings):
         1, ge=0, le=3,
         description="Fresh starts of a one-shot task that got stuck or whose check still fails",
     )
+    task_draft_lines: int = Field(
+        150, ge=0,
+        description="A one-shot task first answers with whole files when the files it is "
+        "about hold at most this many lines (0: always edit through tools)",
+    )
     shell_timeout: int = Field(120, gt=0, description="Default run_shell timeout in seconds")
     tool_output_lines: int = Field(
         120, gt=10, description="Lines of tool output kept (head + tail; errors are at the end)"

@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
-from code_assistant.agent import stuck
+from code_assistant.agent import draft, stuck
 from code_assistant.agent.events import (
     DoneEvent,
     Event,
@@ -64,6 +64,9 @@ class Agent:
     constrained_tool_calls: str = "auto"
     # Task mode: the check to run before "done" (verify.py); None: the model's word is final.
     verifier: Verifier | None = None
+    # Task mode: the files a whole-file first answer writes (draft.py); None: no draft.
+    draft: draft.Draft | None = None
+    _first_run: str = field(default="", init=False, repr=False)
     _stuck: stuck.StuckDetector = field(
         default_factory=stuck.StuckDetector, init=False, repr=False
     )
@@ -76,10 +79,11 @@ class Agent:
         transcript = Transcript(messages=messages)
         self._stuck = stuck.StuckDetector()
         started = time.perf_counter()
-        acted = False
         reprompted = False
         self._open_task(transcript, messages)
-        while transcript.model_calls < self.max_steps:
+        done = self.draft is not None and self._drafted(transcript, messages)
+        acted = transcript.tool_calls > 0  # the draft's writes
+        while not done and transcript.model_calls < self.max_steps:
             result = self._chat(transcript, messages)
             calls = [self._known_name(c) for c in result.tool_calls]
             if not calls and result.text:
@@ -114,20 +118,22 @@ class Agent:
                     continue
                 break
         else:
-            transcript.stop_reason = "max_steps"
+            if not done:
+                transcript.stop_reason = "max_steps"
         transcript.seconds = time.perf_counter() - started
         self.emit(DoneEvent.of(transcript))
         return transcript
 
     def _chat(
-        self, transcript: Transcript, messages: list[Message], options: ChatOptions | None = None
+        self, transcript: Transcript, messages: list[Message], options: ChatOptions | None = None,
+        *, with_tools: bool = True,
     ) -> ChatResult:
         if options is None and constrain_every_call(
             self.constrained_tool_calls, self.backend.name
         ):
             return self._enveloped_chat(transcript, messages)
         options = options or self.options
-        tools = self.tools.specs if options.format is None else []
+        tools = self.tools.specs if options.format is None and with_tools else []
         self.emit(ModelCallEvent(self.model, step=transcript.model_calls + 1))
         # Constrained replies are JSON: their text is emitted once parsed, not token by token.
         stream = self.stream and options.format is None
@@ -234,6 +240,46 @@ class Agent:
             transcript.stop_reason = "stuck"
         return False
 
+    def _drafted(self, transcript: Transcript, messages: list[Message]) -> bool:
+        """The whole-file first answer (draft.py): one call without tools, its files written
+        with write_file as if the model had called it. True when that finished the task (a
+        change made, its check passed or there is none); False when the loop goes on: the
+        check's failure is the next message, or the reply changed nothing."""
+        files = self.draft
+        if files is None or "write_file" not in self.tools:
+            return False
+        asked = draft.draft_messages(self.ctx.root, files, self._first_run)
+        result = self._chat(transcript, asked, self.options, with_tools=False)
+        calls = [
+            ToolCall("write_file", {"path": path, "content": content}, id=f"draft_{index}")
+            for index, (path, content) in enumerate(draft.writes(self.ctx.root, files,
+                                                                 result.text))
+        ]
+        if not calls:  # a reply of tool calls after all is the loop's first step
+            asked_tools = [self._known_name(c) for c in result.tool_calls]
+            asked_tools = asked_tools or self._text_calls(result.text)
+            if asked_tools:
+                messages.append(Message("assistant", result.text, tool_calls=asked_tools))
+                self._run_calls(transcript, messages, asked_tools)
+            return False
+        changes = len(self.ctx.changes)
+        said = draft.prose(result.text)
+        messages.append(Message("assistant", said, tool_calls=calls))
+        self._run_calls(transcript, messages, calls)
+        if len(self.ctx.changes) == changes:
+            return False  # every write refused: the model reads why and goes on with tools
+        for message in messages[-len(calls):]:  # the loop's first message shows the old files
+            path = next(str(c.arguments["path"]) for c in calls if c.id == message.tool_call_id)
+            message.content += "\n" + draft.now_reads(self.ctx, path)
+        if self._check_failed(transcript, messages):
+            return False
+        if transcript.stop_reason == "unverified":
+            return True
+        transcript.final_text = said or "wrote " + ", ".join(
+            str(c.arguments["path"]) for c in calls)
+        messages.append(Message("assistant", transcript.final_text))
+        return True
+
     def _open_task(self, transcript: Transcript, messages: list[Message]) -> None:
         """A task that says its command fails starts with that command's output; a rename
         starts with the lines to change."""
@@ -251,6 +297,7 @@ class Agent:
         if ok:  # refused by the user or the policy: the task starts as written
             focus = focus_note(self.ctx.root, result.text) if result.failed else ""
             note = first_run_note(check, result.text, result.failed, focus)
+            self._first_run = draft.first_run_note(check.command, result.text, focus)
             messages[-1] = replace(messages[-1], content=f"{messages[-1].content}\n\n{note}")
 
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from code_assistant.agent.draft import Draft
 from code_assistant.agent.events import OnEvent, Transcript
 from code_assistant.agent.personas import Persona
 from code_assistant.agent.verify import Verifier
@@ -29,17 +30,20 @@ def run_persona(
     stream: bool = True,
     verifier: Verifier | None = None,
     temperature: float | None = None,
+    draft: Draft | None = None,
 ) -> Transcript:
     """Run `persona`'s agent on `task` with the tools in `ctx`; its recoveries are recorded as
     feedback pairs (flushed however the run ends). The messages are the persona's system
     prompt (lessons picked by `task`) and `prompt` (default: the task); a caller with more
     context (the REPL: pins, history) passes its own `messages`, which the loop appends to.
-    `temperature` overrides the configured one for this run (a fresh start samples hotter)."""
+    `temperature` overrides the configured one for this run (a fresh start samples hotter);
+    `draft` makes the first answer whole files (draft.py)."""
     model = persona.model(loaded.config)
     recorder = FeedbackRecorder(loaded, persona, model, task)
     agent = make_agent(loaded, backend, persona, ctx, tee(on_event, recorder), tools=tools,
                        max_steps=max_steps, stream=stream)
     agent.verifier = verifier
+    agent.draft = draft
     if temperature is not None:
         agent.options = replace(agent.options, temperature=temperature)
     if messages is None:

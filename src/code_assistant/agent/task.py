@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from code_assistant.agent import freshstart, stuck
 from code_assistant.agent.context import attach_named_files
+from code_assistant.agent.draft import plan_draft
 from code_assistant.agent.events import RetryEvent, Transcript
 from code_assistant.agent.personas import IMPLEMENTER
 from code_assistant.agent.runner import run_persona
@@ -50,7 +51,8 @@ def run_task(loaded: App, task: str, *, json_out: bool = False) -> int:
     # The model's "done" is checked against the task's command or the project's tests.
     verifier = Verifier(loaded.root, task, config.test_command)
     transcript = run_persona(loaded, backend, IMPLEMENTER, ctx, task, renderer,
-                             prompt=attach_named_files(ctx, task), verifier=verifier)
+                             prompt=attach_named_files(ctx, task), verifier=verifier,
+                             draft=plan_draft(loaded.root, task, config.task_draft_lines))
     restarts = 0
     while freshstart.should_restart(transcript, config.max_steps, restarts,
                                     config.task_restarts):

@@ -1,0 +1,261 @@
+"""A first answer in whole files: for a task about a few small files, the model writes them out.
+
+Real Qwen2.5-Coder-1.5B on the task suite (s27b) finished more tasks as aider's one whole-file
+reply (9/18, about 25 s each) than through ca's tool loop (4/18): writing a 30-line file out
+whole is easier for it than copying `old` exactly, and it takes one call instead of five.
+So a one-shot task whose files are small first asks for them whole, with no tools; ca writes
+what comes back through write_file (its guards, approval and diffs), then runs the task's
+check as after any change. Passing, the task is done in one call; failing, the tool loop goes
+on from there with the failure, as after any change. A reply without a usable file changes
+nothing and the loop starts as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from code_assistant.agent.context import imported_modules, named_paths, new_files
+from code_assistant.agent.taskrules import is_test_path, protects_tests
+from code_assistant.backends.base import Message
+from code_assistant.errors import ToolError
+from code_assistant.tools.registry import ToolContext
+
+MAX_PROJECT_FILES = 6  # a task naming no file drafts the whole project only when it is this small
+_PROMPT = (Path(__file__).parent / "prompts" / "draft.md")
+_LANGUAGES = {
+    ".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".ts": "typescript", ".rs": "rust", ".go": "go", ".java": "java", ".rb": "ruby",
+    ".sh": "bash", ".c": "c", ".h": "c", ".cpp": "cpp", ".json": "json", ".toml": "toml",
+    ".yaml": "yaml", ".yml": "yaml", ".md": "markdown", ".html": "html", ".css": "css",
+}
+_CODE = tuple(s for s in _LANGUAGES if s not in (".md", ".json", ".yaml", ".yml"))
+_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
+_PATH_WORD = re.compile(r"[\w./-]*\w\.\w+")
+# "# ... rest of the file unchanged ...", "// ...": a reply that leaves code out
+_ELIDED = re.compile(
+    r"^\s*(?:(?:#|//|/\*)\s*)?(?:\.\.\.|…)\s*(?:\*/)?\s*$"
+    r"|\b(?:rest of|remaining|existing|other) (?:the )?(?:code|file|functions?|methods?)\b"
+    r"|\b(?:unchanged|stays the same|as before)\s*(?:\.\.\.|…)?\s*(?:\*/)?\s*$",
+    re.I | re.M,
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A task's whole-file first answer: the files it changes, only reads, or creates."""
+
+    task: str
+    editable: tuple[str, ...]
+    readonly: tuple[str, ...]
+    new: tuple[str, ...]
+
+    @property
+    def writable(self) -> tuple[str, ...]:
+        return self.editable + self.new
+
+
+def plan_draft(root: Path, task: str, max_lines: int) -> Draft | None:
+    """The files a whole-file first answer is about, or None when the task is not for one:
+    they hold more than `max_lines` lines together (0 turns drafts off), or there are none.
+    They are the files the task names and their local imports; a task naming none, in a
+    project of at most MAX_PROJECT_FILES code files, is about all of them. Tests a task says
+    show a bug are read-only."""
+    if max_lines <= 0:
+        return None
+    named = named_paths(root, task)
+    wanted = list(named)
+    for rel in named:
+        wanted += [m for m in imported_modules(root, rel) if m not in wanted]
+    new = tuple(new_files(root, task))
+    if not wanted and not new:
+        wanted = _small_project(root)
+    texts = {rel: _text(root, rel) for rel in wanted}
+    if any(text is None for text in texts.values()):
+        return None  # binary, unreadable or not a file: the tool loop can look at it
+    if sum(len(text.splitlines()) for text in texts.values() if text) > max_lines:
+        return None
+    tests_fixed = protects_tests(task)
+    editable = tuple(rel for rel in wanted if not (tests_fixed and is_test_path(rel)))
+    readonly = tuple(rel for rel in wanted if rel not in editable)
+    if not editable and not new:
+        return None
+    return Draft(task, editable, readonly, new)
+
+
+def _small_project(root: Path) -> list[str]:
+    from code_assistant.tools.paths import walk_files
+
+    code = [rel for rel in walk_files(root, limit=200) if rel.endswith(_CODE)]
+    return sorted(code) if 0 < len(code) <= MAX_PROJECT_FILES else []
+
+
+def _text(root: Path, rel: str) -> str | None:
+    try:
+        data = (root / rel).read_bytes()
+        return None if b"\0" in data else data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def draft_messages(root: Path, files: Draft, note: str = "") -> list[Message]:
+    """The draft's system prompt and its one user message: each file whole under its path
+    (no line numbers: the answer must not have them either), the task, then `note` (what ca
+    ran before the model started)."""
+    blocks = [_listing(rel, _text(root, rel) or "") for rel in files.editable]
+    parts = ["The files of this task:\n\n" + "\n\n".join(blocks)] if blocks else []
+    if files.readonly:
+        shown = "\n\n".join(_listing(rel, _text(root, rel) or "") for rel in files.readonly)
+        parts.append(f"Read these too, and do not change them: they are right.\n\n{shown}")
+    for rel in files.new:
+        parts.append(f"{rel} does not exist yet. Write it whole if the task asks for it.")
+    parts.append(f"# Task\n{files.task}")
+    if note:
+        parts.append(note)
+    parts.append(_answer_line(files))
+    system = _PROMPT.read_text(encoding="utf-8")
+    return [Message("system", system), Message("user", "\n\n".join(parts))]
+
+
+def _answer_line(files: Draft) -> str:
+    """How to answer, with this task's own file names (a small model copies a sample name)."""
+    names = files.writable
+    which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
+    return (
+        f"Answer with each file you change ({which}) as it must be after the change: its "
+        "path alone on one line, then the whole file in a fenced code block. Keep every "
+        "line the task does not ask you to change."
+    )
+
+
+def _listing(rel: str, text: str) -> str:
+    fence = "````" if "```" in text else "```"
+    body = text if text.endswith("\n") or not text else text + "\n"
+    return f"{rel}\n{fence}{_LANGUAGES.get(PurePosixPath(rel).suffix, '')}\n{body}{fence}"
+
+
+def parse_files(text: str, files: Draft) -> list[tuple[str, str]]:
+    """The (path, content) pairs of a whole-file reply, in order, for the files the draft may
+    write: a fenced block under its path, or with the path in its info string; a reply of
+    one block is that file when the draft has only one. A block cut short (no closing
+    fence) or naming no writable file is left out; a file given twice keeps the last."""
+    lines = text.split("\n")
+    blocks: list[tuple[str, str]] = []  # (path or "", content)
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if opening is None:
+            index += 1
+            continue
+        fence = opening.group("fence")
+        close = next((j for j in range(index + 1, len(lines))
+                      if lines[j].strip() == fence), None)
+        if close is None:
+            break  # cut short: the rest of the reply is not a whole file
+        body = "".join(f"{line}\n" for line in lines[index + 1:close])
+        path = (_path_in(opening.group("info"), files)
+                or _path_in(_line_before(lines, index), files))
+        blocks.append((path, body))
+        index = close + 1
+    if len(blocks) == 1 and not blocks[0][0] and len(files.writable) == 1:
+        blocks = [(files.writable[0], blocks[0][1])]
+    found: dict[str, str] = {}
+    for path, content in blocks:
+        if path:
+            found.pop(path, None)
+            found[path] = content
+    return list(found.items())
+
+
+def writes(root: Path, files: Draft, text: str) -> list[tuple[str, str]]:
+    """The files of a reply worth writing: each without a first line naming its own path
+    (real 1.5B began report.py with `# report.py`), and not when it is what the file holds
+    already or says it leaves code out ("# ... rest of the code")."""
+    found = []
+    for path, content in parse_files(text, files):
+        before = _text(root, path) if (root / path).exists() else ""
+        if before is None:
+            continue
+        content = _without_path_comment(path, content, before)
+        if content.strip() and content != before and not elides(before, content):
+            found.append((path, content))
+    return found
+
+
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*|--|<!--)\s*(?P<path>[\w./-]+?)\s*(?:\*/|-->)?\s*$")
+
+
+def _without_path_comment(path: str, content: str, before: str) -> str:
+    first, newline, rest = content.partition("\n")
+    match = _COMMENT.match(first)
+    if match is None or before.startswith(first) or match.group("path").removeprefix("./") not in (
+        path, PurePosixPath(path).name
+    ):
+        return content
+    return rest if newline else ""
+
+
+def _line_before(lines: list[str], index: int) -> str:
+    """The last non-blank line before a fence, when it is one of the two just above it."""
+    for back in (1, 2):
+        if index - back >= 0 and lines[index - back].strip():
+            return lines[index - back]
+    return ""
+
+
+def _path_in(line: str, files: Draft) -> str:
+    """The writable file a line names (`stats.py`, `**src/lib.rs**`, `File: stats.py:`), by
+    path or by a base name only one of them has; "" when none."""
+    for word in reversed(_PATH_WORD.findall(line)):
+        word = str(word).removeprefix("./")
+        if word in files.writable:
+            return word
+        matches = [rel for rel in files.writable if PurePosixPath(rel).name == word]
+        if len(matches) == 1:
+            return matches[0]
+    return ""
+
+
+def first_run_note(command: str, output: str, focus: str = "") -> str:
+    """What ca's run of the task's check before the model started showed (verify.py), for
+    the draft: its last lines and where to look."""
+    from code_assistant.agent.verify import TAIL_LINES
+
+    tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+    return f"ca ran `{command}` before you started:\n{tail}" + (f"\n\n{focus}" if focus else "")
+
+
+def now_reads(ctx: ToolContext, rel: str) -> str:
+    """A drafted file as the tool loop will go on from it: numbered, as read_file shows it."""
+    from code_assistant.agent.context import FILE_MAX_LINES
+    from code_assistant.tools.files import read_file
+
+    try:
+        shown = str(read_file(ctx, rel, end_line=FILE_MAX_LINES))
+    except ToolError:
+        return ""
+    return f"{rel} now reads:\n{shown}"
+
+
+def elides(before: str, after: str) -> bool:
+    """Whether a whole-file answer leaves code out in words ("# ... rest of the code ...")
+    that the file did not have: written, it would delete that code."""
+    return any(match.group(0) not in before for match in _ELIDED.finditer(after))
+
+
+def prose(text: str) -> str:
+    """The reply without its code blocks and the path lines above them: what it says it did."""
+    kept: list[str] = []
+    inside = ""
+    for line in text.split("\n"):
+        opening = _FENCE.match(line)
+        if inside:
+            inside = "" if line.strip() == inside else inside
+        elif opening is not None:
+            inside = opening.group("fence")
+            if kept and _PATH_WORD.fullmatch(kept[-1].strip(" *#`:")):
+                kept.pop()
+        else:
+            kept.append(line)
+    return " ".join(" ".join(kept).split())[:400]
