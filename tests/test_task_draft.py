@@ -188,8 +188,9 @@ def test_a_draft_that_passes_its_check_is_done_in_one_call(
     assert next(e["name"] for e in events if e["event"] == "tool_call") == "write_file"
     request = fake_server.chat_requests[0]["body"]
     assert not request.get("tools")  # the draft is asked for text, not calls
-    asked = request["messages"][-1]["content"]
-    assert f"stats.py\n```python\n{STATS}```" in asked
+    files, asked = (m["content"] for m in request["messages"][1::2])
+    assert f"stats.py\n```python\n{STATS}```" in files
+    assert asked.startswith("Add a function median(values) to stats.py.")
     assert "Answer with each file you change (stats.py)" in asked
 
 
@@ -259,5 +260,45 @@ def test_a_draft_of_the_protected_test_is_not_written(
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "test_calc.py").read_text() == TEST
     assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
-    asked = fake_server.chat_requests[0]["body"]["messages"][-1]["content"]
-    assert "do not change them" in asked and "ca ran `" in asked  # the failing run, first
+    files, asked = (m["content"] for m in fake_server.chat_requests[0]["body"]["messages"][1::2])
+    assert "do not change them" in files and "ca ran `" in asked  # the failing run, first
+
+
+def test_a_task_naming_no_file_drafts_the_small_project_it_shows(
+    fake_server: FakeModelServer, draft_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Files shown whole count as read: write_file refused every file of real 1.5B's right
+    rename as "not read" when the task named none of them."""
+    (tmp_path / "orders.py").write_text("def calc_total(xs):\n    return sum(xs)\n")
+    (tmp_path / "main.py").write_text("from orders import calc_total\n\nprint(calc_total([1]))\n")
+    fake_server.enqueue({"text": reply("orders.py", "def order_total(xs):\n    return sum(xs)\n")
+                         + reply("main.py", "from orders import order_total\n\n"
+                                 "print(order_total([1]))\n")})
+    result = run_ca(["--yes", "--json", "do", "Rename calc_total to order_total everywhere."],
+                    draft_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "order_total" in (tmp_path / "main.py").read_text()
+    assert (tmp_path / "orders.py").read_text().startswith("def order_total(")
+    assert events_of(result.stdout)[-1]["model_calls"] == 1
+
+
+def test_whole_files_in_a_later_reply_are_written_but_not_snippets(
+    fake_server: FakeModelServer, draft_env: dict[str, str], tmp_path: Path
+) -> None:
+    """After a failing draft real 1.5B answered the failure with the whole file again."""
+    one = "\n\ndef one():\n    return 1\n"
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return 0\n" + one)
+    (tmp_path / "test_calc.py").write_text(TEST)
+    fixed = "def add(a, b):\n    return a + b\n\n\ndef one():\n    return 1\n"
+    fake_server.enqueue(
+        {"text": reply("calc.py", BUGGY + "\n\ndef one():\n    return 1\n")},
+        {"text": reply("calc.py", "def add(a, b):\n    return a + b\n")},  # one() left out
+        {"text": reply("calc.py", fixed)},
+        {"text": "Fixed."},
+    )
+    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], draft_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "calc.py").read_text() == fixed
+    writes = [e["arguments"]["content"] for e in events_of(result.stdout)
+              if e["event"] == "tool_call" and e["name"] == "write_file"]
+    assert len(writes) == 2 and writes[-1] == fixed  # the snippet was not written

@@ -100,22 +100,27 @@ def _text(root: Path, rel: str) -> str | None:
 
 
 def draft_messages(root: Path, files: Draft, note: str = "") -> list[Message]:
-    """The draft's system prompt and its one user message: each file whole under its path
-    (no line numbers: the answer must not have them either), the task, then `note` (what ca
-    ran before the model started)."""
+    """The draft's conversation, laid out as aider lays out its whole-file chat: the system
+    prompt, the files in a message of their own (whole, no line numbers: the answer must not
+    have them either) with a short assistant reply, then the task alone in the last message
+    with `note` (what ca ran before the model started) and how to answer. Given the task
+    under the files in one long message, real 1.5B copied that message out as its answer."""
     blocks = [_listing(rel, _text(root, rel) or "") for rel in files.editable]
-    parts = ["The files of this task:\n\n" + "\n\n".join(blocks)] if blocks else []
+    parts = ["Here are the files of my project that this task is about:\n\n"
+             + "\n\n".join(blocks)] if blocks else []
     if files.readonly:
         shown = "\n\n".join(_listing(rel, _text(root, rel) or "") for rel in files.readonly)
-        parts.append(f"Read these too, and do not change them: they are right.\n\n{shown}")
+        parts.append(f"These are right: read them, and do not change them.\n\n{shown}")
     for rel in files.new:
         parts.append(f"{rel} does not exist yet. Write it whole if the task asks for it.")
-    parts.append(f"# Task\n{files.task}")
-    if note:
-        parts.append(note)
-    parts.append(_answer_line(files))
     system = _PROMPT.read_text(encoding="utf-8")
-    return [Message("system", system), Message("user", "\n\n".join(parts))]
+    asked = "\n\n".join([files.task, *([note] if note else []), _answer_line(files)])
+    return [
+        Message("system", system),
+        Message("user", "\n\n".join(parts)),
+        Message("assistant", "Ok. I will write out whole each file I change."),
+        Message("user", asked),
+    ]
 
 
 def _answer_line(files: Draft) -> str:
@@ -168,18 +173,24 @@ def parse_files(text: str, files: Draft) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def writes(root: Path, files: Draft, text: str) -> list[tuple[str, str]]:
+def writes(root: Path, files: Draft, text: str, *, whole: bool = False) -> list[tuple[str, str]]:
     """The files of a reply worth writing: each without a first line naming its own path
     (real 1.5B began report.py with `# report.py`), and not when it is what the file holds
-    already or says it leaves code out ("# ... rest of the code")."""
+    already or says it leaves code out ("# ... rest of the code"); `whole`: nor when it drops
+    a definition the file has (a reply in the tool loop may show just the changed part)."""
+    from code_assistant.tools.writeguards import removed_definitions
+
     found = []
     for path, content in parse_files(text, files):
         before = _text(root, path) if (root / path).exists() else ""
         if before is None:
             continue
         content = _without_path_comment(path, content, before)
-        if content.strip() and content != before and not elides(before, content):
-            found.append((path, content))
+        if not content.strip() or content == before or elides(before, content):
+            continue
+        if whole and removed_definitions(before, content):
+            continue
+        found.append((path, content))
     return found
 
 

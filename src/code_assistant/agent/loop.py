@@ -87,7 +87,7 @@ class Agent:
             result = self._chat(transcript, messages)
             calls = [self._known_name(c) for c in result.tool_calls]
             if not calls and result.text:
-                calls = self._text_calls(result.text)
+                calls = self._text_calls(result.text) or self._whole_files(transcript, result.text)
                 transcript.recoveries.text_tool_calls += len(calls)
             if not calls and self._showed_code_instead(result, acted):
                 if not reprompted:
@@ -263,6 +263,7 @@ class Agent:
                 self._run_calls(transcript, messages, asked_tools)
             return False
         changes = len(self.ctx.changes)
+        self.ctx.seen_files.update(files.editable)  # shown whole: they count as read
         said = draft.prose(result.text)
         messages.append(Message("assistant", said, tool_calls=calls))
         self._run_calls(transcript, messages, calls)
@@ -279,6 +280,19 @@ class Agent:
             str(c.arguments["path"]) for c in calls)
         messages.append(Message("assistant", transcript.final_text))
         return True
+
+    def _whole_files(self, transcript: Transcript, text: str) -> list[ToolCall]:
+        """After a draft, a reply of whole files instead of calls (real 1.5B answered a failing
+        cargo test so) is written like the draft's, when each keeps every definition its
+        file has: a snippet is not a whole file."""
+        if self.draft is None:
+            return []
+        return [
+            ToolCall("write_file", {"path": path, "content": content},
+                     id=f"draft_{transcript.model_calls}_{index}")
+            for index, (path, content) in enumerate(
+                draft.writes(self.ctx.root, self.draft, text, whole=True))
+        ]
 
     def _open_task(self, transcript: Transcript, messages: list[Message]) -> None:
         """A task that says its command fails starts with that command's output; a rename

@@ -66,6 +66,7 @@ def run_task(loaded: App, task: str, *, json_out: bool = False) -> int:
             prompt=f"{attach_named_files(ctx, task)}\n\n{note}",
             max_steps=config.max_steps - transcript.model_calls,
             temperature=freshstart.restart_temperature(config.temperature),
+            draft=plan_draft(loaded.root, task, config.task_draft_lines),
         )
         transcript = freshstart.combined(transcript, again)
     transcript.seconds = time.perf_counter() - started  # what the user waited, not the loop
