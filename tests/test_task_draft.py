@@ -49,6 +49,12 @@ def test_the_path_may_be_in_the_fence_or_a_base_name() -> None:
     assert found == [("src/lib.rs", "fn f() {}\n"), ("main.py", "x = 1\n")]
 
 
+def test_a_first_line_comment_may_name_the_file() -> None:
+    text = f"```python\n# stats.py\n{STATS}```\n```js\n// lib/a.js\nx()\n```"
+    assert parse_files(text, draft_of("stats.py", "lib/a.js")) == [
+        ("stats.py", f"# stats.py\n{STATS}"), ("lib/a.js", "// lib/a.js\nx()\n")]
+
+
 def test_one_block_without_a_path_is_the_only_file() -> None:
     assert parse_files(f"```python\n{STATS}```", draft_of("stats.py")) == [("stats.py", STATS)]
     assert parse_files(f"```python\n{STATS}```", draft_of("a.py", "b.py")) == []
@@ -216,12 +222,13 @@ def test_a_failing_draft_goes_on_in_the_tool_loop(
     assert events_of(result.stdout)[-1]["model_calls"] == 3
 
 
-def test_a_reply_without_a_file_leaves_the_loop_as_before(
+def test_a_reply_without_a_file_is_asked_again_once_then_the_loop_starts(
     fake_server: FakeModelServer, draft_env: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / "stats.py").write_text(STATS)
     fake_server.enqueue(
-        {"text": "You could add a median function."},
+        {"text": "Ok. I will write out whole each file I change."},  # real 1.5B, cli-flag
+        {"text": reply("stats.py", STATS)},  # the file as it was
         {"tool_calls": [{"name": "edit_file", "arguments": {
             "path": "stats.py", "old": "", "new": WITH_MEDIAN[len(STATS):]}}]},
         {"text": "Added median."},
@@ -230,8 +237,26 @@ def test_a_reply_without_a_file_leaves_the_loop_as_before(
                     draft_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "stats.py").read_text() == WITH_MEDIAN
-    first_loop = fake_server.chat_requests[1]["body"]["messages"]
+    again = fake_server.chat_requests[1]["body"]["messages"][-1]["content"]
+    assert again.startswith("You wrote out no file. Answer with each file you change (stats.py)")
+    first_loop = fake_server.chat_requests[2]["body"]["messages"]
     assert [m["role"] for m in first_loop] == ["system", "user"]  # the draft left no trace
+    assert [e["strategy"] for e in events_of(result.stdout) if e["event"] == "retry"] == [
+        "draft_reprompt"]
+
+
+def test_a_draft_giving_the_file_back_unchanged_is_told_so(
+    fake_server: FakeModelServer, draft_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "stats.py").write_text(STATS)
+    fake_server.enqueue({"text": reply("stats.py", "# stats.py\n" + STATS)},
+                        {"text": reply("stats.py", WITH_MEDIAN)})
+    result = run_ca(["--yes", "--json", "do", "Add a function median(values) to stats.py."],
+                    draft_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "stats.py").read_text() == WITH_MEDIAN
+    again = fake_server.chat_requests[1]["body"]["messages"][-1]["content"]
+    assert again.startswith("That is what the file already holds, so nothing changed.")
 
 
 def test_an_elided_draft_is_not_written(
@@ -239,7 +264,7 @@ def test_an_elided_draft_is_not_written(
 ) -> None:
     (tmp_path / "stats.py").write_text(STATS)
     elided = reply("stats.py", "# ... existing code ...\n\ndef median(v): ...\n")
-    fake_server.enqueue({"text": elided}, *[{"text": "Nothing to do."}] * 3)
+    fake_server.enqueue({"text": elided}, {"text": elided}, *[{"text": "Nothing to do."}] * 3)
     result = run_ca(["--yes", "--json", "do", "Add a function median(values) to stats.py."],
                     draft_env, tmp_path)
     assert (tmp_path / "stats.py").read_text() == STATS

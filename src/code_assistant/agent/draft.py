@@ -123,6 +123,22 @@ def draft_messages(root: Path, files: Draft, note: str = "") -> list[Message]:
     ]
 
 
+def reprompt(root: Path, files: Draft, reply: str) -> str:
+    """The one follow-up to a draft reply that wrote nothing: real 1.5B answered with the
+    task message, or with the last assistant line, copied out; or gave the file back as
+    it was."""
+    parsed = parse_files(reply, files)
+    if not parsed:
+        why = "You wrote out no file."
+    elif all(_without_path_comment(path, content, _text(root, path) or "") == _text(root, path)
+             for path, content in parsed):
+        why = ("That is what the file already holds, so nothing changed. Make the change "
+               "the task asks for.")
+    else:
+        why = "Write each file whole: leave nothing out."
+    return f"{why} {_answer_line(files)}"
+
+
 def _answer_line(files: Draft) -> str:
     """How to answer, with this task's own file names (a small model copies a sample name)."""
     names = files.writable
@@ -160,7 +176,8 @@ def parse_files(text: str, files: Draft) -> list[tuple[str, str]]:
             break  # cut short: the rest of the reply is not a whole file
         body = "".join(f"{line}\n" for line in lines[index + 1:close])
         path = (_path_in(opening.group("info"), files)
-                or _path_in(_line_before(lines, index), files))
+                or _path_in(_line_before(lines, index), files)
+                or _commented_path(lines[index + 1] if close > index + 1 else "", files))
         blocks.append((path, body))
         index = close + 1
     if len(blocks) == 1 and not blocks[0][0] and len(files.writable) == 1:
@@ -195,6 +212,12 @@ def writes(root: Path, files: Draft, text: str, *, whole: bool = False) -> list[
 
 
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*|--|<!--)\s*(?P<path>[\w./-]+?)\s*(?:\*/|-->)?\s*$")
+
+
+def _commented_path(line: str, files: Draft) -> str:
+    """The writable file a block's first line names as a comment (`# report.py`)."""
+    match = _COMMENT.match(line)
+    return _path_in(match.group("path"), files) if match else ""
 
 
 def _without_path_comment(path: str, content: str, before: str) -> str:

@@ -250,10 +250,16 @@ class Agent:
             return False
         asked = draft.draft_messages(self.ctx.root, files, self._first_run)
         result = self._chat(transcript, asked, self.options, with_tools=False)
+        found = draft.writes(self.ctx.root, files, result.text)
+        if not found and not result.tool_calls:  # once: an echo, prose, the file unchanged
+            self.emit(RetryEvent("draft_reprompt"))
+            asked += [Message("assistant", result.text),
+                      Message("user", draft.reprompt(self.ctx.root, files, result.text))]
+            result = self._chat(transcript, asked, self.options, with_tools=False)
+            found = draft.writes(self.ctx.root, files, result.text)
         calls = [
             ToolCall("write_file", {"path": path, "content": content}, id=f"draft_{index}")
-            for index, (path, content) in enumerate(draft.writes(self.ctx.root, files,
-                                                                 result.text))
+            for index, (path, content) in enumerate(found)
         ]
         if not calls:  # a reply of tool calls after all is the loop's first step
             asked_tools = [self._known_name(c) for c in result.tool_calls]
