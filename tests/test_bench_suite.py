@@ -97,6 +97,7 @@ def isolated_env(base: Path, **extra: str) -> dict[str, str]:
         GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
         GIT_COMMITTER_EMAIL="t@example.com",
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # the scored pytest runs need no plugins
+        CA_TASK_DRAFT_LINES="0",  # replies are scripted per tool-loop step (test_task_draft.py)
         **extra,
     )
     return env

@@ -23,6 +23,7 @@ from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext
 
 MAX_PROJECT_FILES = 6  # a task naming no file drafts the whole project only when it is this small
+WALK_LIMIT = 200  # files of any kind: a bigger tree is not a small project
 _PROMPT = (Path(__file__).parent / "prompts" / "draft.md")
 _LANGUAGES = {
     ".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
@@ -87,8 +88,10 @@ def plan_draft(root: Path, task: str, max_lines: int) -> Draft | None:
 def _small_project(root: Path) -> list[str]:
     from code_assistant.tools.paths import walk_files
 
-    code = [rel for rel in walk_files(root, limit=200) if rel.endswith(_CODE)]
-    return sorted(code) if 0 < len(code) <= MAX_PROJECT_FILES else []
+    walked = list(walk_files(root, limit=WALK_LIMIT + 1))
+    code = [rel for rel in walked if rel.endswith(_CODE)]
+    small = 0 < len(code) <= MAX_PROJECT_FILES and len(walked) <= WALK_LIMIT
+    return sorted(code) if small else []
 
 
 def _text(root: Path, rel: str) -> str | None:

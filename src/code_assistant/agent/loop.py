@@ -251,7 +251,8 @@ class Agent:
         asked = draft.draft_messages(self.ctx.root, files, self._first_run)
         result = self._chat(transcript, asked, self.options, with_tools=False)
         found = draft.writes(self.ctx.root, files, result.text)
-        if not found and not result.tool_calls:  # once: an echo, prose, the file unchanged
+        # once: an echo, prose, the file unchanged (not a reply of calls: the loop runs them)
+        if not found and not result.tool_calls and not self._text_calls(result.text):
             self.emit(RetryEvent("draft_reprompt"))
             asked += [Message("assistant", result.text),
                       Message("user", draft.reprompt(self.ctx.root, files, result.text))]
