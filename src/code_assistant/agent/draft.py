@@ -257,10 +257,10 @@ def _path_in(line: str, files: Draft) -> str:
 def first_run_note(command: str, output: str, focus: str = "") -> str:
     """What ca's run of the task's check before the model started showed (verify.py), for
     the draft: its last lines and where to look."""
-    from code_assistant.agent.verify import TAIL_LINES
+    from code_assistant.agent.verify import output_tail
 
-    tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
-    return f"ca ran `{command}` before you started:\n{tail}" + (f"\n\n{focus}" if focus else "")
+    shown = f"ca ran `{command}` before you started:\n{output_tail(output)}"
+    return f"{shown}\n\n{focus}" if focus else shown
 
 
 def now_reads(ctx: ToolContext, rel: str) -> str:

@@ -330,10 +330,15 @@ class Verifier:
         return any(check.matches(cmd) and at == changes for cmd, at in self.passing)
 
 
+def output_tail(output: str) -> str:
+    """The last TAIL_LINES lines of a check's output: where its error is."""
+    return "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+
+
 def first_run_note(check: Check, output: str, failed: bool, focus: str = "") -> str:
     """What ca's run before the model's first step showed, appended to the task message;
     `focus` (failfocus.py) shows the function to fix."""
-    tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+    tail = output_tail(output)
     if not failed:
         return f"ca ran `{check.command}` before you started, and it passed:\n{tail}"
     how = (f"{focus}\nFix it with edit_file." if focus
@@ -349,7 +354,7 @@ def failure_message(
 ) -> str:
     """The user message that sends a failing check back to the model; `ran_failed` False:
     the command passed but its output lacks what the check expects."""
-    tail = "\n".join(output.rstrip().splitlines()[-TAIL_LINES:])
+    tail = output_tail(output)
     again = (
         "If the next check fails too, the task ends as failed."
         if rounds_left <= 0
