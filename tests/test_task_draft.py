@@ -200,26 +200,47 @@ def test_a_draft_that_passes_its_check_is_done_in_one_call(
     assert "Answer with each file you change (stats.py)" in asked
 
 
-def test_a_failing_draft_goes_on_in_the_tool_loop(
+def test_a_failing_draft_is_drafted_again_shown_the_failure(
+    fake_server: FakeModelServer, draft_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return 0\n")
+    (tmp_path / "test_calc.py").write_text(TEST)
+    fake_server.enqueue({"text": reply("calc.py", BUGGY)},
+                        {"text": reply("calc.py", "def add(a, b):\n    return a + b\n")})
+    result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], draft_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    second = fake_server.chat_requests[1]["body"]
+    assert not second.get("tools")  # whole files again, not the tool loop
+    files, asked = (m["content"] for m in second["messages"][1::2])
+    assert f"calc.py\n```python\n{BUGGY}```" in files  # the file as the draft left it
+    assert "after your change and it failed:" in asked and "assert -1 == 5" in asked
+    assert "edit_file" not in asked
+    final = events_of(result.stdout)[-1]
+    assert (final["stop_reason"], final["model_calls"]) == ("done", 2)
+
+
+def test_a_failing_redraft_goes_on_in_the_tool_loop(
     fake_server: FakeModelServer, draft_env: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return 0\n")
     (tmp_path / "test_calc.py").write_text(TEST)
     fake_server.enqueue(
         {"text": reply("calc.py", BUGGY)},
+        {"text": reply("calc.py", "def add(a, b):\n    return a * b\n")},
         {"tool_calls": [{"name": "edit_file", "arguments": {
-            "path": "calc.py", "old": "return a - b", "new": "return a + b"}}]},
+            "path": "calc.py", "old": "return a * b", "new": "return a + b"}}]},
         {"text": "Fixed add."},
     )
     result = run_ca(["--yes", "--json", "do", "fix add in calc.py"], draft_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
-    second = fake_server.chat_requests[1]["body"]
-    assert second.get("tools")  # the loop has its tools back
-    said = [m["content"] for m in second["messages"]]
-    assert any("calc.py now reads:" in text and "return a - b" in text for text in said)
+    third = fake_server.chat_requests[2]["body"]
+    assert third.get("tools")  # the loop has its tools back
+    said = [m["content"] for m in third["messages"]]
+    assert any("calc.py now reads:" in text and "return a * b" in text for text in said)
     assert said[-1].startswith("The task is not done: ca ran `")
-    assert events_of(result.stdout)[-1]["model_calls"] == 3
+    assert events_of(result.stdout)[-1]["model_calls"] == 4
 
 
 def test_a_reply_without_a_file_is_asked_again_once_then_the_loop_starts(
@@ -237,8 +258,16 @@ def test_a_reply_without_a_file_is_asked_again_once_then_the_loop_starts(
                     draft_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "stats.py").read_text() == WITH_MEDIAN
-    again = fake_server.chat_requests[1]["body"]["messages"][-1]["content"]
-    assert again.startswith("You wrote out no file. Answer with each file you change (stats.py)")
+    # asked again afresh, in one message: the echoed line is not in the chat to be copied
+    again = fake_server.chat_requests[1]["body"]["messages"]
+    assert [m["role"] for m in again] == ["system", "user"]
+    assert "def mean(values)" in again[1]["content"]  # the file is shown again
+    assert again[1]["content"].endswith(
+        "Your first answer to this wrote out no file.\n\n"
+        "Answer with each file you change (stats.py) as it must be after the change: its "
+        "path alone on one line, then the whole file in a fenced code block. Keep every "
+        "line the task does not ask you to change.")
+    assert not any("Ok. I will" in m["content"] for m in again)
     first_loop = fake_server.chat_requests[2]["body"]["messages"]
     assert [m["role"] for m in first_loop] == ["system", "user"]  # the draft left no trace
     assert [e["strategy"] for e in events_of(result.stdout) if e["event"] == "retry"] == [
@@ -256,7 +285,7 @@ def test_a_draft_giving_the_file_back_unchanged_is_told_so(
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "stats.py").read_text() == WITH_MEDIAN
     again = fake_server.chat_requests[1]["body"]["messages"][-1]["content"]
-    assert again.startswith("That is what the file already holds, so nothing changed.")
+    assert "Your first answer to this gave the file back as it already is" in again
 
 
 def test_an_elided_draft_is_not_written(
@@ -317,7 +346,7 @@ def test_whole_files_in_a_later_reply_are_written_but_not_snippets(
     fixed = "def add(a, b):\n    return a + b\n\n\ndef one():\n    return 1\n"
     fake_server.enqueue(
         {"text": reply("calc.py", BUGGY + "\n\ndef one():\n    return 1\n")},
-        {"text": reply("calc.py", "def add(a, b):\n    return a + b\n")},  # one() left out
+        {"text": reply("calc.py", "def add(a, b):\n    return a + b\n")},  # redraft: one() out
         {"text": reply("calc.py", fixed)},
         {"text": "Fixed."},
     )

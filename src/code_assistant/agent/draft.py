@@ -18,10 +18,15 @@ from pathlib import Path, PurePosixPath
 
 from code_assistant.agent.context import imported_modules, named_paths, new_files
 from code_assistant.agent.taskrules import is_test_path, protects_tests
+from code_assistant.agent.verify import Check, output_tail, what_failed
 from code_assistant.backends.base import Message
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext
 
+# A failing draft is answered whole once more, shown the failure, before the tool loop: real
+# 1.5B wrote a test's expected values or a crash's fix right when shown what ran (aider's
+# "fix the test output" turn), and the loop's edit_file calls are where it goes wrong.
+REDRAFTS = 1
 MAX_PROJECT_FILES = 6  # a task naming no file drafts the whole project only when it is this small
 WALK_LIMIT = 200  # files of any kind: a bigger tree is not a small project
 _PROMPT = (Path(__file__).parent / "prompts" / "draft.md")
@@ -102,12 +107,17 @@ def _text(root: Path, rel: str) -> str | None:
         return None
 
 
-def draft_messages(root: Path, files: Draft, note: str = "") -> list[Message]:
+def draft_messages(root: Path, files: Draft, note: str = "", *, why: str = "") -> list[Message]:
     """The draft's conversation, laid out as aider lays out its whole-file chat: the system
     prompt, the files in a message of their own (whole, no line numbers: the answer must not
     have them either) with a short assistant reply, then the task alone in the last message
-    with `note` (what ca ran before the model started) and how to answer. Given the task
-    under the files in one long message, real 1.5B copied that message out as its answer."""
+    with `note` (what ca ran before the model started) and how to answer.
+
+    `why` (the re-ask, after a reply that wrote nothing) lays it out again as ONE message,
+    the files, then the task and why the first answer wrote nothing: real 1.5B copied the
+    short assistant line out as its whole answer (cli-flag, output-format in s28c), and
+    again when asked in the same chat; a different layout, not a longer chat, is what gets
+    a second, different answer."""
     blocks = [_listing(rel, _text(root, rel) or "") for rel in files.editable]
     parts = ["Here are the files of my project that this task is about:\n\n"
              + "\n\n".join(blocks)] if blocks else []
@@ -116,30 +126,30 @@ def draft_messages(root: Path, files: Draft, note: str = "") -> list[Message]:
         parts.append(f"These are right: read them, and do not change them.\n\n{shown}")
     for rel in files.new:
         parts.append(f"{rel} does not exist yet. Write it whole if the task asks for it.")
-    system = _PROMPT.read_text(encoding="utf-8")
-    asked = "\n\n".join([files.task, *([note] if note else []), _answer_line(files)])
+    system = Message("system", _PROMPT.read_text(encoding="utf-8"))
+    asked = [files.task, *([note] if note else []), *([why] if why else []), _answer_line(files)]
+    if why:
+        return [system, Message("user", "\n\n".join([*parts, *asked]))]
     return [
-        Message("system", system),
+        system,
         Message("user", "\n\n".join(parts)),
         Message("assistant", "Ok. I will write out whole each file I change."),
-        Message("user", asked),
+        Message("user", "\n\n".join(asked)),
     ]
 
 
 def reprompt(root: Path, files: Draft, reply: str) -> str:
-    """The one follow-up to a draft reply that wrote nothing: real 1.5B answered with the
-    task message, or with the last assistant line, copied out; or gave the file back as
-    it was."""
+    """Why a draft reply wrote nothing, said to the model when it is asked again: real 1.5B
+    answered with the task message, or with the last assistant line, copied out; or gave
+    the file back as it was."""
     parsed = parse_files(reply, files)
     if not parsed:
-        why = "You wrote out no file."
-    elif all(_without_path_comment(path, content, _text(root, path) or "") == _text(root, path)
-             for path, content in parsed):
-        why = ("That is what the file already holds, so nothing changed. Make the change "
-               "the task asks for.")
-    else:
-        why = "Write each file whole: leave nothing out."
-    return f"{why} {_answer_line(files)}"
+        return "Your first answer to this wrote out no file."
+    if all(_without_path_comment(path, content, _text(root, path) or "") == _text(root, path)
+           for path, content in parsed):
+        return ("Your first answer to this gave the file back as it already is, so nothing "
+                "changed. Make the change the task asks for.")
+    return "Your first answer to this left code out. Write each file whole."
 
 
 def _answer_line(files: Draft) -> str:
@@ -257,9 +267,15 @@ def _path_in(line: str, files: Draft) -> str:
 def first_run_note(command: str, output: str, focus: str = "") -> str:
     """What ca's run of the task's check before the model started showed (verify.py), for
     the draft: its last lines and where to look."""
-    from code_assistant.agent.verify import output_tail
-
     shown = f"ca ran `{command}` before you started:\n{output_tail(output)}"
+    return f"{shown}\n\n{focus}" if focus else shown
+
+
+def check_note(check: Check, output: str, focus: str = "", *, ran_failed: bool = True) -> str:
+    """A failing check after a draft, for the redraft: what ca ran, how it failed, its last
+    lines and where to look; no tool names (the redraft has none)."""
+    shown = (f"ca ran `{check.command}` after your change and {what_failed(check, ran_failed)}:"
+             f"\n{output_tail(output)}")
     return f"{shown}\n\n{focus}" if focus else shown
 
 

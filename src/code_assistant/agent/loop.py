@@ -67,6 +67,7 @@ class Agent:
     # Task mode: the files a whole-file first answer writes (draft.py); None: no draft.
     draft: draft.Draft | None = None
     _first_run: str = field(default="", init=False, repr=False)
+    _last_failure: str = field(default="", init=False, repr=False)  # for a redraft
     _stuck: stuck.StuckDetector = field(
         default_factory=stuck.StuckDetector, init=False, repr=False
     )
@@ -242,44 +243,33 @@ class Agent:
 
     def _drafted(self, transcript: Transcript, messages: list[Message]) -> bool:
         """The whole-file first answer (draft.py): one call without tools, its files written
-        with write_file as if the model had called it. True when that finished the task (a
-        change made, its check passed or there is none); False when the loop goes on: the
-        check's failure is the next message, or the reply changed nothing."""
+        with write_file as if the model had called it, then the task's check. True when that
+        finished the task (a change made, its check passed or there is none). A failing
+        check is answered whole once more (draft.REDRAFTS), shown the failure, before the
+        tool loop goes on from the last failure; a reply changing nothing goes to the loop."""
         files = self.draft
         if files is None or "write_file" not in self.tools:
             return False
-        asked = draft.draft_messages(self.ctx.root, files, self._first_run)
-        result = self._chat(transcript, asked, self.options, with_tools=False)
-        found = draft.writes(self.ctx.root, files, result.text)
-        # once: an echo, prose, the file unchanged (not a reply of calls: the loop runs them)
-        if not found and not result.tool_calls and not self._text_calls(result.text):
-            self.emit(RetryEvent("draft_reprompt"))
-            asked += [Message("assistant", result.text),
-                      Message("user", draft.reprompt(self.ctx.root, files, result.text))]
-            result = self._chat(transcript, asked, self.options, with_tools=False)
-            found = draft.writes(self.ctx.root, files, result.text)
-        calls = [
-            ToolCall("write_file", {"path": path, "content": content}, id=f"draft_{index}")
-            for index, (path, content) in enumerate(found)
-        ]
-        if not calls:  # a reply of tool calls after all is the loop's first step
-            asked_tools = [self._known_name(c) for c in result.tool_calls]
-            asked_tools = asked_tools or self._text_calls(result.text)
-            if asked_tools:
-                messages.append(Message("assistant", result.text, tool_calls=asked_tools))
-                self._run_calls(transcript, messages, asked_tools)
-            return False
-        changes = len(self.ctx.changes)
-        self.ctx.seen_files.update(files.editable)  # shown whole: they count as read
-        said = draft.prose(result.text)
-        messages.append(Message("assistant", said, tool_calls=calls))
-        self._run_calls(transcript, messages, calls)
-        if len(self.ctx.changes) == changes:
-            return False  # every write refused: the model reads why and goes on with tools
-        for message in messages[-len(calls):]:  # the loop's first message shows the old files
-            path = next(str(c.arguments["path"]) for c in calls if c.id == message.tool_call_id)
-            message.content += "\n" + draft.now_reads(self.ctx, path)
-        if self._check_failed(transcript, messages):
+        note = self._first_run
+        for round_ in range(1 + draft.REDRAFTS):
+            calls, said = self._draft_reply(transcript, messages, files, note, first=round_ == 0)
+            if not calls:
+                return False
+            changes = len(self.ctx.changes)
+            self.ctx.seen_files.update(files.editable)  # shown whole: they count as read
+            messages.append(Message("assistant", said, tool_calls=calls))
+            self._run_calls(transcript, messages, calls)
+            if len(self.ctx.changes) == changes:
+                return False  # every write refused: the model reads why and goes on with tools
+            for message in messages[-len(calls):]:  # the loop goes on from the files as they are
+                path = next(str(c.arguments["path"]) for c in calls if c.id == message.tool_call_id)
+                message.content += "\n" + draft.now_reads(self.ctx, path)
+            if not self._check_failed(transcript, messages):
+                break
+            if not self._last_failure:
+                return False
+            note = self._last_failure
+        else:
             return False
         if transcript.stop_reason == "unverified":
             return True
@@ -287,6 +277,38 @@ class Agent:
             str(c.arguments["path"]) for c in calls)
         messages.append(Message("assistant", transcript.final_text))
         return True
+
+    def _draft_reply(
+        self, transcript: Transcript, messages: list[Message], files: draft.Draft, note: str,
+        *, first: bool,
+    ) -> tuple[list[ToolCall], str]:
+        """One whole-file answer: its files as write_file calls, and what it says. The first
+        draft is asked again once when it writes nothing (an echo, prose, the file as it
+        was), and a reply of tool calls after all is run as the loop's first step; a
+        redraft writing nothing leaves the failure to the loop."""
+        asked = draft.draft_messages(self.ctx.root, files, note)
+        result = self._chat(transcript, asked, self.options, with_tools=False)
+        # a redraft keeps every definition the file now has: a snippet is not a fix
+        found = draft.writes(self.ctx.root, files, result.text, whole=not first)
+        asked_tools = [self._known_name(c) for c in result.tool_calls]
+        asked_tools = asked_tools or self._text_calls(result.text)
+        if first and not found and not asked_tools:
+            self.emit(RetryEvent("draft_reprompt"))
+            why = draft.reprompt(self.ctx.root, files, result.text)
+            asked = draft.draft_messages(self.ctx.root, files, note, why=why)
+            result = self._chat(transcript, asked, self.options, with_tools=False)
+            found = draft.writes(self.ctx.root, files, result.text)
+            asked_tools = [self._known_name(c) for c in result.tool_calls]
+            asked_tools = asked_tools or self._text_calls(result.text)
+        if not found and first and asked_tools:
+            messages.append(Message("assistant", result.text, tool_calls=asked_tools))
+            self._run_calls(transcript, messages, asked_tools)
+        calls = [
+            ToolCall("write_file", {"path": path, "content": content},
+                     id=f"draft_{transcript.model_calls}_{index}")
+            for index, (path, content) in enumerate(found)
+        ]
+        return calls, draft.prose(result.text)
 
     def _whole_files(self, transcript: Transcript, text: str) -> list[ToolCall]:
         """After a draft, a reply of whole files instead of calls (real 1.5B answered a failing
@@ -324,10 +346,12 @@ class Agent:
     def _check_failed(self, transcript: Transcript, messages: list[Message]) -> bool:
         """Before "done": run the pending check; True when its failure went back to the model."""
         verifier = self.verifier
+        self._last_failure = ""
         if verifier is None or "run_shell" not in self.tools:
             return False
         changed = [change.path for change in self.ctx.changes]
         missing = verifier.missing(changed)
+        self._last_failure = missing
         if missing:
             transcript.verified = False
             if verifier.used >= verifier.rounds:  # what the task names is still not there
@@ -362,6 +386,7 @@ class Agent:
         left = verifier.rounds - verifier.used
         focus = focus_note(self.ctx.root, output)
         message = failure_message(check, output, left, focus, ran_failed=result.failed)
+        self._last_failure = draft.check_note(check, output, focus, ran_failed=result.failed)
         messages.append(Message("user", message))
         return True
 

@@ -349,6 +349,16 @@ def first_run_note(check: Check, output: str, failed: bool, focus: str = "") -> 
     )
 
 
+def what_failed(check: Check, ran_failed: bool) -> str:
+    """How a check failed, to follow "ca ran `COMMAND` ... and": it failed, or its output
+    lacks what the check expects (`ran_failed` False: the command itself passed)."""
+    if check.expect == SOME_OUTPUT and not ran_failed:
+        return f"it printed nothing. {check.hint}"
+    if check.expect and not ran_failed:
+        return f"its output does not show {check.expect}. {check.hint}"
+    return "it failed"
+
+
 def failure_message(
     check: Check, output: str, rounds_left: int, focus: str = "", *, ran_failed: bool = True
 ) -> str:
@@ -360,13 +370,9 @@ def failure_message(
         if rounds_left <= 0
         else "Then run the same command with run_shell."
     )
-    failed = "it failed"
-    if check.expect == SOME_OUTPUT and not ran_failed:
-        failed = f"it printed nothing. {check.hint}"
-    elif check.expect and not ran_failed:
-        failed = f"its output does not show {check.expect}. {check.hint}"
     return (
-        f"The task is not done: ca ran `{check.command}` to check your change and {failed}.\n"
+        f"The task is not done: ca ran `{check.command}` to check your change and "
+        f"{what_failed(check, ran_failed)}.\n"
         f"{tail}\n\n"
         + (f"{focus}\nFix it with edit_file. " if focus else
            "Read the error above. Find the cause with read_file and fix it with edit_file. ")
