@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from code_assistant.agent import draft, stuck
+from code_assistant.agent.draft import Draft
 from code_assistant.agent.events import (
     DoneEvent,
     Event,
@@ -279,7 +280,7 @@ class Agent:
         return True
 
     def _draft_reply(
-        self, transcript: Transcript, messages: list[Message], files: draft.Draft, note: str,
+        self, transcript: Transcript, messages: list[Message], files: Draft, note: str,
         *, first: bool,
     ) -> tuple[list[ToolCall], str]:
         """One whole-file answer: its files as write_file calls, and what it says. The first
