@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from code_assistant.agent import draft
 from code_assistant.agent.draft import Draft, elides, parse_files, plan_draft, prose, writes
 from tests.fakes.model_server import FakeModelServer
 from tests.helpers import run_ca
@@ -65,6 +66,13 @@ def test_blocks_for_other_files_or_cut_short_are_left_out() -> None:
     assert parse_files(text, draft_of("stats.py", "main.py")) == []
 
 
+def test_a_path_and_fence_inside_a_fence_is_that_file() -> None:
+    """Real 1.5B on rust-fix-test: a fence, the path, a second fence, the file, one close."""
+    code = "pub fn f() -> u8 {\n    1\n}\n"
+    text = f"```rust\nsrc/lib.rs\n```rust\n{code}```\n"
+    assert parse_files(text, draft_of("src/lib.rs", "x.py")) == [("src/lib.rs", code)]
+
+
 def test_a_file_given_twice_keeps_the_last() -> None:
     text = reply("stats.py", STATS) + reply("stats.py", WITH_MEDIAN)
     assert parse_files(text, draft_of("stats.py", "x.py")) == [("stats.py", WITH_MEDIAN)]
@@ -113,6 +121,14 @@ def test_only_files_that_change_something_are_written(tmp_path: Path) -> None:
     assert writes(tmp_path, files, reply("report.py", "# ...\n" + WITH_MEDIAN)) == []
     assert writes(tmp_path, files, reply("new.py", "x = 1\n")) == [("new.py", "x = 1\n")]
     assert writes(tmp_path, files, reply("new.py", "\n")) == []
+    # the prompt's worked example copied out is not the user's file
+    assert writes(tmp_path, files, reply("new.py", draft._EXAMPLE_ANSWER)) == []
+    # the chat's markup is not code: a fence line the file did not have
+    assert writes(tmp_path, files, reply("new.py", "x = 1\n```python\ny = 2\n", "")) == []
+    (tmp_path / "notes.md").write_text("# Notes\n")
+    markdown = draft_of("notes.md")
+    assert writes(tmp_path, markdown, "notes.md\n````markdown\n# Notes\n```\nx\n```\n````\n") == [
+        ("notes.md", "# Notes\n```\nx\n```\n")]
 
 
 def test_the_prose_drops_the_files_and_their_path_lines() -> None:
@@ -194,7 +210,7 @@ def test_a_draft_that_passes_its_check_is_done_in_one_call(
     assert next(e["name"] for e in events if e["event"] == "tool_call") == "write_file"
     request = fake_server.chat_requests[0]["body"]
     assert not request.get("tools")  # the draft is asked for text, not calls
-    files, asked = (m["content"] for m in request["messages"][1::2])
+    files, asked = (m["content"] for m in request["messages"][-3::2])
     assert f"stats.py\n```python\n{STATS}```" in files
     assert asked.startswith("Add a function median(values) to stats.py.")
     assert "Answer with each file you change (stats.py)" in asked
@@ -212,7 +228,7 @@ def test_a_failing_draft_is_drafted_again_shown_the_failure(
     assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
     second = fake_server.chat_requests[1]["body"]
     assert not second.get("tools")  # whole files again, not the tool loop
-    files, asked = (m["content"] for m in second["messages"][1::2])
+    files, asked = (m["content"] for m in second["messages"][-3::2])
     assert f"calc.py\n```python\n{BUGGY}```" in files  # the file as the draft left it
     assert "after your change and it failed:" in asked and "assert -1 == 5" in asked
     assert "edit_file" not in asked
@@ -260,14 +276,14 @@ def test_a_reply_without_a_file_is_asked_again_once_then_the_loop_starts(
     assert (tmp_path / "stats.py").read_text() == WITH_MEDIAN
     # asked again afresh, in one message: the echoed line is not in the chat to be copied
     again = fake_server.chat_requests[1]["body"]["messages"]
-    assert [m["role"] for m in again] == ["system", "user"]
-    assert "def mean(values)" in again[1]["content"]  # the file is shown again
-    assert again[1]["content"].endswith(
+    assert [m["role"] for m in again] == ["system", "user", "assistant", "user"]  # example
+    assert "def mean(values)" in again[-1]["content"]  # the file is shown again
+    assert again[-1]["content"].endswith(
         "Your first answer to this wrote out no file.\n\n"
         "Answer with each file you change (stats.py) as it must be after the change: its "
         "path alone on one line, then the whole file in a fenced code block. Keep every "
         "line the task does not ask you to change.")
-    assert not any("Ok. I will" in m["content"] for m in again)
+    assert not any("Ok, any changes" in m["content"] for m in again)
     first_loop = fake_server.chat_requests[2]["body"]["messages"]
     assert [m["role"] for m in first_loop] == ["system", "user"]  # the draft left no trace
     assert [e["strategy"] for e in events_of(result.stdout) if e["event"] == "retry"] == [
@@ -314,7 +330,8 @@ def test_a_draft_of_the_protected_test_is_not_written(
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "test_calc.py").read_text() == TEST
     assert (tmp_path / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
-    files, asked = (m["content"] for m in fake_server.chat_requests[0]["body"]["messages"][1::2])
+    files, asked = (
+        m["content"] for m in fake_server.chat_requests[0]["body"]["messages"][-3::2])
     assert "do not change them" in files and "ca ran `" in asked  # the failing run, first
 
 

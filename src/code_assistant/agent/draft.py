@@ -129,13 +129,29 @@ def draft_messages(root: Path, files: Draft, note: str = "", *, why: str = "") -
     system = Message("system", _PROMPT.read_text(encoding="utf-8"))
     asked = [files.task, *([note] if note else []), *([why] if why else []), _answer_line(files)]
     if why:
-        return [system, Message("user", "\n\n".join([*parts, *asked]))]
+        return [system, *_EXAMPLE, Message("user", "\n\n".join([*parts, *asked]))]
     return [
         system,
+        *_EXAMPLE,
         Message("user", "\n\n".join(parts)),
-        Message("assistant", "Ok. I will write out whole each file I change."),
+        Message("assistant", "Ok, any changes I propose will be to those files."),
         Message("user", "\n\n".join(asked)),
     ]
+
+
+_EXAMPLE_ANSWER = ("KM_PER_MILE = 1.609344\n\n\ndef to_km(miles: float) -> float:\n"
+                   "    return round(miles * KM_PER_MILE, 2)\n")
+# One worked answer before the real chat, as aider gives its whole-file coder: with it, real
+# 1.5B said what was wrong before writing the file (aider solved fix-failing-test and
+# output-format in s29a, ca's draft without it gave the file back or echoed the last line).
+# Its file is not one a task can write: a copied example is not written.
+_EXAMPLE = (
+    Message("user", "units.py\n```python\nKM_PER_MILE = 1.609344\n\n\n"
+                    "def to_km(miles: float) -> float:\n    return miles * KM_PER_MILE\n```\n\n"
+                    "Make to_km round its result to 2 decimals."),
+    Message("assistant", "Ok, I will:\n\n1. Round what to_km returns to 2 decimals with "
+                         f"round(..., 2).\n\nunits.py\n```python\n{_EXAMPLE_ANSWER}```"),
+)
 
 
 def reprompt(root: Path, files: Draft, reply: str) -> str:
@@ -187,8 +203,12 @@ def parse_files(text: str, files: Draft) -> list[tuple[str, str]]:
                       if lines[j].strip() == fence), None)
         if close is None:
             break  # cut short: the rest of the reply is not a whole file
-        body = "".join(f"{line}\n" for line in lines[index + 1:close])
-        path = (_path_in(opening.group("info"), files)
+        inner = lines[index + 1:close]
+        nested = ""  # "```rust\nsrc/lib.rs\n```rust\n...```" (real 1.5B): path and fence inside
+        if len(inner) >= 2 and _path_in(inner[0], files) and _FENCE.match(inner[1]):
+            nested, inner = _path_in(inner[0], files), inner[2:]
+        body = "".join(f"{line}\n" for line in inner)
+        path = (nested or _path_in(opening.group("info"), files)
                 or _path_in(_line_before(lines, index), files)
                 or _commented_path(lines[index + 1] if close > index + 1 else "", files))
         blocks.append((path, body))
@@ -216,8 +236,10 @@ def writes(root: Path, files: Draft, text: str, *, whole: bool = False) -> list[
         if before is None:
             continue
         content = _without_path_comment(path, content, before)
-        if not content.strip() or content == before or elides(before, content):
+        if not content.strip() or content in (before, _EXAMPLE_ANSWER) or elides(before, content):
             continue
+        if _fence_lines(path, content) - _fence_lines(path, before):
+            continue  # the chat's markup inside the file: not code
         if whole and removed_definitions(before, content):
             continue
         found.append((path, content))
@@ -225,6 +247,13 @@ def writes(root: Path, files: Draft, text: str, *, whole: bool = False) -> list[
 
 
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*|--|<!--)\s*(?P<path>[\w./-]+?)\s*(?:\*/|-->)?\s*$")
+
+
+def _fence_lines(path: str, text: str) -> set[str]:
+    """The lines of a file that are Markdown code fences; none counted in Markdown itself."""
+    if path.endswith((".md", ".markdown", ".rst", ".txt")):
+        return set()
+    return {line.strip() for line in text.splitlines() if _FENCE.match(line.strip())}
 
 
 def _commented_path(line: str, files: Draft) -> str:
