@@ -157,3 +157,14 @@ def test_mini_trajectory_gives_format_errors_and_repeats(tmp_path: Path) -> None
     found = metrics("mini", ctx, "")
     assert found["recoveries"] == 1 and found["max_same_call"] == 2
     assert found["stop_reason"] == "LimitsExceeded" and found["agent_model_calls"] == 3
+
+
+def test_ca_repeats_count_the_models_calls_not_its_own_checks(tmp_path: Path) -> None:
+    ctx = Context(TASKS[0], tmp_path / "ws", tmp_path, "http://127.0.0.1:1", "m")
+    check = {"name": "run_shell", "arguments": {"command": "pytest -q"}}
+    lines = [{"event": "tool_call", "id": f"check_{n}", **check} for n in range(3)]
+    lines += [{"event": "tool_call", "id": f"call_{n}", **check} for n in range(2)]
+    lines.append({"event": "done", "stop_reason": "done", "model_calls": 2, "tool_calls": 2,
+                  "recoveries": {}})
+    found = metrics("ca", ctx, "\n".join(json.dumps(line) for line in lines))
+    assert found["max_same_call"] == 2

@@ -106,8 +106,10 @@ def max_same(calls: list[str]) -> int:
 
 def _ca_metrics(stdout: str) -> dict[str, Any]:
     found = agent_metrics(stdout) or {}
+    # the model's calls: ca's own runs of the task's check (ids check_*) are not its repeats
     calls = [json.dumps([e.get("name"), e.get("arguments")], sort_keys=True)
-             for e in jsonlines.parse(stdout) if e["event"] == "tool_call"]
+             for e in jsonlines.parse(stdout) if e["event"] == "tool_call"
+             and not str(e.get("id", "")).startswith("check_")]
     recoveries = found.get("recoveries") or {}
     return {"agent_model_calls": found.get("model_calls"), "tool_calls": found.get("tool_calls"),
             "recoveries": sum(recoveries.values()), "recovery_kinds": recoveries,
