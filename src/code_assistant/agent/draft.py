@@ -23,9 +23,10 @@ from code_assistant.backends.base import Message
 from code_assistant.errors import ToolError
 from code_assistant.tools.registry import ToolContext
 
-# A failing draft is answered whole once more, shown the failure, before the tool loop: real
-# 1.5B wrote a test's expected values or a crash's fix right when shown what ran (aider's
-# "fix the test output" turn), and the loop's edit_file calls are where it goes wrong.
+# A failing draft is answered whole once more, shown the failure, before the tool loop (as
+# aider answers a failing test run), since the loop's edit_file calls are where real 1.5B goes
+# wrong. Not shown to help on its own yet: in s29a/s29b the redraft gave the same file back
+# (diagnose-crash) or the same wrong test (write-tests); it costs one call on a failing draft.
 REDRAFTS = 1
 MAX_PROJECT_FILES = 6  # a task naming no file drafts the whole project only when it is this small
 WALK_LIMIT = 200  # files of any kind: a bigger tree is not a small project
@@ -109,15 +110,16 @@ def _text(root: Path, rel: str) -> str | None:
 
 def draft_messages(root: Path, files: Draft, note: str = "", *, why: str = "") -> list[Message]:
     """The draft's conversation, laid out as aider lays out its whole-file chat: the system
-    prompt, the files in a message of their own (whole, no line numbers: the answer must not
-    have them either) with a short assistant reply, then the task alone in the last message
-    with `note` (what ca ran before the model started) and how to answer.
+    prompt (steps: work out the change, say it, write the files), one worked example, the
+    files in a message of their own (whole, no line numbers: the answer must not have them
+    either) with a short assistant reply, then the task in the last message with `note`
+    (what ca ran before the model started, or how a draft failed) and how to answer.
 
-    `why` (the re-ask, after a reply that wrote nothing) lays it out again as ONE message,
-    the files, then the task and why the first answer wrote nothing: real 1.5B copied the
-    short assistant line out as its whole answer (cli-flag, output-format in s28c), and
-    again when asked in the same chat; a different layout, not a longer chat, is what gets
-    a second, different answer."""
+    `why` (the re-ask, after a reply that wrote nothing) lays it out again with the files,
+    the task and why the first answer wrote nothing in ONE message: asked again in the same
+    chat, real 1.5B copied the short assistant line out a second time (cli-flag in s28c); a
+    different layout gets a different answer, though in one message it has copied the user
+    message out too (s29a)."""
     blocks = [_listing(rel, _text(root, rel) or "") for rel in files.editable]
     parts = ["Here are the files of my project that this task is about:\n\n"
              + "\n\n".join(blocks)] if blocks else []
