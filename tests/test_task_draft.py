@@ -71,6 +71,9 @@ def test_a_path_and_fence_inside_a_fence_is_that_file() -> None:
     code = "pub fn f() -> u8 {\n    1\n}\n"
     text = f"```rust\nsrc/lib.rs\n```rust\n{code}```\n"
     assert parse_files(text, draft_of("src/lib.rs", "x.py")) == [("src/lib.rs", code)]
+    # real 0.5B: the path as the block's first line, no second fence
+    text = '```python\nhello.py\nprint("hello world")\n```\n'
+    assert parse_files(text, draft_of("hello.py")) == [("hello.py", 'print("hello world")\n')]
 
 
 def test_a_file_given_twice_keeps_the_last() -> None:

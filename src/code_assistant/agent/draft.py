@@ -206,9 +206,13 @@ def parse_files(text: str, files: Draft) -> list[tuple[str, str]]:
         if close is None:
             break  # cut short: the rest of the reply is not a whole file
         inner = lines[index + 1:close]
-        nested = ""  # "```rust\nsrc/lib.rs\n```rust\n...```" (real 1.5B): path and fence inside
-        if len(inner) >= 2 and _path_in(inner[0], files) and _FENCE.match(inner[1]):
-            nested, inner = _path_in(inner[0], files), inner[2:]
+        # the path alone on the block's first line, maybe with a second fence under it: real
+        # 1.5B "```rust\nsrc/lib.rs\n```rust\n...```", real 0.5B "```python\nhello.py\n..."
+        nested = inner[0].strip().removeprefix("./") if inner else ""
+        if nested in files.writable:
+            inner = inner[2:] if len(inner) > 1 and _FENCE.match(inner[1]) else inner[1:]
+        else:
+            nested = ""
         body = "".join(f"{line}\n" for line in inner)
         path = (nested or _path_in(opening.group("info"), files)
                 or _path_in(_line_before(lines, index), files)
