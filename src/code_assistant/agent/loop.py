@@ -291,17 +291,14 @@ class Agent:
         result = self._chat(transcript, asked, self.options, with_tools=False)
         # a redraft keeps every definition the file now has: a snippet is not a fix
         found = draft.writes(self.ctx.root, files, result.text, whole=not first)
-        asked_tools = [self._known_name(c) for c in result.tool_calls]
-        asked_tools = asked_tools or self._text_calls(result.text)
-        if first and not found and not asked_tools:
+        if first and not found and not self._reply_calls(result):
             self.emit(RetryEvent("draft_reprompt"))
             why = draft.reprompt(self.ctx.root, files, result.text)
             asked = draft.draft_messages(self.ctx.root, files, note, why=why)
             result = self._chat(transcript, asked, self.options, with_tools=False)
             found = draft.writes(self.ctx.root, files, result.text)
-            asked_tools = [self._known_name(c) for c in result.tool_calls]
-            asked_tools = asked_tools or self._text_calls(result.text)
-        if not found and first and asked_tools:
+        asked_tools = self._reply_calls(result) if first and not found else []
+        if asked_tools:
             messages.append(Message("assistant", result.text, tool_calls=asked_tools))
             self._run_calls(transcript, messages, asked_tools)
         calls = [
@@ -310,6 +307,10 @@ class Agent:
             for index, (path, content) in enumerate(found)
         ]
         return calls, draft.prose(result.text)
+
+    def _reply_calls(self, result: ChatResult) -> list[ToolCall]:
+        """The tool calls a reply asks for, native or written out as text."""
+        return [self._known_name(c) for c in result.tool_calls] or self._text_calls(result.text)
 
     def _whole_files(self, transcript: Transcript, text: str) -> list[ToolCall]:
         """After a draft, a reply of whole files instead of calls (real 1.5B answered a failing
