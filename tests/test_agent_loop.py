@@ -308,3 +308,24 @@ def test_a_trailing_paragraph_that_is_not_the_tools_doc_is_kept(
     fake_server.enqueue(call("write_file", path="NOTES.md", content=content), {"text": "done"})
     run(make_agent(ollama, tmp_path, []), "write NOTES.md")
     assert (tmp_path / "NOTES.md").read_text() == content
+
+
+LOOPING = ("The function adds two numbers and returns the sum, and the test checks it with two "
+           "and three, which must give five. Nothing else in the module needs to change, and "
+           "the other functions keep their names and their behaviour exactly as they are now. ")
+
+
+def test_a_reply_repeating_itself_is_ended_after_its_first_copy(
+    fake_server: FakeModelServer, backend: object, tmp_path: Path
+) -> None:
+    """Real 0.5B streamed the same passage until max_output_tokens (s29c: 4096 tokens, three
+    minutes); ca stops reading at the third copy and keeps the first."""
+    fake_server.enqueue({"text": "Here is what I found.\n\n" + LOOPING * 40})
+    events: list[Event] = []
+    transcript = run(make_agent(backend, tmp_path, events), "explain calc.add")
+    assert transcript.stop_reason == "done"
+    assert transcript.final_text.rstrip() == ("Here is what I found.\n\n" + LOOPING).rstrip()
+    tokens = [e for e in events if e.kind == "token"]
+    assert len("".join(e.text for e in tokens)) < 5 * len(LOOPING)  # not the 40 copies
+    warnings = [e.message for e in events if e.kind == "warning"]
+    assert any("repeat itself" in w for w in warnings)

@@ -27,6 +27,7 @@ from code_assistant.agent.grammar import (
     parse_envelope,
     with_envelope_prompt,
 )
+from code_assistant.agent.repeatguard import RepeatGuard, Repeating
 from code_assistant.agent.toolcalls import extract_tool_calls, resolve_tool_name
 from code_assistant.agent.verify import (
     NOT_FOUND,
@@ -35,7 +36,15 @@ from code_assistant.agent.verify import (
     failure_message,
     first_run_note,
 )
-from code_assistant.backends.base import Backend, ChatOptions, ChatResult, Message, ToolCall
+from code_assistant.backends.base import (
+    Backend,
+    ChatOptions,
+    ChatResult,
+    Message,
+    ToolCall,
+    Usage,
+    estimate_tokens,
+)
 from code_assistant.errors import AlreadyMade, ToolError
 from code_assistant.tools.registry import ToolContext, ToolOutput, ToolRegistry
 
@@ -139,10 +148,19 @@ class Agent:
         self.emit(ModelCallEvent(self.model, step=transcript.model_calls + 1))
         # Constrained replies are JSON: their text is emitted once parsed, not token by token.
         stream = self.stream and options.format is None
-        on_token = (lambda token: self.emit(TokenEvent(token))) if stream else None
-        result = self.backend.chat(
-            self.model, messages, tools=tools, options=options, on_token=on_token
-        )
+        guard = RepeatGuard()
+
+        def on_token(token: str) -> None:
+            self.emit(TokenEvent(token))
+            guard.feed(token)
+
+        try:
+            result = self.backend.chat(
+                self.model, messages, tools=tools, options=options,
+                on_token=on_token if stream else None,
+            )
+        except Repeating:
+            result = _cut_short(guard, self.model, messages)
         transcript.model_calls += 1
         transcript.usage = transcript.usage + result.usage
         for warning in result.warnings:
@@ -442,3 +460,15 @@ def _out_of_rounds(transcript: Transcript) -> bool:
     """The check ran out of rounds (set inside `_check_failed`, which a narrowed read of
     `stop_reason` right after assigning it would not see)."""
     return transcript.stop_reason == "unverified"
+
+
+def _cut_short(guard: RepeatGuard, model: str, messages: list[Message]) -> ChatResult:
+    """A reply ended because it repeated itself: what it said before the repetition (the
+    server's usage report never came: estimated)."""
+    prompt = sum(estimate_tokens(m.content) for m in messages)
+    return ChatResult(
+        text=guard.kept(),
+        usage=Usage(prompt, estimate_tokens(guard.text)),
+        model=model,
+        warnings=["the reply began to repeat itself word for word; ca ended it there"],
+    )
