@@ -1163,3 +1163,23 @@ def test_an_edit_that_leaves_the_file_as_it_was_is_refused_not_reported_as_made(
         edit_file(ctx, "greet.py", "   2 | parser = argparse.ArgumentParser()\n",
                   "   3 | parser = argparse.ArgumentParser()\n")
     assert (root / "greet.py").read_text() == code
+
+
+def test_a_method_sent_unindented_goes_into_the_class(root: Path, ctx: ToolContext) -> None:
+    # Real 0.5B (s29c add-method): old a line bank.py lacks, new the method at column 0.
+    (root / "bank.py").write_text(BANK)
+    line = "def withdraw(self, amount: float) -> float:"
+    out = edit_file(ctx, "bank.py", line, line + "\n    self.balance -= amount\n"
+                    "    return self.balance")
+    assert "new was added at the end of class Account" in out.splitlines()[0]
+    assert (root / "bank.py").read_text() == BANK + (
+        "\n    def withdraw(self, amount: float) -> float:\n        self.balance -= amount\n"
+        "        return self.balance\n")
+
+
+def test_a_function_without_self_stays_a_module_function(root: Path, ctx: ToolContext) -> None:
+    (root / "bank.py").write_text(BANK)
+    out = edit_file(ctx, "bank.py", "", "def fee(amount: float) -> float:\n    return 1.0")
+    assert "at the end of the file" in out.splitlines()[0]
+    assert (root / "bank.py").read_text().endswith(
+        "\n\n\ndef fee(amount: float) -> float:\n    return 1.0\n")

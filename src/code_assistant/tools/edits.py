@@ -71,13 +71,18 @@ _MAIN_GUARD = re.compile(r"^if __name__ == ['\"]__main__['\"]:", re.M)
 _TOP_DEFINITION = re.compile(r"^(?:async def|def|class|@)", re.M)
 
 
-_METHOD = re.compile(r"^[ \t]+(?:async\s+def|def|@)")
+# an indented def, or one taking self or cls: real 0.5B sent "def withdraw(self, amount)"
+# unindented as new code for a class, which landed at the end of the module (s29c)
+_METHOD = re.compile(
+    r"^(?:[ \t]+(?:async\s+def|def|@)|(?:async\s+)?def\s+\w+\s*\(\s*(?:self|cls)\b)"
+)
 
 
 def append_code(text: str, new: str, rel: str) -> Edit:
     """Add new at the end of the file; in a Python script, before its `__main__` block so
     the script can call it. Top-level Python definitions get PEP 8's two blank lines; an
-    indented def in a module with one class goes at the end of that class."""
+    indented def, or one taking self, in a module with one class goes at the end of that
+    class."""
     body = new.strip("\n") + "\n"
     if rel.endswith(".py") and _METHOD.match(body):
         edit = _append_method(text, body)
